@@ -1,0 +1,8 @@
+/** Every conformance case, grouped by op family. */
+import type { ConformanceCase } from '../types.js';
+import { elementwiseCases } from './elementwise.js';
+import { reduceCases } from './reduce.js';
+import { nnCases } from './nn.js';
+import { tensorCases } from './tensor.js';
+
+export const CASES: readonly ConformanceCase[] = [...elementwiseCases, ...reduceCases, ...nnCases, ...tensorCases];

@@ -1,0 +1,9 @@
+/** All reference kernels, keyed by ONNX op name. */
+import type { RefKernel } from './types.js';
+import { elementwiseRef } from './elementwise.js';
+import { reduceRef } from './reduce.js';
+import { nnRef } from './nn.js';
+import { tensorRef } from './tensor.js';
+
+export const REFERENCE: Readonly<Record<string, RefKernel>> = { ...elementwiseRef, ...reduceRef, ...nnRef, ...tensorRef };
+export type { RefKernel, RefTensor } from './types.js';
