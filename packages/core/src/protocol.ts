@@ -77,6 +77,12 @@ export interface Queue {
   drainSync(): void;
   /** Native handle (an mx_queue C struct behind an external) other native backends can enqueue onto. */
   readonly handle?: unknown;
+  /** Ticket of the last submitted item (monotonic). With completed(), lets core retire buffers without a sync. */
+  submitted?(): number;
+  /** Items finished so far: work whose ticket <= completed() is done. */
+  completed?(): number;
+  /** Enqueue a gate: later work waits until `p` settles (cross-device copies). */
+  waitFor?(p: Promise<unknown>): void;
 }
 
 export interface Backend {

@@ -134,7 +134,12 @@ export function normAxis(ctx: InferContext, axis: number, rank: number, name = '
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** The type-constraint binding key used by kernels: dtypes of each constraint in declaration order, e.g. "float32" or "float32,int64". */
+/**
+ * The type-constraint binding key used by kernels: the dtype bound to each
+ * constraint in declaration order, e.g. "float32" or "float32,int64".
+ * Constraints bound only by `value` inputs (folded into attrs) are not part of it,
+ * so `binding` holds just the constraints of kernel-visible inputs and outputs.
+ */
 export function kernelKey(schema: OpSchema, binding: Readonly<Record<string, DType>>): string {
-  return Object.keys(schema.types).map((t) => binding[t] ?? '?').join(',');
+  return Object.keys(schema.types).filter((t) => binding[t] !== undefined).map((t) => binding[t]).join(',');
 }

@@ -1,0 +1,904 @@
+/**
+ * The engine: per-op backend choice, output allocation, per-device in-order
+ * queues, queue-ordered frees and tensor lifetime.
+ *
+ * An op call validates (schema), infers output metadata, allocates outputs and
+ * enqueues the kernel on the device's queue, then returns: the data is pending.
+ * Every storage that queued work touches is pinned (kept reachable, not freed,
+ * not recycled) until the queue reports that work done, so disposing a tensor
+ * that queued work still reads is safe, and so is dropping it to the GC.
+ */
+import { DTYPES, dtypeSize, isDType, type DType } from './dtype.js';
+import { MxError } from './errors.js';
+import type { Backend, KernelCall, KernelTensor, Queue, StorageRef } from './protocol.js';
+import { backendsForDevice, defaultDevice, registryVersion, strictMode } from './registry.js';
+import {
+  fail as failRule,
+  kernelKey,
+  type AttrValue,
+  type InferContext,
+  type InferInput,
+  type InferResult,
+  type OpSchema,
+  type OutputMeta,
+} from './ops/schema.js';
+
+// ------------------------------------------------------------------ storage
+
+/** Bytes on one device, shared by a tensor and its views; refcounted. */
+export class Storage implements StorageRef {
+  data: unknown;
+  readonly byteOffset = 0;
+  addr?: number;
+  refs = 1;
+  /** Queued work not yet known to be finished. */
+  pins = 0;
+  released = false;
+  constructor(
+    readonly dev: DeviceState,
+    readonly bytes: number,
+    data: unknown,
+  ) {
+    this.data = data;
+  }
+  retain(): void {
+    this.refs++;
+  }
+  release(): void {
+    if (--this.refs === 0) this.dev.maybeFree(this);
+  }
+}
+
+// ------------------------------------------------------------------ queues
+
+/**
+ * The queue the engine uses for a device: a backend's queue when one of its
+ * backends provides one, otherwise an engine-owned JS queue that runs work
+ * inline and defers it only behind a gate (a pending cross-device copy).
+ */
+interface DeviceQueue extends Queue {
+  submitted(): number;
+  completed(): number;
+  /** Run `fn` in queue order (JS backends on this device). */
+  runInline(fn: () => void): void;
+}
+
+class JsQueue implements DeviceQueue {
+  private pending: (() => void)[] = [];
+  private gates = 0;
+  private ticket = 0;
+  private done = 0;
+  private error: unknown = undefined;
+  private waiters: (() => void)[] = [];
+  submitted() {
+    return this.ticket;
+  }
+  completed() {
+    return this.done;
+  }
+  runInline(fn: () => void): void {
+    this.ticket++;
+    if (this.gates === 0 && this.pending.length === 0) this.exec(fn);
+    else this.pending.push(fn);
+  }
+  private exec(fn: () => void) {
+    try {
+      fn();
+    } catch (e) {
+      this.error ??= e;
+    }
+    this.done++;
+  }
+  waitFor(p: Promise<unknown>): void {
+    this.gates++;
+    this.ticket++;
+    const open = () => {
+      this.gates--;
+      this.done++;
+      while (this.gates === 0 && this.pending.length) this.exec(this.pending.shift()!);
+      if (this.gates === 0) for (const w of this.waiters.splice(0)) w();
+    };
+    p.then(open, (e) => {
+      this.error ??= e;
+      open();
+    });
+  }
+  async sync(): Promise<void> {
+    if (this.gates > 0) await new Promise<void>((r) => this.waiters.push(r));
+    this.throwPending();
+  }
+  drainSync(): void {
+    if (this.gates > 0)
+      throw new MxError('INTERNAL', 'cannot block on a device-to-host copy that is still in flight', {
+        hint: 'await t.data() (or await mx.sync()) instead of dataSync() right after a cross-device copy',
+      });
+    this.throwPending();
+  }
+  private throwPending() {
+    const e = this.error;
+    if (e !== undefined) {
+      this.error = undefined;
+      throw e;
+    }
+  }
+}
+
+/** Adapts a backend-provided Queue. */
+class BackendQueue implements DeviceQueue {
+  constructor(
+    readonly q: Queue,
+    readonly owner: Backend,
+  ) {}
+  get handle() {
+    return this.q.handle;
+  }
+  submitted() {
+    return this.q.submitted ? this.q.submitted() : 0;
+  }
+  completed() {
+    // Without counters nothing can be retired before a sync: report nothing done.
+    return this.q.completed ? this.q.completed() : this.q.submitted ? -1 : 0;
+  }
+  runInline(fn: () => void): void {
+    // A JS backend sharing a device with a native queue: order by draining first.
+    this.q.drainSync();
+    fn();
+  }
+  waitFor(p: Promise<unknown>): void {
+    if (this.q.waitFor) this.q.waitFor(p);
+    else throw new MxError('INTERNAL', `the queue of backend ${this.owner.name} cannot wait for a cross-device copy`);
+  }
+  sync() {
+    return this.q.sync();
+  }
+  drainSync() {
+    this.q.drainSync();
+  }
+}
+
+// ------------------------------------------------------------------ devices
+
+const DEBUG_PLACEMENT = () => process.env.MX_DEBUG_PLACEMENT === '1';
+const SYNC_ENGINE = () => process.env.MX_ENGINE === 'sync';
+
+/** Host buffers kept for reuse, by exact byte length; bounded. */
+class HostPool {
+  private free = new Map<number, ArrayBuffer[]>();
+  private cached = 0;
+  constructor(private readonly limit = 256 * 1024 * 1024) {}
+  take(bytes: number): ArrayBuffer {
+    const list = this.free.get(bytes);
+    const b = list?.pop();
+    if (b) {
+      this.cached -= bytes;
+      return b;
+    }
+    return new ArrayBuffer(bytes);
+  }
+  give(b: ArrayBuffer) {
+    if (b.byteLength === 0 || this.cached + b.byteLength > this.limit) return;
+    let list = this.free.get(b.byteLength);
+    if (!list) this.free.set(b.byteLength, (list = []));
+    list.push(b);
+    this.cached += b.byteLength;
+  }
+  clear() {
+    this.free.clear();
+    this.cached = 0;
+  }
+  get cachedBytes() {
+    return this.cached;
+  }
+}
+
+export class DeviceState {
+  readonly backends: readonly Backend[];
+  readonly memory: string;
+  /** Backend owning the memory space (device memory only). */
+  readonly memOwner?: Backend;
+  readonly queue: DeviceQueue;
+  private readonly choice = new Map<string, Backend | null>();
+  /** Pinned storages and the ticket after which they are free to go (FIFO: tickets grow). */
+  private pinned: Storage[] = [];
+  private pinTickets: number[] = [];
+  private pinHead = 0;
+  readonly hostPool?: HostPool;
+  liveTensors = 0;
+  liveBytes = 0;
+
+  constructor(
+    readonly id: string,
+    readonly version: number,
+  ) {
+    const backends = backendsForDevice(id);
+    if (backends.length === 0)
+      throw new MxError('UNSUPPORTED', `no available backend serves device '${id}'`, {
+        device: id,
+        hint: 'run `npx mx doctor` to see which backends were found and why they are unavailable',
+      });
+    this.backends = backends;
+    const info = backends[0]!.devices().find((d) => d.id === id)!;
+    this.memory = info.memory;
+    if (this.memory === 'host') this.hostPool = new HostPool();
+    else this.memOwner = backends.find((b) => b.alloc && b.devices().some((d) => d.id === id && d.memory === info.memory));
+    const provider = backends.find((b) => typeof b.queue === 'function');
+    if (provider) {
+      this.queue = new BackendQueue(provider.queue!(id), provider);
+      const handle = this.queue.handle;
+      for (const b of backends) if (b !== provider && b.attachQueue && handle !== undefined) b.attachQueue(id, handle);
+    } else this.queue = new JsQueue();
+  }
+
+  /** The backend that runs (op, key) here: the highest priority one that declares it. */
+  pick(schema: OpSchema, key: string): Backend {
+    const ck = `${schema.domain ?? ''}:${schema.name}:${key}`;
+    if (forced && this.backends.includes(forced)) {
+      if (kernelSet(forced).has(ck)) return forced;
+      throw new MxError('UNSUPPORTED', `backend ${forced.name} does not implement ${schema.name} for (${key})`, { op: schema.name, backend: forced.name, device: this.id });
+    }
+    let b = this.choice.get(ck);
+    if (b === undefined) {
+      b = null;
+      for (const cand of this.backends) {
+        if (kernelSet(cand).has(ck)) {
+          b = cand;
+          break;
+        }
+      }
+      this.choice.set(ck, b);
+      if (b && DEBUG_PLACEMENT()) {
+        const skipped = this.backends.slice(0, this.backends.indexOf(b)).map((x) => x.name);
+        process.stderr.write(
+          `mx placement: ${schema.name}(${key}) on ${this.id} -> ${b.name}${skipped.length ? ` (not in ${skipped.join(', ')})` : ''}\n`,
+        );
+      }
+    }
+    if (!b)
+      throw new MxError('UNSUPPORTED', `no backend on device '${this.id}' implements ${schema.name} for (${key})`, {
+        op: schema.name,
+        device: this.id,
+        hint: `backends serving ${this.id}: ${this.backends.map((x) => x.name).join(', ')}; cast the inputs to a supported dtype or install a backend that has it (see \`npx mx doctor\`)`,
+      });
+    return b;
+  }
+
+  alloc(bytes: number): Storage {
+    if (this.hostPool) return new Storage(this, bytes, this.hostPool.take(bytes));
+    const owner = this.memOwner;
+    if (!owner) throw new MxError('INTERNAL', `no backend allocates memory '${this.memory}'`, { device: this.id });
+    return new Storage(this, bytes, owner.alloc!(this.id, bytes));
+  }
+
+  /** Keeps `s` alive until the work just submitted on this device's queue is done. */
+  pin(s: Storage, ticket: number): void {
+    s.pins++;
+    this.pinned.push(s);
+    this.pinTickets.push(ticket);
+  }
+
+  /** Unpins what the queue has finished. Cheap when nothing changed. */
+  retire(done = this.queue.completed()): void {
+    let h = this.pinHead;
+    const n = this.pinned.length;
+    while (h < n && this.pinTickets[h]! <= done) {
+      const s = this.pinned[h]!;
+      this.pinned[h] = undefined as unknown as Storage;
+      h++;
+      if (--s.pins === 0 && s.refs === 0) this.free(s);
+    }
+    if (h === n) {
+      this.pinned.length = 0;
+      this.pinTickets.length = 0;
+      this.pinHead = 0;
+    } else if (h > 4096 && h * 2 > n) {
+      this.pinned = this.pinned.slice(h);
+      this.pinTickets = this.pinTickets.slice(h);
+      this.pinHead = 0;
+    } else this.pinHead = h;
+  }
+
+  /** After a full sync everything submitted before it is done. */
+  retireUpTo(ticket: number): void {
+    this.retire(Math.max(ticket, this.queue.completed()));
+  }
+
+  maybeFree(s: Storage): void {
+    if (s.pins === 0) this.free(s);
+  }
+
+  private free(s: Storage): void {
+    if (s.released) return;
+    s.released = true;
+    if (this.hostPool) this.hostPool.give(s.data as ArrayBuffer);
+    else this.memOwner?.free?.(this.id, s.data);
+    s.data = undefined;
+  }
+
+  get pendingPins(): number {
+    return this.pinned.length - this.pinHead;
+  }
+}
+
+let forced: Backend | null = null;
+/** Runs `fn` with every op on `backend`'s devices placed on it (the conformance kit tests one backend at a time). */
+export function withBackend<T>(backend: Backend, fn: () => T): T {
+  const prev = forced;
+  forced = backend;
+  try {
+    return fn();
+  } finally {
+    forced = prev;
+  }
+}
+
+const kernelSets = new WeakMap<Backend, Set<string>>();
+function kernelSet(b: Backend): Set<string> {
+  let s = kernelSets.get(b);
+  if (!s) {
+    s = new Set(b.kernels().map((k) => `${k.domain ?? ''}:${k.op}:${k.key}`));
+    kernelSets.set(b, s);
+  }
+  return s;
+}
+
+let devicesVersion = -1;
+const deviceStates = new Map<string, DeviceState>();
+
+export function device(id?: string): DeviceState {
+  const v = registryVersion();
+  if (v !== devicesVersion) {
+    // The set of backends changed: pending work stays valid, new work sees the new set.
+    deviceStates.clear();
+    devicesVersion = v;
+  }
+  const key = id ?? defaultDevice();
+  let d = deviceStates.get(key);
+  if (!d) deviceStates.set(key, (d = new DeviceState(key, v)));
+  return d;
+}
+
+/** All device states created so far (for memory() and sync()). */
+export function activeDevices(): DeviceState[] {
+  return [...deviceStates.values()];
+}
+
+// ------------------------------------------------------------------ tensors (engine view)
+
+/**
+ * What the engine knows of a tensor. The public Tensor class (tensor.ts) extends
+ * this with the user API; the engine creates tensors through `tensorFactory`.
+ */
+export class TensorBase {
+  /** @internal */ _storage: Storage | null;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** @internal */ readonly _dev: DeviceState;
+  readonly size: number;
+
+  constructor(storage: Storage, shape: readonly number[], dtype: DType) {
+    this._storage = storage;
+    this.shape = shape;
+    this.dtype = dtype;
+    this._dev = storage.dev;
+    this.size = sizeOfShape(shape);
+    this._dev.liveTensors++;
+    this._dev.liveBytes += this.size * dtypeSize(dtype);
+    lifetime.track(this);
+  }
+
+  get device(): string {
+    return this._dev.id;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get isDisposed(): boolean {
+    return this._storage === null;
+  }
+
+  /** Releases the tensor's memory (queue-ordered: pending work that reads it is unaffected). Idempotent. */
+  dispose(): void {
+    const s = this._storage;
+    if (!s) return;
+    this._storage = null;
+    lifetime.untrack(this);
+    this._dev.liveTensors--;
+    this._dev.liveBytes -= this.size * dtypeSize(this.dtype);
+    s.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal */ _live(op?: string): Storage {
+    const s = this._storage;
+    if (!s)
+      throw new MxError('DISPOSED', `a ${this.dtype}[${this.shape.join(',')}] tensor was used after dispose()`, {
+        ...(op ? { op } : {}),
+        device: this._dev.id,
+        hint: 'keep the tensor alive until its last use, or clone it before disposing',
+      });
+    return s;
+  }
+}
+
+export const sizeOfShape = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+type Factory = (storage: Storage, shape: readonly number[], dtype: DType) => TensorBase;
+let tensorFactory: Factory = (s, shape, dtype) => new TensorBase(s, shape, dtype);
+export function setTensorFactory(f: Factory) {
+  tensorFactory = f;
+}
+
+// ------------------------------------------------------------------ lifetime: tidy scopes + GC safety net
+
+class Lifetime {
+  scopes: Set<TensorBase>[] = [];
+  private readonly registry = new FinalizationRegistry<{ s: Storage; dev: DeviceState; bytes: number }>((h) => {
+    // A tensor was dropped without dispose(): release its storage (queue-ordered).
+    if (!h.s.released && h.s.refs > 0) {
+      h.dev.liveTensors--;
+      h.dev.liveBytes -= h.bytes;
+      h.s.release();
+    }
+  });
+  track(t: TensorBase) {
+    this.registry.register(t, { s: t._storage!, dev: t._dev, bytes: t.size * dtypeSize(t.dtype) }, t);
+    const top = this.scopes[this.scopes.length - 1];
+    if (top) top.add(t);
+  }
+  untrack(t: TensorBase) {
+    this.registry.unregister(t);
+    const top = this.scopes[this.scopes.length - 1];
+    if (top) top.delete(t);
+  }
+}
+const lifetime = new Lifetime();
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those it returns
+ * (a tensor, an array or an object of tensors) and those passed to `keep()`.
+ * @example
+ * const y = mx.tidy(() => mx.add(a, b).relu()); // the Add result is freed, y survives
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<TensorBase>();
+  lifetime.scopes.push(scope);
+  let out: T;
+  try {
+    out = fn();
+  } finally {
+    lifetime.scopes.pop();
+  }
+  if (out instanceof Promise) throw new MxError('INVALID_ARGUMENT', 'tidy() takes a synchronous function; await inside it is not supported');
+  const kept = new Set<TensorBase>();
+  collect(out, kept);
+  const parent = lifetime.scopes[lifetime.scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return out;
+}
+
+function collect(x: unknown, into: Set<TensorBase>, depth = 0): void {
+  if (depth > 8 || x === null || typeof x !== 'object') return;
+  if (x instanceof TensorBase) into.add(x);
+  else if (Array.isArray(x)) for (const v of x) collect(v, into, depth + 1);
+  else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, into, depth + 1);
+}
+
+/** Excludes a tensor from the enclosing tidy() scope. */
+export function keep<T extends TensorBase>(t: T): T {
+  for (const s of lifetime.scopes) s.delete(t);
+  return t;
+}
+
+// ------------------------------------------------------------------ creating tensors
+
+/** A new tensor on `dev` whose bytes are written by `fill` on the host (before any queued use). */
+export function createTensor(dev: DeviceState, shape: readonly number[], dtype: DType, fill: (bytes: Uint8Array) => void): TensorBase {
+  const bytes = sizeOfShape(shape) * dtypeSize(dtype);
+  if (dev.memory === 'host') {
+    const s = dev.alloc(bytes);
+    fill(new Uint8Array(s.data as ArrayBuffer, 0, bytes));
+    return tensorFactory(s, shape, dtype);
+  }
+  const staging = new Uint8Array(bytes);
+  fill(staging);
+  const s = dev.alloc(bytes);
+  dev.memOwner!.write!(dev.id, s, staging);
+  dev.pin(s, dev.queue.submitted());
+  return tensorFactory(s, shape, dtype);
+}
+
+/** The tensor's bytes on the host, after the work that produces them. */
+export async function readBytes(t: TensorBase): Promise<Uint8Array> {
+  const s = t._live();
+  const dev = t._dev;
+  const nbytes = t.size * dtypeSize(t.dtype);
+  if (dev.memory === 'host') {
+    if (s.pins > 0) {
+      const ticket = dev.queue.submitted();
+      await dev.queue.sync();
+      dev.retireUpTo(ticket);
+    }
+    return new Uint8Array((t._live().data as ArrayBuffer).slice(0, nbytes));
+  }
+  s.pins++; // keep the storage while the read is in flight
+  try {
+    const ticket = dev.queue.submitted();
+    const bytes = await dev.memOwner!.read!(dev.id, s, nbytes);
+    dev.retireUpTo(ticket);
+    return bytes;
+  } finally {
+    if (--s.pins === 0 && s.refs === 0) dev.maybeFree(s);
+  }
+}
+
+/** Blocking read (host memory, or a device queue that can drain synchronously). */
+export function readBytesSync(t: TensorBase): Uint8Array {
+  const s = t._live();
+  const dev = t._dev;
+  if (dev.memory !== 'host')
+    throw new MxError('INVALID_ARGUMENT', `dataSync() is available for host tensors only; this one is on ${dev.id}`, {
+      device: dev.id,
+      hint: 'use await t.data(), or t.to("cpu") first',
+    });
+  if (s.pins > 0) {
+    const ticket = dev.queue.submitted();
+    dev.queue.drainSync();
+    dev.retireUpTo(ticket);
+  }
+  return new Uint8Array((s.data as ArrayBuffer).slice(0, t.size * dtypeSize(t.dtype)));
+}
+
+/** Copies a tensor to another device; ordered on both queues. */
+export function copyTo(t: TensorBase, target: string): TensorBase {
+  const src = t._live('to');
+  const from = t._dev;
+  const to = device(target);
+  if (from === to) {
+    src.retain();
+    return tensorFactory(src, t.shape, t.dtype);
+  }
+  const nbytes = t.size * dtypeSize(t.dtype);
+  const dst = to.alloc(nbytes);
+  src.pins++;
+  const release = () => {
+    if (--src.pins === 0 && src.refs === 0) from.maybeFree(src);
+  };
+  let bytes: Promise<Uint8Array>;
+  if (from.memory === 'host') {
+    const ready = src.pins > 1 ? from.queue.sync() : Promise.resolve();
+    bytes = ready.then(() => new Uint8Array((src.data as ArrayBuffer).slice(0, nbytes)));
+  } else bytes = from.memOwner!.read!(from.id, src, nbytes);
+  bytes = bytes.finally(release);
+  if (to.memory === 'host') {
+    to.queue.waitFor!(bytes.then((b) => new Uint8Array(dst.data as ArrayBuffer, 0, nbytes).set(b)));
+  } else to.memOwner!.write!(to.id, dst, bytes);
+  to.pin(dst, to.queue.submitted());
+  return tensorFactory(dst, t.shape, t.dtype);
+}
+
+/** Waits for all queued work on every device; rejects with the first kernel failure. */
+export async function syncAll(): Promise<void> {
+  for (const d of activeDevices()) {
+    const ticket = d.queue.submitted();
+    await d.queue.sync();
+    d.retireUpTo(ticket);
+  }
+}
+
+// ------------------------------------------------------------------ running ops
+
+export interface OpOptions {
+  /** How many outputs to compute (optional outputs included). */
+  outputs?: number;
+}
+
+/** An op argument that is not a tensor: numbers, nested arrays, typed arrays. */
+export type Scalarish = number | boolean | bigint | readonly unknown[] | ArrayBufferView;
+
+/**
+ * Converts a non-tensor argument into a tensor on `dev`. Set by tensor.ts
+ * (which knows how to build tensors from JS values).
+ */
+let fromValue: (v: unknown, dtype: DType, dev: DeviceState) => TensorBase = () => {
+  throw new MxError('INTERNAL', 'tensor conversion is not initialized');
+};
+export function setValueConverter(f: typeof fromValue) {
+  fromValue = f;
+}
+
+/** Numbers of a `value` input given as a tensor (read on the host) or as JS values. */
+function valueNumbers(op: string, v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v instanceof TensorBase) {
+    const bytes = readBytesSync(v);
+    const a = new (DTYPES[v.dtype].array as unknown as new (b: ArrayBuffer) => ArrayLike<number | bigint>)(bytes.buffer as ArrayBuffer);
+    return Array.from(a, Number);
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') return [Number(v)];
+  if (Array.isArray(v)) return (v as unknown[]).flat(Infinity as 1).map(Number);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+  throw new MxError('INVALID_ARGUMENT', `${op}: expected numbers for a shape-like input, got ${typeof v}`, { op });
+}
+
+const EMPTY_ATTRS: Readonly<Record<string, AttrValue>> = Object.freeze({});
+
+function describeArg(v: unknown): InferInput | undefined {
+  if (v instanceof TensorBase) return { shape: v.shape, dtype: v.dtype };
+  const m = v as InferInput | undefined;
+  return m && Array.isArray(m.shape) && typeof m.dtype === 'string' ? m : undefined;
+}
+
+/**
+ * Runs one op eagerly. `inputs` follow the schema's declaration order with the
+ * variadic input expanded; non-tensor values are converted (value inputs are
+ * read as numbers; other inputs become tensors of their constraint's dtype).
+ */
+export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?: Record<string, unknown>, opts?: OpOptions): TensorBase[] {
+  const op = schema.name;
+  const specs = schema.inputs;
+  // -- map each actual input to its spec (variadic expands)
+  const nIn = rawInputs.length;
+  const specOf: number[] = new Array(nIn);
+  for (let i = 0, s = 0; i < nIn; i++) {
+    if (s >= specs.length) throw new MxError('INVALID_ARGUMENT', `${op}: takes at most ${specs.length} inputs, got ${nIn}`, { op });
+    specOf[i] = s;
+    if (!specs[s]!.variadic) s++;
+  }
+  for (let s = 0; s < specs.length; s++) {
+    const sp = specs[s]!;
+    const given = specOf.indexOf(s) >= 0 && rawInputs[specOf.indexOf(s)] !== undefined && rawInputs[specOf.indexOf(s)] !== null;
+    if (!sp.optional && !given && !(sp.variadic && nIn > s))
+      throw new MxError('INVALID_ARGUMENT', `${op}: missing required input '${sp.name}' (input ${s})`, {
+        op,
+        hint: `${op} takes (${specs.map((x) => (x.optional ? `${x.name}?` : x.variadic ? `...${x.name}` : x.name)).join(', ')})`,
+      });
+  }
+
+  // -- device: from the tensor inputs (all must agree)
+  let dev: DeviceState | undefined;
+  for (let i = 0; i < nIn; i++) {
+    const v = rawInputs[i];
+    if (v instanceof TensorBase) {
+      v._live(op);
+      if (!dev) dev = v._dev;
+      else if (v._dev !== dev)
+        throw new MxError('DEVICE_MISMATCH', `${op}: input ${i} is on ${v._dev.id} but input 0 is on ${dev.id}`, {
+          op,
+          hint: `move one of them first, e.g. x.to('${dev.id}')`,
+        });
+    }
+  }
+  dev ??= device();
+  if (dev.version !== registryVersion()) dev = device(dev.id);
+
+  // -- bind type constraints from tensor inputs, then convert JS values
+  const binding: Record<string, DType> = {};
+  const bindFrom = (i: number, dt: DType) => {
+    const sp = specs[specOf[i]!]!;
+    const allowed = schema.types[sp.type];
+    if (!allowed) {
+      if (isDType(sp.type) && sp.type !== dt) failTyped(schema, rawInputs, `input '${sp.name}' must be ${sp.type}, got ${dt}`);
+      return;
+    }
+    if (!allowed.includes(dt))
+      failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt}; ${sp.type} must be one of ${allowed.join(', ')}`);
+    if (sp.value) return; // value inputs do not bind kernel types
+    const prev = binding[sp.type];
+    if (prev === undefined) binding[sp.type] = dt;
+    else if (prev !== dt) failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt} but ${sp.type} is already ${prev}`);
+  };
+  for (let i = 0; i < nIn; i++) {
+    const v = rawInputs[i];
+    if (v instanceof TensorBase) bindFrom(i, v.dtype);
+  }
+  const inputs: (TensorBase | null)[] = new Array(nIn);
+  const values: (number[] | undefined)[] = new Array(nIn);
+  let converted: TensorBase[] | undefined;
+  for (let i = 0; i < nIn; i++) {
+    const v = rawInputs[i];
+    const sp = specs[specOf[i]!]!;
+    if (sp.value) {
+      values[i] = valueNumbers(op, v);
+      inputs[i] = null;
+      continue;
+    }
+    if (v === undefined || v === null) {
+      inputs[i] = null;
+      continue;
+    }
+    if (v instanceof TensorBase) {
+      inputs[i] = v;
+      continue;
+    }
+    const dt =
+      binding[sp.type] ?? (isDType(sp.type) ? sp.type : (schema.types[sp.type]?.includes('float32') ? 'float32' : schema.types[sp.type]?.[0]));
+    if (!dt) failTyped(schema, rawInputs, `cannot convert input '${sp.name}' to a tensor`);
+    const t = fromValue(v, dt, dev);
+    (converted ??= []).push(t);
+    inputs[i] = t;
+    bindFrom(i, dt);
+  }
+
+  try {
+    return runResolved(schema, dev, inputs, values, binding, rawAttrs, opts);
+  } finally {
+    if (converted) for (const t of converted) t.dispose();
+  }
+}
+
+function failTyped(schema: OpSchema, inputs: readonly unknown[], msg: string): never {
+  failRule({ op: schema.name, inputs: inputs.map(describeArg) }, msg);
+}
+
+/** Applies defaults and checks attribute names and types. */
+export function resolveAttrs(schema: OpSchema, raw: Record<string, unknown> | undefined, inputs: readonly unknown[]): Record<string, AttrValue | undefined> {
+  const specs = schema.attrs ?? {};
+  const out: Record<string, AttrValue | undefined> = {};
+  if (raw) {
+    for (const k of Object.keys(raw)) {
+      if (raw[k] === undefined) continue;
+      const sp = specs[k];
+      if (!sp)
+        failTyped(schema, inputs, `unknown attribute '${k}'${Object.keys(specs).length ? `; ${schema.name} has: ${Object.keys(specs).join(', ')}` : ''}`);
+      const v = raw[k];
+      const ok =
+        sp.type === 'int' ? typeof v === 'number' && Number.isInteger(v)
+        : sp.type === 'float' ? typeof v === 'number'
+        : sp.type === 'string' ? typeof v === 'string'
+        : sp.type === 'dtype' ? isDType(v)
+        : sp.type === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x))
+        : sp.type === 'floats' ? Array.isArray(v) && v.every((x) => typeof x === 'number')
+        : Array.isArray(v) && v.every((x) => typeof x === 'string');
+      if (!ok) failTyped(schema, inputs, `attribute '${k}' must be ${sp.type === 'dtype' ? 'a dtype name' : `of type ${sp.type}`}, got ${JSON.stringify(v)}`);
+      out[k] = (Array.isArray(v) ? v.slice() : v) as AttrValue;
+    }
+  }
+  for (const k of Object.keys(specs)) {
+    if (out[k] !== undefined) continue;
+    const sp = specs[k]!;
+    if (sp.default !== undefined) out[k] = sp.default;
+    else if (sp.required) failTyped(schema, inputs, `missing required attribute '${k}'`);
+  }
+  return out;
+}
+
+/**
+ * Validates attributes and runs the shape rule. `inputs` describe the present
+ * tensor inputs (undefined where absent or a value input); `values` hold the
+ * numbers of value inputs. Returns the rule's result and the attributes a kernel
+ * receives (defaults applied, the rule's folded attributes merged).
+ */
+export function inferOp(
+  schema: OpSchema,
+  inputs: readonly (InferInput | undefined)[],
+  values: readonly (number[] | undefined)[],
+  rawAttrs?: Record<string, unknown>,
+  outputs?: number,
+): { res: InferResult; kernelAttrs: Readonly<Record<string, AttrValue>> } {
+  const attrs = resolveAttrs(schema, rawAttrs, inputs.map((m) => (m ? { ...m } : undefined)));
+  const nRequired = schema.outputs.filter((o) => !o.optional).length;
+  const numOutputs = Math.max(outputs ?? nRequired, nRequired);
+  const inferInputs: (InferInput | undefined)[] = inputs.map((m, i) => m ?? (values[i] ? { shape: [values[i]!.length], dtype: 'int64' } : undefined));
+  const ctx: InferContext = {
+    op: schema.name,
+    inputs: inferInputs,
+    attrs,
+    numOutputs,
+    value: (i) => values[i],
+    fail: (m) => failRule(ctx, m),
+  };
+  const res = schema.infer(ctx);
+  let kAttrs: Record<string, AttrValue> = {};
+  for (const k of Object.keys(attrs)) if (attrs[k] !== undefined) kAttrs[k] = attrs[k]!;
+  if (res.attrs) kAttrs = { ...kAttrs, ...res.attrs };
+  return { res, kernelAttrs: Object.keys(kAttrs).length ? kAttrs : EMPTY_ATTRS };
+}
+
+function runResolved(
+  schema: OpSchema,
+  dev: DeviceState,
+  inputs: (TensorBase | null)[],
+  values: (number[] | undefined)[],
+  binding: Record<string, DType>,
+  rawAttrs: Record<string, unknown> | undefined,
+  opts: OpOptions | undefined,
+): TensorBase[] {
+  const op = schema.name;
+  const { res, kernelAttrs } = inferOp(
+    schema,
+    inputs.map((t) => (t ? { shape: t.shape, dtype: t.dtype } : undefined)),
+    values,
+    rawAttrs,
+    opts?.outputs,
+  );
+
+  if (res.viewOf !== undefined) {
+    const src = inputs[res.viewOf]!;
+    const s = src._live(op);
+    const o = res.outputs[0]!;
+    if (o.dtype !== src.dtype || sizeOfShape(o.shape) !== src.size)
+      throw new MxError('INTERNAL', `${op}: a view must keep dtype and size`, { op });
+    s.retain();
+    return [tensorFactory(s, o.shape, o.dtype)];
+  }
+
+  // output constraints complete the binding
+  const outSpecs = schema.outputs;
+  for (let i = 0; i < res.outputs.length; i++) {
+    const sp = outSpecs[Math.min(i, outSpecs.length - 1)]!;
+    if (schema.types[sp.type] && binding[sp.type] === undefined) binding[sp.type] = res.outputs[i]!.dtype;
+  }
+  const key = kernelKey(schema, binding);
+  const backend = dev.pick(schema, key);
+
+  const outs: TensorBase[] = [];
+  const kOut: KernelTensor[] = [];
+  for (const m of res.outputs as OutputMeta[]) {
+    const s = dev.alloc(sizeOfShape(m.shape) * dtypeSize(m.dtype));
+    const t = tensorFactory(s, m.shape, m.dtype);
+    outs.push(t);
+    kOut.push({ storage: s, dtype: m.dtype, shape: m.shape });
+  }
+  const kIn: (KernelTensor | null)[] = inputs.map((t) => (t ? { storage: t._storage!, dtype: t.dtype, shape: t.shape } : null));
+  const call: KernelCall = { op, domain: schema.domain ?? '', key, device: dev.id, inputs: kIn, outputs: kOut, attrs: kernelAttrs };
+  submit(dev, backend, call);
+  return outs;
+}
+
+/** Enqueues a kernel call and pins what it touches. */
+export function submit(dev: DeviceState, backend: Backend, call: KernelCall): void {
+  const q = dev.queue;
+  // Work goes onto the native queue when the backend owns or attached it; JS backends run in order, inline.
+  const inline = q instanceof JsQueue || ((q as BackendQueue).owner !== backend && !backend.attachQueue);
+  try {
+    if (inline) q.runInline(() => backend.run(call));
+    else backend.run(call);
+  } catch (e) {
+    throw wrapKernelError(e, call, backend);
+  }
+  const ticket = q.submitted();
+  if (ticket > q.completed()) {
+    for (const t of call.inputs) if (t) dev.pin(t.storage as Storage, ticket);
+    for (const t of call.outputs) dev.pin(t.storage as Storage, ticket);
+  }
+  if (dev.pendingPins > 0) dev.retire();
+  if (SYNC_ENGINE()) {
+    try {
+      q.drainSync();
+    } catch (e) {
+      throw wrapKernelError(e, call, backend);
+    }
+    dev.retireUpTo(ticket);
+  }
+}
+
+export function wrapKernelError(e: unknown, call: { op: string; device: string }, backend: Backend): MxError {
+  if (e instanceof MxError) return e;
+  const err = e as { message?: string; code?: string; op?: string };
+  const code = (['INVALID_ARGUMENT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'DEVICE_FAULT'] as const).find((c) => c === err.code) ?? 'KERNEL';
+  return new MxError(code, String(err.message ?? e), { op: err.op ?? call.op, backend: backend.name, device: call.device, cause: e });
+}
+
+export function isStrict(): boolean {
+  return strictMode();
+}
+
+/** Bytes and tensors alive per device, plus what the host pool keeps for reuse. */
+export function memory(): { devices: Record<string, { tensors: number; bytes: number; pooledBytes?: number; pendingFrees: number }> } {
+  const devices: Record<string, { tensors: number; bytes: number; pooledBytes?: number; pendingFrees: number }> = {};
+  for (const d of activeDevices()) {
+    devices[d.id] = {
+      tensors: d.liveTensors,
+      bytes: d.liveBytes,
+      ...(d.hostPool ? { pooledBytes: d.hostPool.cachedBytes } : {}),
+      pendingFrees: d.pendingPins,
+    };
+  }
+  return { devices };
+}
