@@ -8,7 +8,7 @@
  * not recycled) until the queue reports that work done, so disposing a tensor
  * that queued work still reads is safe, and so is dropping it to the GC.
  */
-import { DTYPES, dtypeSize, isDType, type DType } from './dtype.js';
+import { dtypeSize, isDType, readNumber, typedView, type DType } from './dtype.js';
 import { MxError } from './errors.js';
 import type { Backend, KernelCall, KernelTensor, Queue, StorageRef } from './protocol.js';
 import { backendsForDevice, defaultDevice, registryVersion, strictMode } from './registry.js';
@@ -518,20 +518,20 @@ export async function readBytes(t: TensorBase): Promise<Uint8Array> {
   const s = t._live();
   const dev = t._dev;
   const nbytes = t.size * dtypeSize(t.dtype);
+  // sync() also reports a failure of the work that produced the tensor.
   if (dev.memory === 'host') {
-    if (s.pins > 0) {
-      const ticket = dev.queue.submitted();
-      await dev.queue.sync();
-      dev.retireUpTo(ticket);
-    }
+    const ticket = dev.queue.submitted();
+    await dev.queue.sync();
+    dev.retireUpTo(ticket);
     return new Uint8Array((t._live().data as ArrayBuffer).slice(0, nbytes));
   }
   s.pins++; // keep the storage while the read is in flight
   try {
+    const read = dev.memOwner!.read!(dev.id, s, nbytes);
     const ticket = dev.queue.submitted();
-    const bytes = await dev.memOwner!.read!(dev.id, s, nbytes);
+    await Promise.all([read, dev.queue.sync()]);
     dev.retireUpTo(ticket);
-    return bytes;
+    return await read;
   } finally {
     if (--s.pins === 0 && s.refs === 0) dev.maybeFree(s);
   }
@@ -546,11 +546,9 @@ export function readBytesSync(t: TensorBase): Uint8Array {
       device: dev.id,
       hint: 'use await t.data(), or t.to("cpu") first',
     });
-  if (s.pins > 0) {
-    const ticket = dev.queue.submitted();
-    dev.queue.drainSync();
-    dev.retireUpTo(ticket);
-  }
+  const ticket = dev.queue.submitted();
+  dev.queue.drainSync();
+  dev.retireUpTo(ticket);
   return new Uint8Array((s.data as ArrayBuffer).slice(0, t.size * dtypeSize(t.dtype)));
 }
 
@@ -616,9 +614,8 @@ export function setValueConverter(f: typeof fromValue) {
 function valueNumbers(op: string, v: unknown): number[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (v instanceof TensorBase) {
-    const bytes = readBytesSync(v);
-    const a = new (DTYPES[v.dtype].array as unknown as new (b: ArrayBuffer) => ArrayLike<number | bigint>)(bytes.buffer as ArrayBuffer);
-    return Array.from(a, Number);
+    const a = typedView(v.dtype, readBytesSync(v).buffer, 0, v.size);
+    return Array.from({ length: v.size }, (_, i) => readNumber(v.dtype, a, i));
   }
   if (typeof v === 'number' || typeof v === 'bigint') return [Number(v)];
   if (Array.isArray(v)) return (v as unknown[]).flat(Infinity as 1).map(Number);
@@ -666,6 +663,7 @@ export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?
     const v = rawInputs[i];
     if (v instanceof TensorBase) {
       v._live(op);
+      if (specs[specOf[i]!]!.value) continue; // read on the host; may live anywhere readable
       if (!dev) dev = v._dev;
       else if (v._dev !== dev)
         throw new MxError('DEVICE_MISMATCH', `${op}: input ${i} is on ${v._dev.id} but input 0 is on ${dev.id}`, {
@@ -699,6 +697,7 @@ export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?
   }
   const inputs: (TensorBase | null)[] = new Array(nIn);
   const values: (number[] | undefined)[] = new Array(nIn);
+  const valueMetas: (InferInput | undefined)[] = new Array(nIn);
   let converted: TensorBase[] | undefined;
   for (let i = 0; i < nIn; i++) {
     const v = rawInputs[i];
@@ -706,6 +705,11 @@ export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?
     if (sp.value) {
       values[i] = valueNumbers(op, v);
       inputs[i] = null;
+      if (values[i]) {
+        // the shape rule sees a value input's real dtype and shape (JS numbers: int64 if integral, else float32)
+        const dt = v instanceof TensorBase ? v.dtype : values[i]!.every(Number.isInteger) ? 'int64' : 'float32';
+        valueMetas[i] = { shape: v instanceof TensorBase ? v.shape : Array.isArray(v) || ArrayBuffer.isView(v) ? [values[i]!.length] : [], dtype: dt };
+      }
       continue;
     }
     if (v === undefined || v === null) {
@@ -726,7 +730,7 @@ export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?
   }
 
   try {
-    return runResolved(schema, dev, inputs, values, binding, rawAttrs, opts);
+    return runResolved(schema, dev, inputs, values, valueMetas, binding, rawAttrs, opts);
   } finally {
     if (converted) for (const t of converted) t.dispose();
   }
@@ -805,6 +809,7 @@ function runResolved(
   dev: DeviceState,
   inputs: (TensorBase | null)[],
   values: (number[] | undefined)[],
+  valueMetas: (InferInput | undefined)[],
   binding: Record<string, DType>,
   rawAttrs: Record<string, unknown> | undefined,
   opts: OpOptions | undefined,
@@ -812,7 +817,7 @@ function runResolved(
   const op = schema.name;
   const { res, kernelAttrs } = inferOp(
     schema,
-    inputs.map((t) => (t ? { shape: t.shape, dtype: t.dtype } : undefined)),
+    inputs.map((t, i) => (t ? { shape: t.shape, dtype: t.dtype } : valueMetas[i])),
     values,
     rawAttrs,
     opts?.outputs,

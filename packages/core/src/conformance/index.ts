@@ -18,6 +18,7 @@ import type { Backend } from '../protocol.js';
 import { REFERENCE } from '../reference/index.js';
 import type { RefTensor } from '../reference/types.js';
 import { allKeys } from '../backends/reference.js';
+import { devices } from '../registry.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { CASES } from './cases/index.js';
 import type { CaseInput, ConformanceCase } from './types.js';
@@ -86,6 +87,15 @@ function quantize(values: readonly number[], dtype: DType): number[] {
   return Array.from({ length: values.length }, (_, i) => readNumber(dtype, a, i));
 }
 
+/** Value inputs live on the host: 'cpu' when some backend serves it, else the device itself (it must then be host memory). */
+function hostDevice(deviceId: string): string {
+  try {
+    return devices().some((d) => d.id === 'cpu') ? 'cpu' : deviceId;
+  } catch {
+    return deviceId;
+  }
+}
+
 /** Type-constraint names that take part in kernel keys, in key order. */
 function keyTypes(schema: OpSchema): string[] {
   const used = new Set<string>();
@@ -137,16 +147,20 @@ async function runCase(schema: OpSchema, c: ConformanceCase, key: string, backen
       }
       const dtype: DType = inp.dtype ?? (isDType(sp.type) ? sp.type : (binding[sp.type] ?? schema.types[sp.type]?.[0] ?? 'float32'));
       const data = quantize(generate(inp, dtype, rand), dtype);
+      // value inputs are read on the host by the shape rule
+      const t = tensor(dtype === 'int64' || dtype === 'uint64' ? (data.map((x) => BigInt(x)) as never) : data, {
+        dtype,
+        shape: [...inp.shape],
+        device: sp.value ? hostDevice(deviceId) : deviceId,
+      });
+      made.push(t);
+      args.push(t);
       if (sp.value) {
-        args.push(data);
         refInputs.push(null);
-        metas.push(undefined);
+        metas.push({ shape: [...inp.shape], dtype });
         values.push(data);
         return;
       }
-      const t = tensor(dtype === 'int64' || dtype === 'uint64' ? data.map((x) => BigInt(x)) as never : data, { dtype, shape: [...inp.shape], device: deviceId });
-      made.push(t);
-      args.push(t);
       refInputs.push({ shape: [...inp.shape], dtype, data });
       metas.push({ shape: [...inp.shape], dtype });
       values.push(undefined);

@@ -31,6 +31,8 @@ export interface ConformanceCase {
   /** Tolerance override: |got - want| <= atol + rtol * |want|. Defaults per dtype in the kit. */
   readonly rtol?: number;
   readonly atol?: number;
+  /** How many outputs to compute, optional ones included (default: the required ones), e.g. 2 for MaxPool's Indices. */
+  readonly outputs?: number;
   /** The call must fail with INVALID_ARGUMENT (bad-input cases). */
   readonly throws?: boolean;
 }
