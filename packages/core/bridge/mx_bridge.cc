@@ -1026,9 +1026,52 @@ napi_value Write(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// writeLater(handle, byteOffset) -> gate: the queue waits at this point until
-// fill(gate, bytes | errorMessage) delivers the source. The bytes must not
-// depend on later work of the same queue.
+// A gate external, and the wait for it on the worker. The wait gives up when
+// the owning queue stops (environment teardown) so that exit never hangs.
+Gate* new_gate(napi_env env, napi_value* ext) {
+  Gate* g = new Gate();
+  if (napi_create_external(env, g, [](napi_env, void* p, void*) { release(static_cast<Gate*>(p)); }, nullptr, ext) != napi_ok) {
+    delete g;
+    napi_fail(env, "napi_create_external");
+  }
+  NAPI(napi_type_tag_object(env, *ext, &kGateTag));
+  g->refs.fetch_add(1);  // the task's reference
+  return g;
+}
+const Queue* own_of(Instance* I, int32_t dev, mx_queue* q) {
+  const QueueJs* own = I->own[dev].get();
+  return own && own->q->c() == q ? own->q.get() : nullptr;
+}
+void wait_gate(Gate* g, const Queue* mine) {
+  std::unique_lock<std::mutex> lk(g->m);
+  while (!g->ready) {
+    g->cv.wait_for(lk, std::chrono::milliseconds(50));
+    if (!g->ready && mine && mine->stopping()) {
+      g->ready = true;
+      g->error = "the queue stopped before what it waited for arrived";
+    }
+  }
+}
+
+// waitGate(device) -> gate: later work on the device's queue waits until
+// fill(gate) (or fill(gate, errorMessage), recorded as a failure).
+napi_value WaitGate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const int32_t dev = get_device(env, a.inst, a.argv[0]);
+  mx_queue* q = route_of(a.inst, dev);
+  const Queue* mine = own_of(a.inst, dev, q);
+  napi_value ext;
+  Gate* g = new_gate(env, &ext);
+  submit_fn(q, "", [q, g, mine] {
+    std::unique_ptr<Gate, void (*)(Gate*)> hold(g, release);
+    wait_gate(g, mine);
+    if (!g->error.empty()) q->fail(q->self, MX_ERR_INTERNAL, "", G().name.c_str(), g->error.c_str());
+  });
+  return ext;
+}
+
+// writeLater(handle, byteOffset) -> gate: like waitGate, and fill(gate, bytes)
+// delivers the bytes to write. They must not depend on later work of the same queue.
 napi_value WriteLater(napi_env env, napi_callback_info info) {
   Args a(env, info);
   with_memory();
@@ -1036,28 +1079,14 @@ napi_value WriteLater(napi_env env, napi_callback_info info) {
   const uint64_t off = (uint64_t)get_number(env, a.argv[1], "byteOffset");
   mx_queue* q = route_of(a.inst, m->device);
   void* stream = stream_of(a.inst, m->device);
-  const QueueJs* own = a.inst->own[m->device].get();
-  const Queue* mine = own && own->q->c() == q ? own->q.get() : nullptr;
-  Gate* g = new Gate();
+  const Queue* mine = own_of(a.inst, m->device, q);
   napi_value ext;
-  if (napi_create_external(env, g, [](napi_env, void* p, void*) { release(static_cast<Gate*>(p)); }, nullptr, &ext) != napi_ok) {
-    delete g;
-    napi_fail(env, "napi_create_external");
-  }
-  NAPI(napi_type_tag_object(env, ext, &kGateTag));
-  g->refs.fetch_add(1);
+  Gate* g = new_gate(env, &ext);
   m->refs.fetch_add(1);
   submit_fn(q, "write", [q, m, g, stream, off, mine] {
     std::unique_ptr<DevMem, void (*)(DevMem*)> hold(m, release);
     std::unique_ptr<Gate, void (*)(Gate*)> hold_gate(g, release);
-    std::unique_lock<std::mutex> lk(g->m);
-    while (!g->ready) {
-      g->cv.wait_for(lk, std::chrono::milliseconds(50));
-      if (!g->ready && mine && mine->stopping()) {
-        g->ready = true;
-        g->error = "the queue stopped before the source of a write arrived";
-      }
-    }
+    wait_gate(g, mine);
     if (!g->error.empty()) return check(q, "write", MX_ERR_INVALID, g->error.c_str());
     copy_in_now(q, m, stream, off, g->data.data(), g->data.size());
   });
@@ -1069,9 +1098,11 @@ napi_value Fill(napi_env env, napi_callback_info info) {
   Gate* g = get_external<Gate>(env, a.argv[0], kGateTag, "a write gate");
   std::vector<uint8_t> data;
   std::string error;
-  napi_valuetype vt;
-  NAPI(napi_typeof(env, a.argv[1], &vt));
-  if (vt == napi_string) {
+  napi_valuetype vt = napi_undefined;
+  if (a.argv[1]) NAPI(napi_typeof(env, a.argv[1], &vt));
+  if (vt == napi_undefined) {
+    // no data: a plain wait gate opens
+  } else if (vt == napi_string) {
     size_t len;
     NAPI(napi_get_value_string_utf8(env, a.argv[1], nullptr, 0, &len));
     error.assign(len, '\0');
@@ -1186,6 +1217,7 @@ napi_value init_module(napi_env env, napi_value exports) {
       FN("deviceAddress", DeviceAddress),
       FN("free", Free),
       FN("write", Write),
+      FN("waitGate", WaitGate),
       FN("writeLater", WriteLater),
       FN("fill", Fill),
       FN("read", Read),

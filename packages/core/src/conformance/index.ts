@@ -168,17 +168,17 @@ async function runCase(schema: OpSchema, c: ConformanceCase, key: string, backen
     const attrs = typeof c.attrs === 'function' ? c.attrs(binding) : c.attrs;
     if (c.throws) {
       try {
-        withBackend(backend, () => runOp(schema, args, attrs ? { ...attrs } : undefined)).forEach((t) => t.dispose());
+        withBackend(backend, () => runOp(schema, args, attrs ? { ...attrs } : undefined, c.outputs ? { outputs: c.outputs } : undefined)).forEach((t) => t.dispose());
       } catch (e) {
         if (isMxError(e) && e.code === 'INVALID_ARGUMENT') return base;
         return { ...base, status: 'fail', message: `expected INVALID_ARGUMENT, got ${String(e)}` };
       }
       return { ...base, status: 'fail', message: 'expected the call to be rejected' };
     }
-    const outs = withBackend(backend, () => runOp(schema, args, attrs ? { ...attrs } : undefined)) as Tensor[];
+    const outs = withBackend(backend, () => runOp(schema, args, attrs ? { ...attrs } : undefined, c.outputs ? { outputs: c.outputs } : undefined)) as Tensor[];
     made.push(...outs);
     // expected values from the reference kernel
-    const { res, kernelAttrs } = inferOp(schema, metas, values, attrs ? { ...attrs } : undefined);
+    const { res, kernelAttrs } = inferOp(schema, metas, values, attrs ? { ...attrs } : undefined, c.outputs);
     const want = res.viewOf !== undefined ? [refInputs[res.viewOf]!.data] : REFERENCE[op]!(refInputs, kernelAttrs, res.outputs);
     for (let k = 0; k < outs.length; k++) {
       const t = outs[k]!;

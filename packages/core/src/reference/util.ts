@@ -67,7 +67,8 @@ export function axisSplit(shape: readonly number[], axis: number): [number, numb
 
 /**
  * How a float64 result becomes a value of dtype `d`: unchanged for floats (the
- * caller rounds), truncated toward zero for integers and bool (as C++ casts do,
- * e.g. an integer ReduceMean or Erf); the caller then wraps out-of-range integers.
+ * caller rounds); truncated toward zero for integers, as C++ casts do (e.g. an
+ * integer ReduceMean or Erf), after which the caller wraps out-of-range values.
+ * Bool results are already 0/1.
  */
 export const integral = (d: DType): ((x: number) => number) => (isFloat(d) ? (x) => x : Math.trunc);

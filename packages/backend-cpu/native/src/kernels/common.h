@@ -94,8 +94,9 @@ inline int64_t numel(const mx_tensor& t) { return mx_numel(&t); }
 // parallel_for over [0, n) with a C++ lambda; runs inline when the pool is absent or n is small.
 template <class F> inline void parallel_for(const mx_pool* pool, int64_t n, int64_t grain, F&& f) {
   if (!pool || n <= grain || pool->num_threads(pool->self) <= 1) { if (n > 0) f((int64_t)0, n); return; }
-  auto tramp = [](void* c, int64_t b, int64_t e) { (*static_cast<F*>(c))(b, e); };
-  pool->parallel_for(pool->self, n, grain, tramp, &f);
+  using Fn = std::remove_reference_t<F>;
+  auto tramp = [](void* c, int64_t b, int64_t e) { (*static_cast<Fn*>(c))(b, e); };
+  pool->parallel_for(pool->self, n, grain, tramp, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 // x86-64 feature checks for run-time dispatch (one binary for every x86-64).
