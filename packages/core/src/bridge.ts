@@ -46,7 +46,7 @@ interface Addon {
   devices(): DeviceInfo[];
   kernels(): [op: string, domain: string, key: string][];
   addressOf(buffer: ArrayBuffer): number;
-  createQueue(device: number): [handle: unknown, counters: Float64Array];
+  createQueue(device: number): [handle: unknown, submitted: Float64Array, completed: Float64Array];
   attachQueue(device: number, handle: unknown): void;
   submit(attrs?: unknown): void;
   encodeAttrs(attrs: object): unknown;
@@ -107,7 +107,8 @@ function attrsForNative(attrs: Readonly<Record<string, AttrValue>>): object | un
 }
 
 /**
- * Wraps the exports of a native backend's .node as a Backend.
+ * Wraps the exports of a native backend's .node as a Backend. Throws BACKEND_LOAD
+ * when `addon` is not a bridge module (a loader turns that into unavailableBackend).
  * @example
  *   const require = createRequire(import.meta.url);
  *   const backend = nativeBackend(require('node-gyp-build')(packageRoot), { name: 'cpu', version: '0.1.0', priority: 100 });
@@ -117,7 +118,10 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
   const A = addon as Addon;
   const missing = REQUIRED.filter((f) => typeof (A as unknown as Record<string, unknown>)?.[f] !== 'function');
   if (missing.length || !(A.command instanceof Float64Array))
-    return unavailableBackend(info, `the native module is not an mx backend bridge (missing ${missing.join(', ') || 'command'})`) as NativeBackend;
+    throw new MxError('BACKEND_LOAD', `the native module of backend ${info.name} is not an mx bridge (it lacks ${missing.join(', ') || 'command'})`, {
+      backend: info.name,
+      hint: 'build the backend with @mx/core/bridge/bridge.gypi (see bridge/README.md in @mx/core)',
+    });
 
   const cmd = A.command;
   const LEN = cmd.length;
@@ -186,7 +190,7 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
   function ownQueue(d: number): NativeQueue {
     const existing = queues[d];
     if (existing) return existing;
-    const [handle, counters] = A.createQueue(d);
+    const [handle, submitted, completed] = A.createQueue(d);
     routed[d] = true;
     const q: NativeQueue = {
       handle,
@@ -200,8 +204,8 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
           throw toMxError(e);
         }
       },
-      submitted: () => counters[0]!,
-      completed: () => counters[1]!,
+      submitted: () => submitted[0]!,
+      completed: () => completed[0]!,
       waitFor(p: Promise<unknown>) {
         const gate = A.waitGate(d);
         gatesOpen++;
@@ -302,7 +306,8 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
       ).finally(() => gatesOpen--);
     },
     async read(device: string, src: StorageRef, bytes: number): Promise<Uint8Array> {
-      const q = ownQueue(withQueue(device));
+      const q = queues[withQueue(device)];
+      if (!q) throw fail('INTERNAL', `backend ${info.name} reads ${device} memory only on its own queue`, device);
       const dst = new ArrayBuffer(bytes); // alive in this closure until the copy is done
       A.read(src.data, src.byteOffset, bytes, A.addressOf(dst));
       await q.sync();

@@ -8,7 +8,9 @@
  * not recycled) until the queue reports that work done, so disposing a tensor
  * that queued work still reads is safe, and so is dropping it to the GC.
  */
-import { dtypeSize, isDType, readNumber, typedView, type DType } from './dtype.js';
+import { DTYPES, dtypeSize, isDType, readNumber, typedView, type DType } from './dtype.js';
+
+const DTYPE_SIZE = Object.fromEntries(Object.entries(DTYPES).map(([k, v]) => [k, v.size])) as Record<DType, number>;
 import { MxError } from './errors.js';
 import type { Backend, KernelCall, KernelTensor, Queue, StorageRef } from './protocol.js';
 import { backendsForDevice, defaultDevice, registryVersion, strictMode } from './registry.js';
@@ -19,6 +21,7 @@ import {
   type InferContext,
   type InferInput,
   type InferResult,
+  type InputSpec,
   type OpSchema,
   type OutputMeta,
 } from './ops/schema.js';
@@ -28,7 +31,7 @@ import {
 /** Bytes on one device, shared by a tensor and its views; refcounted. */
 export class Storage implements StorageRef {
   data: unknown;
-  readonly byteOffset = 0;
+  byteOffset = 0;
   addr?: number;
   refs = 1;
   /** Queued work not yet known to be finished. */
@@ -158,33 +161,90 @@ class BackendQueue implements DeviceQueue {
 
 // ------------------------------------------------------------------ devices
 
-const DEBUG_PLACEMENT = () => process.env.MX_DEBUG_PLACEMENT === '1';
-const SYNC_ENGINE = () => process.env.MX_ENGINE === 'sync';
+/** Engine settings; read from MX_ENGINE / MX_DEBUG_PLACEMENT at load, changeable with configure(). */
+const config = {
+  /** Run every kernel to completion at its call site (errors thrown there). */
+  sync: process.env.MX_ENGINE === 'sync',
+  /** Print each (op, dtypes) -> backend choice to stderr. */
+  debugPlacement: process.env.MX_DEBUG_PLACEMENT === '1',
+};
 
-/** Host buffers kept for reuse, by exact byte length; bounded. */
+/**
+ * Changes engine settings at run time.
+ * @example mx.configure({ engine: 'sync' }); // debug: kernels run inline, errors at the call
+ */
+export function configure(opts: { engine?: 'sync' | 'async'; debugPlacement?: boolean }): void {
+  if (opts.engine !== undefined) config.sync = opts.engine === 'sync';
+  if (opts.debugPlacement !== undefined) config.debugPlacement = opts.debugPlacement;
+}
+
+const SMALL = 4096; // bytes: buffers up to this size are carved from slabs
+const SLAB = 256 * 1024;
+const LINE = 64; // chunk alignment: a cache line, and a multiple of every element size
+
+/**
+ * Host memory. Small buffers are 64-byte aligned chunks of shared 256 KiB slabs
+ * (one ArrayBuffer allocation per thousands of small tensors, recycled by size
+ * class); large ones are whole ArrayBuffers, kept for reuse by exact length up to
+ * a bound. Recycled memory is dirty: kernels overwrite their outputs, and
+ * tensor creation fills what it allocates.
+ */
 class HostPool {
   private free = new Map<number, ArrayBuffer[]>();
   private cached = 0;
-  constructor(private readonly limit = 256 * 1024 * 1024) {}
-  take(bytes: number): ArrayBuffer {
+  /** Per size class (bytes / LINE): free chunks as parallel (slab, offset) stacks. */
+  private chunkBufs: ArrayBuffer[][] = [];
+  private chunkOffs: number[][] = [];
+  private slab: ArrayBuffer | null = null;
+  private slabUsed = SLAB;
+  private slabAddr: number | undefined;
+  private readonly slabAddrs = new WeakMap<ArrayBuffer, number>();
+  constructor(
+    private readonly addressOf?: (b: ArrayBuffer) => number,
+    private readonly limit = 256 * 1024 * 1024,
+  ) {}
+  /** Fills `s` with memory of `bytes` bytes. */
+  take(s: Storage, bytes: number): void {
+    if (bytes <= SMALL && bytes > 0) {
+      const cls = (bytes + LINE - 1) >> 6;
+      const bufs = this.chunkBufs[cls];
+      if (bufs && bufs.length) {
+        s.data = bufs.pop()!;
+        s.byteOffset = this.chunkOffs[cls]!.pop()!;
+        s.addr = this.slabAddrs.get(s.data as ArrayBuffer);
+        return;
+      }
+      const size = cls << 6;
+      if (this.slabUsed + size > SLAB) {
+        this.slab = new ArrayBuffer(SLAB);
+        this.slabUsed = 0;
+        this.slabAddr = this.addressOf?.(this.slab);
+        if (this.slabAddr !== undefined) this.slabAddrs.set(this.slab, this.slabAddr);
+      }
+      s.data = this.slab;
+      s.byteOffset = this.slabUsed;
+      s.addr = this.slabAddr;
+      this.slabUsed += size;
+      return;
+    }
     const list = this.free.get(bytes);
     const b = list?.pop();
-    if (b) {
-      this.cached -= bytes;
-      return b;
-    }
-    return new ArrayBuffer(bytes);
+    if (b) this.cached -= bytes;
+    s.data = b ?? new ArrayBuffer(bytes);
   }
-  give(b: ArrayBuffer) {
+  give(s: Storage) {
+    const b = s.data as ArrayBuffer;
+    if (s.bytes <= SMALL && s.bytes > 0) {
+      const cls = (s.bytes + LINE - 1) >> 6;
+      (this.chunkBufs[cls] ??= []).push(b);
+      (this.chunkOffs[cls] ??= []).push(s.byteOffset);
+      return;
+    }
     if (b.byteLength === 0 || this.cached + b.byteLength > this.limit) return;
     let list = this.free.get(b.byteLength);
     if (!list) this.free.set(b.byteLength, (list = []));
     list.push(b);
     this.cached += b.byteLength;
-  }
-  clear() {
-    this.free.clear();
-    this.cached = 0;
   }
   get cachedBytes() {
     return this.cached;
@@ -197,7 +257,7 @@ export class DeviceState {
   /** Backend owning the memory space (device memory only). */
   readonly memOwner?: Backend;
   readonly queue: DeviceQueue;
-  private readonly choice = new Map<string, Backend | null>();
+  private readonly choice = new Map<OpSchema, Map<string, Backend | null>>();
   /** Pinned storages and the ticket after which they are free to go (FIFO: tickets grow). */
   private pinned: Storage[] = [];
   private pinTickets: number[] = [];
@@ -219,7 +279,10 @@ export class DeviceState {
     this.backends = backends;
     const info = backends[0]!.devices().find((d) => d.id === id)!;
     this.memory = info.memory;
-    if (this.memory === 'host') this.hostPool = new HostPool();
+    if (this.memory === 'host') {
+      const addr = backends.find((b) => b.addressOf);
+      this.hostPool = new HostPool(addr ? (ab) => addr.addressOf!(ab) : undefined);
+    }
     else this.memOwner = backends.find((b) => b.alloc && b.devices().some((d) => d.id === id && d.memory === info.memory));
     const provider = backends.find((b) => typeof b.queue === 'function');
     if (provider) {
@@ -231,12 +294,15 @@ export class DeviceState {
 
   /** The backend that runs (op, key) here: the highest priority one that declares it. */
   pick(schema: OpSchema, key: string): Backend {
+    const bySchema = this.choice.get(schema);
+    const hit = bySchema?.get(key);
+    if (hit && !forced) return hit;
     const ck = `${schema.domain ?? ''}:${schema.name}:${key}`;
     if (forced && this.backends.includes(forced)) {
       if (kernelSet(forced).has(ck)) return forced;
       throw new MxError('UNSUPPORTED', `backend ${forced.name} does not implement ${schema.name} for (${key})`, { op: schema.name, backend: forced.name, device: this.id });
     }
-    let b = this.choice.get(ck);
+    let b = bySchema?.get(key);
     if (b === undefined) {
       b = null;
       for (const cand of this.backends) {
@@ -245,8 +311,9 @@ export class DeviceState {
           break;
         }
       }
-      this.choice.set(ck, b);
-      if (b && DEBUG_PLACEMENT()) {
+      if (bySchema) bySchema.set(key, b);
+      else this.choice.set(schema, new Map([[key, b]]));
+      if (b && config.debugPlacement) {
         const skipped = this.backends.slice(0, this.backends.indexOf(b)).map((x) => x.name);
         process.stderr.write(
           `mx placement: ${schema.name}(${key}) on ${this.id} -> ${b.name}${skipped.length ? ` (not in ${skipped.join(', ')})` : ''}\n`,
@@ -263,7 +330,11 @@ export class DeviceState {
   }
 
   alloc(bytes: number): Storage {
-    if (this.hostPool) return new Storage(this, bytes, this.hostPool.take(bytes));
+    if (this.hostPool) {
+      const s = new Storage(this, bytes, undefined);
+      this.hostPool.take(s, bytes);
+      return s;
+    }
     const owner = this.memOwner;
     if (!owner) throw new MxError('INTERNAL', `no backend allocates memory '${this.memory}'`, { device: this.id });
     return new Storage(this, bytes, owner.alloc!(this.id, bytes));
@@ -309,7 +380,7 @@ export class DeviceState {
   private free(s: Storage): void {
     if (s.released) return;
     s.released = true;
-    if (this.hostPool) this.hostPool.give(s.data as ArrayBuffer);
+    if (this.hostPool) this.hostPool.give(s);
     else this.memOwner?.free?.(this.id, s.data);
     s.data = undefined;
   }
@@ -375,19 +446,29 @@ export class TensorBase {
   /** @internal */ readonly _dev: DeviceState;
   readonly size: number;
 
+  /** @internal */ private readonly _holder: Holder;
+
   constructor(storage: Storage, shape: readonly number[], dtype: DType) {
     this._storage = storage;
     this.shape = shape;
     this.dtype = dtype;
-    this._dev = storage.dev;
-    this.size = sizeOfShape(shape);
-    this._dev.liveTensors++;
-    this._dev.liveBytes += this.size * dtypeSize(dtype);
-    lifetime.track(this);
+    const dev = (this._dev = storage.dev);
+    let n = 1;
+    for (let i = 0; i < shape.length; i++) n *= shape[i]!;
+    this.size = n;
+    const bytes = n * DTYPE_SIZE[dtype];
+    dev.liveTensors++;
+    dev.liveBytes += bytes;
+    this._holder = { s: storage, dev, bytes, live: true };
+    lifetime.track(this, this._holder);
   }
 
   get device(): string {
     return this._dev.id;
+  }
+  /** @internal The storage as kernels see it (stays valid for queued work after dispose()). */
+  get storage(): Storage {
+    return this._holder.s;
   }
   get rank(): number {
     return this.shape.length;
@@ -402,8 +483,11 @@ export class TensorBase {
     if (!s) return;
     this._storage = null;
     lifetime.untrack(this);
+    const h = this._holder;
+    if (!h.live) return;
+    h.live = false;
     this._dev.liveTensors--;
-    this._dev.liveBytes -= this.size * dtypeSize(this.dtype);
+    this._dev.liveBytes -= h.bytes;
     s.release();
   }
 
@@ -433,25 +517,35 @@ export function setTensorFactory(f: Factory) {
 
 // ------------------------------------------------------------------ lifetime: tidy scopes + GC safety net
 
+/** What the GC safety net needs of a tensor; `live` goes false on dispose(). */
+interface Holder {
+  s: Storage;
+  dev: DeviceState;
+  bytes: number;
+  live: boolean;
+}
+
 class Lifetime {
   scopes: Set<TensorBase>[] = [];
-  private readonly registry = new FinalizationRegistry<{ s: Storage; dev: DeviceState; bytes: number }>((h) => {
+  // No unregister tokens (they cost a weak cell per tensor): dispose() marks the holder dead instead.
+  private readonly registry = new FinalizationRegistry<Holder>((h) => {
     // A tensor was dropped without dispose(): release its storage (queue-ordered).
-    if (!h.s.released && h.s.refs > 0) {
+    if (h.live) {
+      h.live = false;
       h.dev.liveTensors--;
       h.dev.liveBytes -= h.bytes;
       h.s.release();
     }
   });
-  track(t: TensorBase) {
-    this.registry.register(t, { s: t._storage!, dev: t._dev, bytes: t.size * dtypeSize(t.dtype) }, t);
-    const top = this.scopes[this.scopes.length - 1];
-    if (top) top.add(t);
+  track(t: TensorBase, h: Holder) {
+    // Small host tensors need no net: their bytes are a slab chunk the GC reclaims with the
+    // slab (a dropped chunk is just not recycled). Registering them would keep every dropped
+    // small tensor's storage alive until its finalizer ran, which costs more than the op.
+    if (h.bytes > SMALL || h.dev.memory !== 'host') this.registry.register(t, h);
+    if (this.scopes.length) this.scopes[this.scopes.length - 1]!.add(t);
   }
   untrack(t: TensorBase) {
-    this.registry.unregister(t);
-    const top = this.scopes[this.scopes.length - 1];
-    if (top) top.delete(t);
+    if (this.scopes.length) this.scopes[this.scopes.length - 1]!.delete(t);
   }
 }
 const lifetime = new Lifetime();
@@ -502,7 +596,7 @@ export function createTensor(dev: DeviceState, shape: readonly number[], dtype: 
   const bytes = sizeOfShape(shape) * dtypeSize(dtype);
   if (dev.memory === 'host') {
     const s = dev.alloc(bytes);
-    fill(new Uint8Array(s.data as ArrayBuffer, 0, bytes));
+    fill(new Uint8Array(s.data as ArrayBuffer, s.byteOffset, bytes));
     return tensorFactory(s, shape, dtype);
   }
   const staging = new Uint8Array(bytes);
@@ -523,7 +617,8 @@ export async function readBytes(t: TensorBase): Promise<Uint8Array> {
     const ticket = dev.queue.submitted();
     await dev.queue.sync();
     dev.retireUpTo(ticket);
-    return new Uint8Array((t._live().data as ArrayBuffer).slice(0, nbytes));
+    const live = t._live();
+    return new Uint8Array((live.data as ArrayBuffer).slice(live.byteOffset, live.byteOffset + nbytes));
   }
   s.pins++; // keep the storage while the read is in flight
   try {
@@ -549,7 +644,7 @@ export function readBytesSync(t: TensorBase): Uint8Array {
   const ticket = dev.queue.submitted();
   dev.queue.drainSync();
   dev.retireUpTo(ticket);
-  return new Uint8Array((s.data as ArrayBuffer).slice(0, t.size * dtypeSize(t.dtype)));
+  return new Uint8Array((s.data as ArrayBuffer).slice(s.byteOffset, s.byteOffset + t.size * dtypeSize(t.dtype)));
 }
 
 /** Copies a tensor to another device; ordered on both queues. */
@@ -570,11 +665,11 @@ export function copyTo(t: TensorBase, target: string): TensorBase {
   let bytes: Promise<Uint8Array>;
   if (from.memory === 'host') {
     const ready = src.pins > 1 ? from.queue.sync() : Promise.resolve();
-    bytes = ready.then(() => new Uint8Array((src.data as ArrayBuffer).slice(0, nbytes)));
+    bytes = ready.then(() => new Uint8Array((src.data as ArrayBuffer).slice(src.byteOffset, src.byteOffset + nbytes)));
   } else bytes = from.memOwner!.read!(from.id, src, nbytes);
   bytes = bytes.finally(release);
   if (to.memory === 'host') {
-    to.queue.waitFor!(bytes.then((b) => new Uint8Array(dst.data as ArrayBuffer, 0, nbytes).set(b)));
+    to.queue.waitFor!(bytes.then((b) => new Uint8Array(dst.data as ArrayBuffer, dst.byteOffset, nbytes).set(b)));
   } else to.memOwner!.write!(to.id, dst, bytes);
   to.pin(dst, to.queue.submitted());
   return tensorFactory(dst, t.shape, t.dtype);
@@ -623,7 +718,6 @@ function valueNumbers(op: string, v: unknown): number[] | undefined {
   throw new MxError('INVALID_ARGUMENT', `${op}: expected numbers for a shape-like input, got ${typeof v}`, { op });
 }
 
-const EMPTY_ATTRS: Readonly<Record<string, AttrValue>> = Object.freeze({});
 
 function describeArg(v: unknown): InferInput | undefined {
   if (v instanceof TensorBase) return { shape: v.shape, dtype: v.dtype };
@@ -636,104 +730,171 @@ function describeArg(v: unknown): InferInput | undefined {
  * variadic input expanded; non-tensor values are converted (value inputs are
  * read as numbers; other inputs become tensors of their constraint's dtype).
  */
+/** Per-schema facts the hot path needs, computed once. */
+interface Plan {
+  /** Constraint names that form the kernel key, in key order. */
+  keyTypes: string[];
+  keyIndex: Record<string, number>;
+  allowed: Record<string, ReadonlySet<DType>>;
+  nRequiredOut: number;
+  /** Defaults of every attribute that has one (frozen; shared by calls without attributes). */
+  defaults: Readonly<Record<string, AttrValue>>;
+  requiredAttr?: string;
+}
+const plans = new WeakMap<OpSchema, Plan>();
+function planOf(schema: OpSchema): Plan {
+  let p = plans.get(schema);
+  if (p) return p;
+  const used = new Set<string>();
+  for (const i of schema.inputs) if (!i.value) used.add(i.type);
+  for (const o of schema.outputs) used.add(o.type);
+  const keyTypes = Object.keys(schema.types).filter((t) => used.has(t));
+  const defaults: Record<string, AttrValue> = {};
+  let requiredAttr: string | undefined;
+  for (const [k, sp] of Object.entries(schema.attrs ?? {})) {
+    if (sp.default !== undefined) defaults[k] = sp.default;
+    else if (sp.required) requiredAttr ??= k;
+  }
+  p = {
+    keyTypes,
+    keyIndex: Object.fromEntries(keyTypes.map((t, i) => [t, i])),
+    allowed: Object.fromEntries(Object.entries(schema.types).map(([t, l]) => [t, new Set(l)])),
+    nRequiredOut: schema.outputs.filter((o) => !o.optional).length,
+    defaults: Object.freeze(defaults),
+    ...(requiredAttr ? { requiredAttr } : {}),
+  };
+  plans.set(schema, p);
+  return p;
+}
+
+class Ctx implements InferContext {
+  constructor(
+    readonly op: string,
+    readonly inputs: readonly (InferInput | undefined)[],
+    readonly attrs: Readonly<Record<string, AttrValue | undefined>>,
+    readonly numOutputs: number,
+    private readonly values: readonly (number[] | undefined)[] | undefined,
+  ) {}
+  value(i: number): number[] | undefined {
+    return this.values?.[i];
+  }
+  fail(message: string): never {
+    failRule(this, message);
+  }
+}
+
+/**
+ * Runs one op eagerly. `inputs` follow the schema's declaration order with the
+ * variadic input expanded; non-tensor values are converted (value inputs are
+ * read as numbers; other inputs become tensors of their constraint's dtype).
+ */
 export function runOp(schema: OpSchema, rawInputs: readonly unknown[], rawAttrs?: Record<string, unknown>, opts?: OpOptions): TensorBase[] {
   const op = schema.name;
   const specs = schema.inputs;
-  // -- map each actual input to its spec (variadic expands)
+  const plan = planOf(schema);
   const nIn = rawInputs.length;
-  const specOf: number[] = new Array(nIn);
-  for (let i = 0, s = 0; i < nIn; i++) {
-    if (s >= specs.length) throw new MxError('INVALID_ARGUMENT', `${op}: takes at most ${specs.length} inputs, got ${nIn}`, { op });
-    specOf[i] = s;
-    if (!specs[s]!.variadic) s++;
-  }
+  const lastSpec = specs.length - 1;
+  if (nIn > specs.length && !specs[lastSpec]?.variadic)
+    throw new MxError('INVALID_ARGUMENT', `${op}: takes at most ${specs.length} inputs, got ${nIn}`, { op });
+  const specAt = (i: number) => specs[i < lastSpec ? i : lastSpec]!;
   for (let s = 0; s < specs.length; s++) {
     const sp = specs[s]!;
-    const given = specOf.indexOf(s) >= 0 && rawInputs[specOf.indexOf(s)] !== undefined && rawInputs[specOf.indexOf(s)] !== null;
-    if (!sp.optional && !given && !(sp.variadic && nIn > s))
+    if (sp.optional) continue;
+    const v = rawInputs[s];
+    if (v === undefined || v === null)
       throw new MxError('INVALID_ARGUMENT', `${op}: missing required input '${sp.name}' (input ${s})`, {
         op,
         hint: `${op} takes (${specs.map((x) => (x.optional ? `${x.name}?` : x.variadic ? `...${x.name}` : x.name)).join(', ')})`,
       });
   }
 
-  // -- device: from the tensor inputs (all must agree)
+  // -- device and type constraints from the tensor inputs
   let dev: DeviceState | undefined;
+  const bound: (DType | undefined)[] = new Array(plan.keyTypes.length);
+  let hasValues = false;
+  let allTensors = true;
   for (let i = 0; i < nIn; i++) {
     const v = rawInputs[i];
-    if (v instanceof TensorBase) {
-      v._live(op);
-      if (specs[specOf[i]!]!.value) continue; // read on the host; may live anywhere readable
-      if (!dev) dev = v._dev;
-      else if (v._dev !== dev)
-        throw new MxError('DEVICE_MISMATCH', `${op}: input ${i} is on ${v._dev.id} but input 0 is on ${dev.id}`, {
-          op,
-          hint: `move one of them first, e.g. x.to('${dev.id}')`,
-        });
+    const sp = specAt(i);
+    if (sp.value) hasValues = true;
+    if (!(v instanceof TensorBase)) {
+      if (v !== undefined && v !== null && !sp.value) allTensors = false;
+      continue;
     }
+    v._live(op);
+    bindInput(schema, plan, bound, sp, v.dtype, rawInputs);
+    if (sp.value) continue; // read on the host; may live anywhere readable
+    if (!dev) dev = v._dev;
+    else if (v._dev !== dev)
+      throw new MxError('DEVICE_MISMATCH', `${op}: input ${i} is on ${v._dev.id} but input 0 is on ${dev.id}`, {
+        op,
+        hint: `move one of them first, e.g. x.to('${dev.id}')`,
+      });
   }
   dev ??= device();
   if (dev.version !== registryVersion()) dev = device(dev.id);
 
-  // -- bind type constraints from tensor inputs, then convert JS values
-  const binding: Record<string, DType> = {};
-  const bindFrom = (i: number, dt: DType) => {
-    const sp = specs[specOf[i]!]!;
-    const allowed = schema.types[sp.type];
-    if (!allowed) {
-      if (isDType(sp.type) && sp.type !== dt) failTyped(schema, rawInputs, `input '${sp.name}' must be ${sp.type}, got ${dt}`);
-      return;
-    }
-    if (!allowed.includes(dt))
-      failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt}; ${sp.type} must be one of ${allowed.join(', ')}`);
-    if (sp.value) return; // value inputs do not bind kernel types
-    const prev = binding[sp.type];
-    if (prev === undefined) binding[sp.type] = dt;
-    else if (prev !== dt) failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt} but ${sp.type} is already ${prev}`);
-  };
-  for (let i = 0; i < nIn; i++) {
-    const v = rawInputs[i];
-    if (v instanceof TensorBase) bindFrom(i, v.dtype);
-  }
-  const inputs: (TensorBase | null)[] = new Array(nIn);
-  const values: (number[] | undefined)[] = new Array(nIn);
-  const valueMetas: (InferInput | undefined)[] = new Array(nIn);
+  // -- JS values: value inputs become numbers, others tensors of their constraint's dtype
+  let inputs = rawInputs as readonly (TensorBase | null | undefined)[];
+  let values: (number[] | undefined)[] | undefined;
+  let metas: (InferInput | undefined)[] | undefined;
   let converted: TensorBase[] | undefined;
-  for (let i = 0; i < nIn; i++) {
-    const v = rawInputs[i];
-    const sp = specs[specOf[i]!]!;
-    if (sp.value) {
-      values[i] = valueNumbers(op, v);
-      inputs[i] = null;
-      if (values[i]) {
-        // the shape rule sees a value input's real dtype and shape (JS numbers: int64 if integral, else float32)
-        const dt = v instanceof TensorBase ? v.dtype : values[i]!.every(Number.isInteger) ? 'int64' : 'float32';
-        valueMetas[i] = { shape: v instanceof TensorBase ? v.shape : Array.isArray(v) || ArrayBuffer.isView(v) ? [values[i]!.length] : [], dtype: dt };
+  if (hasValues || !allTensors) {
+    const conv: (TensorBase | null)[] = new Array(nIn);
+    values = new Array(nIn);
+    metas = new Array(nIn);
+    for (let i = 0; i < nIn; i++) {
+      const v = rawInputs[i];
+      const sp = specAt(i);
+      if (sp.value) {
+        const nums = valueNumbers(op, v);
+        values[i] = nums;
+        conv[i] = null;
+        if (nums) {
+          // the shape rule sees a value input's real dtype and shape (JS numbers: int64 if integral, else float32)
+          const dt = v instanceof TensorBase ? v.dtype : nums.every(Number.isInteger) ? 'int64' : 'float32';
+          metas[i] = { shape: v instanceof TensorBase ? v.shape : Array.isArray(v) || ArrayBuffer.isView(v) ? [nums.length] : [], dtype: dt };
+        }
+        continue;
       }
-      continue;
+      if (v === undefined || v === null || v instanceof TensorBase) {
+        conv[i] = (v as TensorBase | null | undefined) ?? null;
+        metas[i] = conv[i] ?? undefined;
+        continue;
+      }
+      const k = plan.keyIndex[sp.type];
+      const dt = (k !== undefined ? bound[k] : undefined) ?? (isDType(sp.type) ? sp.type : schema.types[sp.type]?.includes('float32') ? 'float32' : schema.types[sp.type]?.[0]);
+      if (!dt) failTyped(schema, rawInputs, `cannot convert input '${sp.name}' to a tensor`);
+      const t = fromValue(v, dt, dev);
+      (converted ??= []).push(t);
+      conv[i] = t;
+      metas[i] = t;
+      bindInput(schema, plan, bound, sp, dt, rawInputs);
     }
-    if (v === undefined || v === null) {
-      inputs[i] = null;
-      continue;
-    }
-    if (v instanceof TensorBase) {
-      inputs[i] = v;
-      continue;
-    }
-    const dt =
-      binding[sp.type] ?? (isDType(sp.type) ? sp.type : (schema.types[sp.type]?.includes('float32') ? 'float32' : schema.types[sp.type]?.[0]));
-    if (!dt) failTyped(schema, rawInputs, `cannot convert input '${sp.name}' to a tensor`);
-    const t = fromValue(v, dt, dev);
-    (converted ??= []).push(t);
-    inputs[i] = t;
-    bindFrom(i, dt);
+    inputs = conv;
   }
 
   try {
-    return runResolved(schema, dev, inputs, values, valueMetas, binding, rawAttrs, opts);
+    return runResolved(schema, plan, dev, inputs, metas, values, bound, rawAttrs, opts);
   } finally {
     if (converted) for (const t of converted) t.dispose();
   }
+}
+
+/** Checks an input's dtype against its constraint and binds the constraint. */
+function bindInput(schema: OpSchema, plan: Plan, bound: (DType | undefined)[], sp: InputSpec, dt: DType, rawInputs: readonly unknown[]): void {
+  const allowed = plan.allowed[sp.type];
+  if (!allowed) {
+    if (isDType(sp.type) && sp.type !== dt) failTyped(schema, rawInputs, `input '${sp.name}' must be ${sp.type}, got ${dt}`);
+    return;
+  }
+  if (!allowed.has(dt)) failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt}; ${sp.type} must be one of ${[...allowed].join(', ')}`);
+  if (sp.value) return; // value inputs do not bind kernel types
+  const k = plan.keyIndex[sp.type];
+  if (k === undefined) return;
+  const prev = bound[k];
+  if (prev === undefined) bound[k] = dt;
+  else if (prev !== dt) failTyped(schema, rawInputs, `input '${sp.name}' has dtype ${dt} but ${sp.type} is already ${prev}`);
 }
 
 function failTyped(schema: OpSchema, inputs: readonly unknown[], msg: string): never {
@@ -741,27 +902,30 @@ function failTyped(schema: OpSchema, inputs: readonly unknown[], msg: string): n
 }
 
 /** Applies defaults and checks attribute names and types. */
-export function resolveAttrs(schema: OpSchema, raw: Record<string, unknown> | undefined, inputs: readonly unknown[]): Record<string, AttrValue | undefined> {
+export function resolveAttrs(schema: OpSchema, raw: Record<string, unknown> | undefined, inputs: readonly unknown[]): Readonly<Record<string, AttrValue | undefined>> {
+  const plan = planOf(schema);
+  if (!raw) {
+    if (plan.requiredAttr) failTyped(schema, inputs, `missing required attribute '${plan.requiredAttr}'`);
+    return plan.defaults;
+  }
   const specs = schema.attrs ?? {};
   const out: Record<string, AttrValue | undefined> = {};
-  if (raw) {
-    for (const k of Object.keys(raw)) {
-      if (raw[k] === undefined) continue;
-      const sp = specs[k];
-      if (!sp)
-        failTyped(schema, inputs, `unknown attribute '${k}'${Object.keys(specs).length ? `; ${schema.name} has: ${Object.keys(specs).join(', ')}` : ''}`);
-      const v = raw[k];
-      const ok =
-        sp.type === 'int' ? typeof v === 'number' && Number.isInteger(v)
-        : sp.type === 'float' ? typeof v === 'number'
-        : sp.type === 'string' ? typeof v === 'string'
-        : sp.type === 'dtype' ? isDType(v)
-        : sp.type === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x))
-        : sp.type === 'floats' ? Array.isArray(v) && v.every((x) => typeof x === 'number')
-        : Array.isArray(v) && v.every((x) => typeof x === 'string');
-      if (!ok) failTyped(schema, inputs, `attribute '${k}' must be ${sp.type === 'dtype' ? 'a dtype name' : `of type ${sp.type}`}, got ${JSON.stringify(v)}`);
-      out[k] = (Array.isArray(v) ? v.slice() : v) as AttrValue;
-    }
+  for (const k of Object.keys(raw)) {
+    if (raw[k] === undefined) continue;
+    const sp = specs[k];
+    if (!sp)
+      failTyped(schema, inputs, `unknown attribute '${k}'${Object.keys(specs).length ? `; ${schema.name} has: ${Object.keys(specs).join(', ')}` : ''}`);
+    const v = raw[k];
+    const ok =
+      sp.type === 'int' ? typeof v === 'number' && Number.isInteger(v)
+      : sp.type === 'float' ? typeof v === 'number'
+      : sp.type === 'string' ? typeof v === 'string'
+      : sp.type === 'dtype' ? isDType(v)
+      : sp.type === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x))
+      : sp.type === 'floats' ? Array.isArray(v) && v.every((x) => typeof x === 'number')
+      : Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (!ok) failTyped(schema, inputs, `attribute '${k}' must be ${sp.type === 'dtype' ? 'a dtype name' : `of type ${sp.type}`}, got ${JSON.stringify(v)}`);
+    out[k] = (Array.isArray(v) ? v.slice() : v) as AttrValue;
   }
   for (const k of Object.keys(specs)) {
     if (out[k] !== undefined) continue;
@@ -774,59 +938,52 @@ export function resolveAttrs(schema: OpSchema, raw: Record<string, unknown> | un
 
 /**
  * Validates attributes and runs the shape rule. `inputs` describe the present
- * tensor inputs (undefined where absent or a value input); `values` hold the
- * numbers of value inputs. Returns the rule's result and the attributes a kernel
- * receives (defaults applied, the rule's folded attributes merged).
+ * inputs (tensors, or value inputs' dtype and shape; undefined where absent);
+ * `values` hold the numbers of value inputs. Returns the rule's result and the
+ * attributes a kernel receives (defaults applied, the rule's folded attributes merged).
  */
 export function inferOp(
   schema: OpSchema,
-  inputs: readonly (InferInput | undefined)[],
-  values: readonly (number[] | undefined)[],
+  inputs: readonly (InferInput | null | undefined)[],
+  values: readonly (number[] | undefined)[] | undefined,
   rawAttrs?: Record<string, unknown>,
   outputs?: number,
 ): { res: InferResult; kernelAttrs: Readonly<Record<string, AttrValue>> } {
-  const attrs = resolveAttrs(schema, rawAttrs, inputs.map((m) => (m ? { ...m } : undefined)));
-  const nRequired = schema.outputs.filter((o) => !o.optional).length;
-  const numOutputs = Math.max(outputs ?? nRequired, nRequired);
-  const inferInputs: (InferInput | undefined)[] = inputs.map((m, i) => m ?? (values[i] ? { shape: [values[i]!.length], dtype: 'int64' } : undefined));
-  const ctx: InferContext = {
-    op: schema.name,
-    inputs: inferInputs,
-    attrs,
-    numOutputs,
-    value: (i) => values[i],
-    fail: (m) => failRule(ctx, m),
-  };
+  const plan = planOf(schema);
+  const attrs = resolveAttrs(schema, rawAttrs, inputs);
+  const numOutputs = outputs !== undefined && outputs > plan.nRequiredOut ? outputs : plan.nRequiredOut;
+  const ctx = new Ctx(schema.name, inputs as readonly (InferInput | undefined)[], attrs, numOutputs, values);
   const res = schema.infer(ctx);
-  let kAttrs: Record<string, AttrValue> = {};
-  for (const k of Object.keys(attrs)) if (attrs[k] !== undefined) kAttrs[k] = attrs[k]!;
-  if (res.attrs) kAttrs = { ...kAttrs, ...res.attrs };
-  return { res, kernelAttrs: Object.keys(kAttrs).length ? kAttrs : EMPTY_ATTRS };
+  let kernelAttrs: Readonly<Record<string, AttrValue>>;
+  if (attrs === plan.defaults && !res.attrs) kernelAttrs = plan.defaults;
+  else {
+    const k: Record<string, AttrValue> = {};
+    for (const n in attrs) if (attrs[n] !== undefined) k[n] = attrs[n]!;
+    if (res.attrs) Object.assign(k, res.attrs);
+    kernelAttrs = k;
+  }
+  return { res, kernelAttrs };
 }
 
 function runResolved(
   schema: OpSchema,
+  plan: Plan,
   dev: DeviceState,
-  inputs: (TensorBase | null)[],
-  values: (number[] | undefined)[],
-  valueMetas: (InferInput | undefined)[],
-  binding: Record<string, DType>,
+  inputs: readonly (TensorBase | null | undefined)[],
+  metas: (InferInput | undefined)[] | undefined,
+  values: (number[] | undefined)[] | undefined,
+  bound: (DType | undefined)[],
   rawAttrs: Record<string, unknown> | undefined,
   opts: OpOptions | undefined,
 ): TensorBase[] {
   const op = schema.name;
-  const { res, kernelAttrs } = inferOp(
-    schema,
-    inputs.map((t, i) => (t ? { shape: t.shape, dtype: t.dtype } : valueMetas[i])),
-    values,
-    rawAttrs,
-    opts?.outputs,
-  );
+  const { res, kernelAttrs } = inferOp(schema, metas ?? inputs, values, rawAttrs, opts?.outputs);
+  const outMeta = res.outputs;
 
   if (res.viewOf !== undefined) {
     const src = inputs[res.viewOf]!;
     const s = src._live(op);
-    const o = res.outputs[0]!;
+    const o = outMeta[0]!;
     if (o.dtype !== src.dtype || sizeOfShape(o.shape) !== src.size)
       throw new MxError('INTERNAL', `${op}: a view must keep dtype and size`, { op });
     s.retain();
@@ -835,23 +992,21 @@ function runResolved(
 
   // output constraints complete the binding
   const outSpecs = schema.outputs;
-  for (let i = 0; i < res.outputs.length; i++) {
-    const sp = outSpecs[Math.min(i, outSpecs.length - 1)]!;
-    if (schema.types[sp.type] && binding[sp.type] === undefined) binding[sp.type] = res.outputs[i]!.dtype;
+  for (let i = 0; i < outMeta.length; i++) {
+    const k = plan.keyIndex[outSpecs[i < outSpecs.length ? i : outSpecs.length - 1]!.type];
+    if (k !== undefined && bound[k] === undefined) bound[k] = outMeta[i]!.dtype;
   }
-  const key = kernelKey(schema, binding);
+  const key = bound.length === 1 ? bound[0]! : bound.join(',');
   const backend = dev.pick(schema, key);
 
-  const outs: TensorBase[] = [];
-  const kOut: KernelTensor[] = [];
-  for (const m of res.outputs as OutputMeta[]) {
-    const s = dev.alloc(sizeOfShape(m.shape) * dtypeSize(m.dtype));
-    const t = tensorFactory(s, m.shape, m.dtype);
-    outs.push(t);
-    kOut.push({ storage: s, dtype: m.dtype, shape: m.shape });
+  const outs: TensorBase[] = new Array(outMeta.length);
+  for (let i = 0; i < outMeta.length; i++) {
+    const m = outMeta[i]!;
+    outs[i] = tensorFactory(dev.alloc(sizeOfShape(m.shape) * DTYPE_SIZE[m.dtype]), m.shape, m.dtype);
   }
-  const kIn: (KernelTensor | null)[] = inputs.map((t) => (t ? { storage: t._storage!, dtype: t.dtype, shape: t.shape } : null));
-  const call: KernelCall = { op, domain: schema.domain ?? '', key, device: dev.id, inputs: kIn, outputs: kOut, attrs: kernelAttrs };
+  // Tensors are KernelTensors (storage, dtype, shape); absent inputs are null.
+  const kIn = inputs.length === 0 || inputs.every((t) => t !== undefined) ? (inputs as readonly (TensorBase | null)[]) : inputs.map((t) => t ?? null);
+  const call: KernelCall = { op, domain: schema.domain ?? '', key, device: dev.id, inputs: kIn, outputs: outs, attrs: kernelAttrs };
   submit(dev, backend, call);
   return outs;
 }
@@ -873,7 +1028,7 @@ export function submit(dev: DeviceState, backend: Backend, call: KernelCall): vo
     for (const t of call.outputs) dev.pin(t.storage as Storage, ticket);
   }
   if (dev.pendingPins > 0) dev.retire();
-  if (SYNC_ENGINE()) {
+  if (config.sync) {
     try {
       q.drainSync();
     } catch (e) {
@@ -894,7 +1049,13 @@ export function isStrict(): boolean {
   return strictMode();
 }
 
-/** Bytes and tensors alive per device, plus what the host pool keeps for reuse. */
+/**
+ * Tensors and bytes per device that are not yet disposed, what the host pool
+ * keeps for reuse, and buffers waiting for queued work before they are freed.
+ * Tensors dropped without dispose() leave the count when the GC collects them,
+ * except small host tensors (<= 4 KiB), which the GC reclaims uncounted:
+ * use dispose(), tidy() or `using` for exact figures.
+ */
 export function memory(): { devices: Record<string, { tensors: number; bytes: number; pooledBytes?: number; pendingFrees: number }> } {
   const devices: Record<string, { tensors: number; bytes: number; pooledBytes?: number; pendingFrees: number }> = {};
   for (const d of activeDevices()) {

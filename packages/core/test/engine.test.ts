@@ -20,7 +20,7 @@ beforeEach(() => {
   mx.registerBackend(gpu);
 });
 afterEach(() => {
-  delete process.env.MX_ENGINE;
+  mx.configure({ engine: 'async' });
   expect(gpu.violations).toEqual([]);
 });
 
@@ -161,7 +161,7 @@ describe('the asynchronous device queue', () => {
     gpu.failNext = 'boom: bad thing';
     const y = a.add(a);
     await expect(y.data()).rejects.toThrow(/boom: bad thing/);
-    process.env.MX_ENGINE = 'sync';
+    mx.configure({ engine: 'sync' });
     gpu.failNext = 'boom again';
     expect(() => a.add(a)).toThrow(expect.objectContaining({ code: 'KERNEL', op: 'Add', backend: 'fakegpu', device: dev }));
   });
