@@ -256,7 +256,6 @@ struct QueueJs {
   int32_t device = 0;
   bool has_stream = false;
   void* stream = nullptr;
-  double* counters = nullptr;  // {submitted, completed}, inside a JS ArrayBuffer kept by inst
   std::unique_ptr<Queue> q;
   napi_threadsafe_function tsfn = nullptr;
   bool tsfn_refd = false;
@@ -267,6 +266,7 @@ struct QueueJs {
 
 struct Instance {
   std::vector<mx_queue*> route;                // per device: where its work goes
+  std::vector<bool> host;                      // per device: uses host memory
   std::vector<std::unique_ptr<QueueJs>> own;   // per device: our queue, if created
   std::vector<napi_ref> refs;                  // kept alive for the environment's life
   double* cmd = nullptr;
@@ -274,6 +274,7 @@ struct Instance {
   void ensure_devices() {
     if (route.empty()) {
       route.assign(G().devices.size(), nullptr);
+      for (const Device& d : G().devices) host.push_back(d.memory == "host");
       own.resize(G().devices.size());
     }
   }
@@ -462,13 +463,14 @@ void submit_stream_sync(QueueJs* s) {
 // ---------------------------------------------------------------- kernels
 
 struct KernelTask {
+  Queue* ring;  // the queue whose ring holds this task, or nullptr (malloc)
   mx_queue* q;
   mx_kernel_fn fn;
   const char* op;
   Attrs* attrs;
   void* stream;
   int32_t device, nin, nout, nindirect;
-  // followed by mx_tensor[nin + nout] and Indirect[nin + nout]
+  // followed by mx_tensor[nin + nout], then Indirect[nin + nout] on device-memory devices
 };
 struct Indirect {
   int32_t tensor;
@@ -524,7 +526,8 @@ void run_kernel(void* p, const mx_pool* pool) {
     t->q->fail(t->q->self, st, t->op, G().name.c_str(), msg);
   }
   release(t->attrs);
-  std::free(t);
+  if (t->ring) t->ring->ring_release(t);
+  else std::free(t);
 }
 
 // submit(attrs?): enqueue the call written in the command buffer.
@@ -557,8 +560,18 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   if (!q) throw std::runtime_error("mx bridge: device " + g.devices[(size_t)dev].id + " has no queue yet");
   const mx_kernel_def& def = g.kernels[(size_t)k];
   const int32_t n = (int32_t)nin + (int32_t)nout;
-  auto* t = static_cast<KernelTask*>(std::malloc(sizeof(KernelTask) + (size_t)n * (sizeof(mx_tensor) + sizeof(Indirect))));
-  if (!t) throw std::bad_alloc();
+  const bool on_host = I->host[(size_t)dev];
+  const size_t bytes = sizeof(KernelTask) + (size_t)n * (sizeof(mx_tensor) + (on_host ? 0 : sizeof(Indirect)));
+  QueueJs* own = I->own[(size_t)dev].get();
+  Queue* ring = own && own->q->c() == q ? own->q.get() : nullptr;
+  void* mem = ring ? ring->ring_alloc(bytes) : nullptr;
+  if (!mem) {
+    ring = nullptr;
+    mem = std::malloc(bytes);
+    if (!mem) throw std::bad_alloc();
+  }
+  auto* t = static_cast<KernelTask*>(mem);
+  t->ring = ring;
   t->q = q;
   t->fn = def.fn;
   t->op = def.op;
@@ -567,8 +580,7 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   t->nin = (int32_t)nin;
   t->nout = (int32_t)nout;
   t->nindirect = 0;
-  const QueueJs* own = I->own[(size_t)dev].get();
-  t->stream = own && own->q->c() == q ? own->stream : nullptr;
+  t->stream = ring || (own && own->q->c() == q) ? own->stream : nullptr;
   mx_tensor* ts = tensors_of(t);
   size_t p = 4;
   bool bad = false;
@@ -581,7 +593,7 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     x.ndim = (int32_t)nd;
     for (int32_t d = 0; d < x.ndim; d++) x.shape[d] = (int64_t)c[p + d];
     p += (size_t)x.ndim;
-    if (code >= 0) {
+    if (code >= 0 || on_host) {
       x.dtype = (int32_t)code;
       x.data = reinterpret_cast<void*>((uintptr_t)addr);
     } else {
@@ -591,7 +603,8 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     }
   }
   if (bad) {
-    std::free(t);
+    if (ring) ring->ring_unalloc(t);
+    else std::free(t);
     throw std::runtime_error("mx bridge: malformed command (a tensor record runs past the command buffer)");
   }
   if (attrs) {
@@ -828,7 +841,8 @@ napi_value AddressOf(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------- queues
 
-// createQueue(device) -> [handle, Float64Array{submitted, completed}]; one per device and environment.
+// createQueue(device) -> [handle, submitted, completed] (the counters as one-element
+// Float64Arrays that JS reads without a call); one queue per device and environment.
 napi_value CreateQueue(napi_env env, napi_callback_info info) {
   Args a(env, info);
   Instance* I = a.inst;
@@ -839,16 +853,18 @@ napi_value CreateQueue(napi_env env, napi_callback_info info) {
     std::unique_ptr<QueueJs> s(new QueueJs());
     s->inst = I;
     s->device = dev;
-    napi_value ab, counters, handle;
+    // The counters JS reads: submitted at byte 0, completed at byte 64 (one cache line each).
+    napi_value ab, submitted, completed, handle;
     void* mem;
-    NAPI(napi_create_arraybuffer(env, 2 * sizeof(double), &mem, &ab));
-    s->counters = static_cast<double*>(mem);
-    s->counters[0] = s->counters[1] = 0;
-    NAPI(napi_create_typedarray(env, napi_float64_array, 2, ab, 0, &counters));
+    NAPI(napi_create_arraybuffer(env, 128, &mem, &ab));
+    std::memset(mem, 0, 128);
+    double* counters = static_cast<double*>(mem);
+    NAPI(napi_create_typedarray(env, napi_float64_array, 1, ab, 0, &submitted));
+    NAPI(napi_create_typedarray(env, napi_float64_array, 1, ab, 64, &completed));
     NAPI(napi_create_threadsafe_function(env, nullptr, nullptr, str(env, "mx queue"), 0, 1, nullptr, nullptr, s.get(),
                                          call_js, &s->tsfn));
     NAPI(napi_unref_threadsafe_function(env, s->tsfn));
-    s->q.reset(new Queue(default_threads(), s->counters, notify_js, s.get()));
+    s->q.reset(new Queue(default_threads(), counters, counters + 8, notify_js, s.get()));
     std::function<std::string()> prologue;
     if (auto stream_create = MX_SLOT(t, stream_create)) {
       s->has_stream = true;
@@ -866,18 +882,19 @@ napi_value CreateQueue(napi_env env, napi_callback_info info) {
     }
     NAPI(napi_create_external(env, s->q->c(), nullptr, nullptr, &handle));
     NAPI(napi_type_tag_object(env, handle, &kQueueTag));
-    napi_value pair;
-    NAPI(napi_create_array_with_length(env, 2, &pair));
-    NAPI(napi_set_element(env, pair, 0, handle));
-    NAPI(napi_set_element(env, pair, 1, counters));
-    NAPI(napi_create_reference(env, pair, 1, &s->handle));
+    napi_value triple;
+    NAPI(napi_create_array_with_length(env, 3, &triple));
+    NAPI(napi_set_element(env, triple, 0, handle));
+    NAPI(napi_set_element(env, triple, 1, submitted));
+    NAPI(napi_set_element(env, triple, 2, completed));
+    NAPI(napi_create_reference(env, triple, 1, &s->handle));
     I->route[dev] = s->q->c();
     slot = std::move(s);
   }
   I->route[dev] = slot->q->c();
-  napi_value pair;
-  NAPI(napi_get_reference_value(env, slot->handle, &pair));
-  return pair;
+  napi_value triple;
+  NAPI(napi_get_reference_value(env, slot->handle, &triple));
+  return triple;
 }
 
 // attachQueue(device, handle): this backend's work for `device` now runs on

@@ -2,10 +2,10 @@
 // the queue's thread pool. It implements the C struct mx_queue, so another
 // backend's bridge can submit onto it (one device, one order) without JS.
 //
-// Threads: submit() and the counters' writer side of `submitted` belong to the JS
-// thread that owns the queue; tasks, fail() and the `completed` side run on the
-// worker. Failures never stop the queue: they are recorded with the sequence
-// number of the task that failed and handed out by take_failure().
+// Threads: submit(), ring_alloc() and the `submitted` counter belong to the JS
+// thread that owns the queue; tasks, fail(), ring_release() and the `completed`
+// counter run on the worker. Failures never stop the queue: they are recorded
+// with the number of the task that failed and handed out by take_failure().
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +13,8 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <new>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,10 +37,10 @@ class Queue {
   // Called on the worker thread when `completed` reaches the wake ticket.
   using Notify = void (*)(void* arg);
 
-  // counters: two doubles {submitted, completed} that JS reads without a call;
-  // they must outlive the queue.
-  Queue(uint32_t threads, double* counters, Notify notify, void* notify_arg)
-      : pool_(threads), counters_(counters), notify_(notify), notify_arg_(notify_arg) {
+  // submitted/completed: doubles JS reads without a call (on separate cache
+  // lines: one thread writes each); they must outlive the queue.
+  Queue(uint32_t threads, double* submitted, double* completed, Notify notify, void* notify_arg)
+      : pool_(threads), submitted_out_(submitted), completed_out_(completed), notify_(notify), notify_arg_(notify_arg) {
     c_.size = sizeof(mx_queue);
     c_.self = this;
     c_.submit = submit_c;
@@ -49,10 +51,6 @@ class Queue {
   ~Queue() { stop(); }
 
   mx_queue* c() { return &c_; }
-  // True when `q` is a Queue of this binary (not another backend's).
-  static Queue* from(const mx_queue* q) {
-    return q && q->size >= sizeof(mx_queue) && q->fail == fail_c ? static_cast<Queue*>(q->self) : nullptr;
-  }
 
   // Starts the worker; `prologue` runs on it first (e.g. creates the device
   // stream). Returns the prologue's error ("" on success); on error no worker runs.
@@ -108,8 +106,37 @@ class Queue {
       wake = sleeping_;
     }
     submitted_++;
-    store(&counters_[0], submitted_);
+    store(submitted_out_, submitted_);
     if (wake) cv_.notify_one();
+  }
+
+  // A byte ring for the contexts of this bridge's own tasks, so that the fast
+  // path neither mallocs on the JS thread nor frees on the worker (glibc makes
+  // that pair cost ~0.5 us). Tasks run in submission order, so their contexts
+  // are released in allocation order. ring_alloc returns nullptr when the ring
+  // is full (callers fall back to malloc); ring_unalloc undoes the latest one.
+  void* ring_alloc(size_t bytes) {
+    const size_t need = (bytes + kRingHeader + 15) & ~size_t(15);
+    if (need > kRing / 8) return nullptr;
+    if (!ring_) {
+      ring_.reset(new (std::nothrow) unsigned char[kRing]);
+      if (!ring_) return nullptr;
+    }
+    const size_t pos = ring_tail_ % kRing;
+    const bool wrap = pos + need > kRing;  // skip the end of the ring, start over at 0
+    const uint64_t total = need + (wrap ? kRing - pos : 0);
+    if (ring_tail_ + total - ring_head_seen_ > kRing) {
+      ring_head_seen_ = ring_head_.load(std::memory_order_acquire);
+      if (ring_tail_ + total - ring_head_seen_ > kRing) return nullptr;
+    }
+    unsigned char* h = ring_.get() + (wrap ? 0 : pos);
+    std::memcpy(h, &total, sizeof total);
+    ring_tail_ += total;
+    return h + kRingHeader;
+  }
+  void ring_unalloc(void* p) { ring_tail_ -= ring_total(p); }
+  void ring_release(void* p) {
+    ring_head_.store(ring_head_.load(std::memory_order_relaxed) + ring_total(p), std::memory_order_release);
   }
 
   // Records a failure of the task running now (any thread inside that task).
@@ -174,6 +201,12 @@ class Queue {
     void* ctx;
   };
   static constexpr size_t kMaxFailures = 1024;
+  static constexpr size_t kRing = 4 << 20, kRingHeader = 16;  // ~11k kernel tasks
+  static uint64_t ring_total(void* p) {
+    uint64_t total;
+    std::memcpy(&total, static_cast<unsigned char*>(p) - kRingHeader, sizeof total);
+    return total;
+  }
 
   static void submit_c(void* self, mx_task_fn fn, void* ctx) { static_cast<Queue*>(self)->submit(fn, ctx); }
   static void fail_c(void* self, int status, const char* op, const char* backend, const char* msg) {
@@ -220,7 +253,7 @@ class Queue {
       fail(MX_ERR_INTERNAL, "", "", "queued task threw an unknown exception");
     }
     const uint64_t done = completed_.fetch_add(1) + 1;
-    store(&counters_[1], done);
+    store(completed_out_, done);
     if (done >= wake_ticket_.load() && notify_) notify_(notify_arg_);
     if (drain_waiting_.load()) {
       std::lock_guard<std::mutex> lk(m_);
@@ -230,19 +263,28 @@ class Queue {
 
   mx_queue c_{};
   Pool pool_;
-  double* counters_;
+  double* submitted_out_;
+  double* completed_out_;
   Notify notify_;
   void* notify_arg_;
   std::thread worker_;
+  std::unique_ptr<unsigned char[]> ring_;
 
-  std::mutex m_;
+  // Written by the JS thread.
+  alignas(64) uint64_t submitted_ = 0;
+  uint64_t ring_tail_ = 0, ring_head_seen_ = 0;
+  // Written by the worker.
+  alignas(64) std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> running_{0}, ring_head_{0};
+  // Read by the worker after every task, rarely written.
+  alignas(64) std::atomic<uint64_t> wake_ticket_{UINT64_MAX};
+  std::atomic<bool> drain_waiting_{false};
+  // The hand-over of tasks.
+  alignas(64) std::mutex m_;
   std::condition_variable cv_, drained_;
   std::vector<Task> pending_;
   bool sleeping_ = false;
-  std::atomic<bool> has_work_{false}, stopping_{false}, drain_waiting_{false};
-
-  uint64_t submitted_ = 0;  // JS thread only
-  std::atomic<uint64_t> completed_{0}, running_{0}, wake_ticket_{UINT64_MAX};
+  std::atomic<bool> has_work_{false}, stopping_{false};
 
   std::mutex fail_m_;
   std::vector<Failure> failures_;
