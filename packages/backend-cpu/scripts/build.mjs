@@ -34,8 +34,18 @@ if (!existsSync(gypi)) fail(`${gypi} is missing: @mx/core is incomplete`);
 
 // gyp expands no commands in "includes", so the bridge comes in with -I.
 const nodeGyp = join(dirname(require.resolve('node-gyp/package.json')), 'bin', 'node-gyp.js');
-const gyp = spawnSync(process.execPath, [nodeGyp, 'rebuild', '-j', '2', '--', '-I', gypi], { cwd: native, env, stdio: 'inherit' });
-if (gyp.status !== 0) fail(`node-gyp failed (${gyp.error ? gyp.error.message : `exit code ${gyp.status}`})`);
+// MX_INCREMENTAL=1 (development): keep object files between builds and recompile only what changed.
+const incremental = process.env.MX_INCREMENTAL === '1';
+const run = (args) => {
+  const r = spawnSync(process.execPath, [nodeGyp, ...args], { cwd: native, env, stdio: 'inherit' });
+  if (r.status !== 0) fail(`node-gyp ${args[0]} failed (${r.error ? r.error.message : `exit code ${r.status}`})`);
+};
+if (!incremental) run(['rebuild', '-j', '2', '--', '-I', gypi]);
+else {
+  // configure again when kernel files were added or removed (the source list is expanded at configure time)
+  run(['configure', '--', '-I', gypi]);
+  run(['build', '-j', '2']);
+}
 
 // prebuildify would run node-gyp again, without the bridge: give it a no-op
 // builder so it only packs native/build/Release.
@@ -48,6 +58,7 @@ await new Promise((resolve, reject) =>
     (err) => (err ? reject(err) : resolve()),
   ),
 ).catch((err) => fail(`prebuildify failed: ${err.message}`));
-rmSync(join(native, 'build'), { recursive: true, force: true });
+if (incremental) rmSync(join(native, 'build', 'Release', 'mx_backend_cpu.node'), { force: true });
+else rmSync(join(native, 'build'), { recursive: true, force: true });
 
 console.log(`${pkg.name}: built ${out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -4,6 +4,9 @@ import { elementwiseRef } from './elementwise.js';
 import { reduceRef } from './reduce.js';
 import { nnRef } from './nn.js';
 import { tensorRef } from './tensor.js';
+import { indexingRef } from './indexing.js';
+import { visionRef } from './vision.js';
+import { sequenceRef } from './sequence.js';
 
-export const REFERENCE: Readonly<Record<string, RefKernel>> = { ...elementwiseRef, ...reduceRef, ...nnRef, ...tensorRef };
+export const REFERENCE: Readonly<Record<string, RefKernel>> = { ...elementwiseRef, ...reduceRef, ...nnRef, ...tensorRef, ...indexingRef, ...visionRef, ...sequenceRef };
 export type { RefKernel, RefTensor } from './types.js';

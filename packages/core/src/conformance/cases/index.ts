@@ -4,5 +4,8 @@ import { elementwiseCases } from './elementwise.js';
 import { reduceCases } from './reduce.js';
 import { nnCases } from './nn.js';
 import { tensorCases } from './tensor.js';
+import { indexingCases } from './indexing.js';
+import { visionCases } from './vision.js';
+import { sequenceCases } from './sequence.js';
 
-export const CASES: readonly ConformanceCase[] = [...elementwiseCases, ...reduceCases, ...nnCases, ...tensorCases];
+export const CASES: readonly ConformanceCase[] = [...elementwiseCases, ...reduceCases, ...nnCases, ...tensorCases, ...indexingCases, ...visionCases, ...sequenceCases];

@@ -1,0 +1,2 @@
+import type { ConformanceCase } from '../types.js';
+export const visionCases: ConformanceCase[] = [];

@@ -1,0 +1,3 @@
+import { defineOp } from './schema.js';
+void defineOp;
+export const sequenceOps = {} as const;

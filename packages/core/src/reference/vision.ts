@@ -1,0 +1,2 @@
+import type { RefKernel } from './types.js';
+export const visionRef: Record<string, RefKernel> = {};
