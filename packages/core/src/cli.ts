@@ -35,6 +35,8 @@ interface DoctorBackend {
   status: string;
   reason?: string;
   devices?: string[];
+  /** The backend's own description (library versions, ISA, threads), when it has one. */
+  details?: string;
   /** Kernel keys per op ('domain:Op' outside ai.onnx). */
   ops?: Record<string, string[]>;
 }
@@ -81,6 +83,8 @@ export function doctorReport(): DoctorReport {
     if (r.status === 'available' && r.backend) {
       const be = r.backend;
       b.devices = ask(() => be.devices().map((d) => d.id), (m) => [m]);
+      const describe = (be as { describe?: () => string }).describe;
+      if (typeof describe === 'function') b.details = ask(() => String(describe.call(be)), (m) => m);
       b.ops = {};
       const kernels = ask(() => be.kernels(), (m) => ((b.reason = `kernels() ${m}`), []));
       for (const k of kernels) {
@@ -164,6 +168,7 @@ export function formatDoctor(r: DoctorReport): string {
     field('protocol', `${b.protocol ?? '?'}  priority ${b.priority}`);
     if (b.reason !== undefined) field('reason', b.reason);
     if (b.devices) field('devices', b.devices.join(' ') || '(none)');
+    if (b.details) field('details', b.details);
     if (b.ops) {
       const ops = Object.keys(b.ops).sort();
       field('ops', `${ops.length} ops, ${Object.values(b.ops).reduce((n, k) => n + k.length, 0)} kernels`);
