@@ -1,0 +1,166 @@
+// Conv: Y[n, m, o..] = B[m] + sum_{c, t..} X[n, g*Cg + c, o*stride - pad_begin + t*dilation] * W[m, c, t..]
+// over the channels c of m's group g (Cg = C / group); taps in the padding read 0.
+// Core resolved auto_pad: kernel_shape, strides, dilations and pads (begins, then
+// ends) are explicit, and Y arrives with its final shape. 1 to 3 spatial dims.
+//
+// Per image and group this is one GEMM: W_g [Mg, Cg*k] x col [Cg*k, out plane].
+// For a 1x1, stride-1, unpadded kernel col is X_g itself; otherwise col is the
+// im2col matrix, which the GEMM asks for a few rows at a time while packing, so
+// it is never stored whole. The bias is written into Y first and the GEMM accumulates
+// onto it.
+#include <algorithm>
+#include <atomic>
+
+#include "gemm.h"
+
+namespace mxcpu {
+namespace {
+
+// Work below this many multiply-adds per image and group runs whole units in
+// parallel (serial GEMMs) instead of threading inside each GEMM.
+constexpr int64_t kSmallMacs = int64_t(1) << 22;
+
+// Window geometry with the spatial dims padded to 3 (leading unit dims).
+struct conv_geom {
+  int64_t in[3], out[3], k[3], s[3], d[3], p[3];
+  int64_t in_plane, out_plane, taps;
+  bool direct;  // 1x1, stride 1, no padding: X_g is the col matrix
+};
+
+bool geometry(const mx_kernel_ctx* ctx, conv_geom* g) {
+  const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
+  const int n = X.ndim - 2;
+  if (n < 1 || n > 3) return false;
+  const int64_t *strides, *dil, *pads;
+  const bool have = mx_attr_ints(ctx->attrs, "strides", &strides) == n && mx_attr_ints(ctx->attrs, "dilations", &dil) == n &&
+                    mx_attr_ints(ctx->attrs, "pads", &pads) == 2 * n;
+  g->in_plane = g->out_plane = g->taps = 1;
+  g->direct = true;
+  for (int a = 0; a < 3; a++) {
+    const int i = a - (3 - n);  // spatial axis, < 0 for the padded leading dims
+    g->in[a] = i < 0 ? 1 : X.shape[2 + i];
+    g->out[a] = i < 0 ? 1 : Y.shape[2 + i];
+    g->k[a] = i < 0 ? 1 : W.shape[2 + i];
+    g->s[a] = i < 0 || !have ? 1 : strides[i];
+    g->d[a] = i < 0 || !have ? 1 : dil[i];
+    g->p[a] = i < 0 || !have ? 0 : pads[i];
+    g->in_plane *= g->in[a];
+    g->out_plane *= g->out[a];
+    g->taps *= g->k[a];
+    if (g->k[a] != 1 || g->s[a] != 1 || g->p[a] != 0 || (i >= 0 && have && pads[i + n] != 0)) g->direct = false;
+  }
+  return true;
+}
+
+// Output positions o in [0, out) whose input position o * s + off lies in [0, in).
+inline void valid_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t* lo, int64_t* hi) {
+  const int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  const int64_t h = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+  *lo = std::min(l, out);
+  *hi = std::max(*lo, std::min(h, out));
+}
+
+// Rows of the im2col matrix of one image's group, made on demand for the GEMM
+// (never stored whole): row r = (c, t0, t1, t2) holds, for every output
+// position, the input value its tap reads (0 in the padding).
+template <class T> struct im2col {
+  const conv_geom* g;
+  const T* x;  // the group's first channel in this image
+
+  // out[i * nc + j] = row p0 + i, column j0 + j.
+  static void rows(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out) {
+    const im2col& s = *static_cast<const im2col*>(self);
+    const conv_geom& g = *s.g;
+    for (int64_t r = p0; r < p0 + np; r++, out += nc) {
+      int64_t t = r;
+      const int64_t t2 = t % g.k[2];
+      t /= g.k[2];
+      const int64_t t1 = t % g.k[1];
+      t /= g.k[1];
+      const int64_t t0 = t % g.k[0], c = t / g.k[0];
+      const T* plane = s.x + c * g.in_plane;
+      const int64_t off0 = t0 * g.d[0] - g.p[0], off1 = t1 * g.d[1] - g.p[1], off2 = t2 * g.d[2] - g.p[2];
+      int64_t lo2, hi2;
+      valid_range(off2, g.s[2], g.in[2], g.out[2], &lo2, &hi2);
+      // Columns j0.. as runs along the last output axis: zeros, input values, zeros.
+      int64_t o2 = j0 % g.out[2], o1 = j0 / g.out[2] % g.out[1], o0 = j0 / g.out[2] / g.out[1];
+      for (int64_t j = 0; j < nc;) {
+        const int64_t len = std::min(g.out[2] - o2, nc - j);
+        const int64_t i0 = o0 * g.s[0] + off0, i1 = o1 * g.s[1] + off1;
+        T* d = out + j - o2;  // d[o] is output position o of this run's row
+        if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+          std::fill(d + o2, d + o2 + len, T(0));
+        } else {
+          const T* src = plane + (i0 * g.in[1] + i1) * g.in[2];
+          const int64_t a = std::min(std::max(lo2, o2), o2 + len), b = std::max(a, std::min(hi2, o2 + len));
+          std::fill(d + o2, d + a, T(0));
+          if (g.s[2] == 1)
+            std::copy(src + a + off2, src + b + off2, d + a);
+          else
+            for (int64_t o = a; o < b; o++) d[o] = src[o * g.s[2] + off2];
+          std::fill(d + b, d + o2 + len, T(0));
+        }
+        j += len;
+        o2 = 0;
+        if (++o1 == g.out[1]) o1 = 0, o0++;
+      }
+    }
+  }
+};
+
+template <class T> int conv(mx_kernel_ctx* ctx) {
+  const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
+  const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
+  conv_geom g;
+  if (!geometry(ctx, &g)) return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Conv: %d spatial dims (1 to 3 are supported)", X.ndim - 2);
+  const int64_t N = X.shape[0], C = X.shape[1], M = W.shape[0];
+  const int64_t G = std::max<int64_t>(1, mx_attr_int(ctx->attrs, "group", 1));
+  const int64_t Cg = C / G, Mg = M / G, Kg = Cg * g.taps, P = g.out_plane;
+  const T* x = static_cast<const T*>(X.data);
+  const T* w = static_cast<const T*>(W.data);
+  T* y = static_cast<T*>(Y.data);
+  if (N * M * P == 0) return MX_OK;
+
+  if (bias) {
+    const T* b = static_cast<const T*>(bias->data);
+    parallel_for(ctx->pool, N * M, std::max<int64_t>(1, 32768 / P), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) std::fill(y + r * P, y + (r + 1) * P, b[r % M]);
+    });
+  }
+  const T beta = bias ? T(1) : T(0);
+
+  // One unit = one image and group; `pool` threads inside it (null: serial).
+  const auto unit = [&](int64_t u, const mx_pool* pool) -> bool {
+    const int64_t n = u / G, gi = u % G;
+    const T* xg = x + (n * C + gi * Cg) * g.in_plane;
+    T* yg = y + (n * M + gi * Mg) * P;
+    const mat_view<T> wg{w + gi * Mg * Kg, Kg, 1};
+    if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, beta, yg, P);
+    const im2col<T> cols{&g, xg};
+    return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, beta, yg, P);
+  };
+
+  const int64_t units = N * G;
+  std::atomic<bool> ok{true};
+  if (units > 1 && Mg * P * Kg < kSmallMacs) {
+    parallel_for(ctx->pool, units, std::max<int64_t>(1, kSmallMacs / 8 / std::max<int64_t>(1, Mg * P * Kg)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t u = b; u < e; u++)
+                     if (!unit(u, nullptr)) ok = false;
+                 });
+  } else {
+    for (int64_t u = 0; u < units && ok; u++) ok = unit(u, ctx->pool);
+  }
+  return ok ? MX_OK : fail_oom(ctx, "Conv");
+}
+
+int conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, conv<float>); }
+
+}  // namespace
+
+MX_KERNEL("Conv", "float32", conv<float>);
+MX_KERNEL("Conv", "float64", conv<double>);
+MX_KERNEL("Conv", "float16", conv_half);
+MX_KERNEL("Conv", "bfloat16", conv_half);
+
+}  // namespace mxcpu

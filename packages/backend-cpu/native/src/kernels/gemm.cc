@@ -1,0 +1,582 @@
+// GEMM engine: C = alpha * A * B + beta * C for float and double (see gemm.h).
+//
+// Blocking (BLIS order): jc over NC columns, pc over KC of the inner dimension
+// (pack B: KC x NC in NR-wide panels, lives in L2/L3), ic over MC rows (pack A:
+// MC x KC in MR-high panels, lives in L2), then jr/ir over MR x NR register tiles
+// whose micro-kernel streams one A panel and one B panel (KC x NR, in L1).
+// Packed panels are zero-padded, so edge tiles run the same micro-kernel into a
+// stack tile and only the valid part is merged into C.
+#include "gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <type_traits>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define MX_GEMM_X86 1
+#define MX_AVX2 __attribute__((target("avx2,fma")))
+#endif
+#define MX_ALWAYS_INLINE inline __attribute__((always_inline))
+
+namespace mxcpu {
+
+// ---------------------------------------------------------------- scratch
+
+namespace {
+struct scratch_buf {
+  void* p = nullptr;
+  size_t cap = 0;
+  ~scratch_buf() { std::free(p); }
+};
+thread_local scratch_buf t_scratch[SCRATCH_SLOTS];
+}  // namespace
+
+void* scratch(int slot, size_t bytes) {
+  scratch_buf& s = t_scratch[slot];
+  bytes = (std::max<size_t>(bytes, 1) + 4095) & ~size_t(4095);
+  if (bytes > s.cap) {
+    std::free(s.p);
+    s.p = std::aligned_alloc(64, bytes);
+    s.cap = s.p ? bytes : 0;
+  }
+  return s.p;
+}
+
+namespace {
+
+// ---------------------------------------------------------------- configuration
+
+// Tile and block sizes. A packed KC x NR panel of B fills half of L1 (16 KiB) and
+// an MC x KC block of A a fraction of L2. Tuned on Zen 3/4 (32 KiB L1, 512 KiB+ L2).
+template <class T> struct cfg;
+template <> struct cfg<float> {
+  static constexpr int MR = 6, NR = 16;
+  static constexpr int64_t KC = 256, MC = 144, NC = 2048;
+};
+template <> struct cfg<double> {
+  static constexpr int MR = 6, NR = 8;
+  static constexpr int64_t KC = 256, MC = 72, NC = 1024;
+};
+
+// c[MR x NR] (row stride ldc) = alpha * a_panel * b_panel + beta * c; beta == 0 does not read c.
+template <class T> using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta);
+
+// ---------------------------------------------------------------- micro-kernels
+
+template <class T>
+void ukr_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+  constexpr int MR = cfg<T>::MR, NR = cfg<T>::NR;
+  T acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; p++, a += MR, b += NR)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) {
+      T& d = c[r * ldc + j];
+      d = beta == T(0) ? alpha * acc[r][j] : alpha * acc[r][j] + beta * d;
+    }
+}
+
+#ifdef MX_GEMM_X86
+// 6 x 16 floats: 12 accumulators, 2 B vectors, 1 broadcast A value (15 of 16 ymm).
+MX_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                          float beta) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int r = 0; r < 6; r++) {
+    _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + r * ldc + 15), _MM_HINT_T0);
+  }
+#define MX_ROW(r)                                  \
+  ar = _mm256_broadcast_ss(a + r);                 \
+  c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);     \
+  c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    __m256 ar;
+    MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
+    a += 6;
+    b += 16;
+  }
+#undef MX_ROW
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  const bool keep = beta != 0.0f;
+#define MX_STORE(r)                                                             \
+  {                                                                             \
+    float* cr = c + (r) * ldc;                                                  \
+    __m256 x0 = _mm256_mul_ps(va, c##r##0), x1 = _mm256_mul_ps(va, c##r##1);    \
+    if (keep) {                                                                 \
+      x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), x0);                        \
+      x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), x1);                    \
+    }                                                                           \
+    _mm256_storeu_ps(cr, x0);                                                   \
+    _mm256_storeu_ps(cr + 8, x1);                                               \
+  }
+  MX_STORE(0) MX_STORE(1) MX_STORE(2) MX_STORE(3) MX_STORE(4) MX_STORE(5)
+#undef MX_STORE
+}
+
+// 6 x 8 doubles, same register plan as the float kernel.
+MX_AVX2 void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
+                          double beta) {
+  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int r = 0; r < 6; r++) {
+    _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + r * ldc + 7), _MM_HINT_T0);
+  }
+#define MX_ROW(r)                                  \
+  ar = _mm256_broadcast_sd(a + r);                 \
+  c##r##0 = _mm256_fmadd_pd(ar, b0, c##r##0);     \
+  c##r##1 = _mm256_fmadd_pd(ar, b1, c##r##1);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
+    __m256d ar;
+    MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
+    a += 6;
+    b += 8;
+  }
+#undef MX_ROW
+  const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
+  const bool keep = beta != 0.0;
+#define MX_STORE(r)                                                             \
+  {                                                                             \
+    double* cr = c + (r) * ldc;                                                 \
+    __m256d x0 = _mm256_mul_pd(va, c##r##0), x1 = _mm256_mul_pd(va, c##r##1);   \
+    if (keep) {                                                                 \
+      x0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr), x0);                        \
+      x1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr + 4), x1);                    \
+    }                                                                           \
+    _mm256_storeu_pd(cr, x0);                                                   \
+    _mm256_storeu_pd(cr + 4, x1);                                               \
+  }
+  MX_STORE(0) MX_STORE(1) MX_STORE(2) MX_STORE(3) MX_STORE(4) MX_STORE(5)
+#undef MX_STORE
+}
+#endif
+
+template <class T> ukr_fn<T> pick_ukr();
+template <> ukr_fn<float> pick_ukr<float>() {
+#ifdef MX_GEMM_X86
+  if (cpu_has_avx2_fma()) return ukr_f32_avx2;
+#endif
+  return ukr_generic<float>;
+}
+template <> ukr_fn<double> pick_ukr<double>() {
+#ifdef MX_GEMM_X86
+  if (cpu_has_avx2_fma()) return ukr_f64_avx2;
+#endif
+  return ukr_generic<double>;
+}
+
+// ---------------------------------------------------------------- packing
+
+#ifdef MX_GEMM_X86
+// Six full rows of a row-major float A: each 6 x 8 block is transposed in
+// registers (as 8 x 8 with two zero rows) and stored 6 values per column.
+MX_AVX2 void pack_a6_rows_avx2(const float* const* rows, int64_t kc, float* dst) {
+  const __m256 z = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8, dst += 48) {
+    const __m256 t0 = _mm256_unpacklo_ps(_mm256_loadu_ps(rows[0] + p), _mm256_loadu_ps(rows[1] + p));
+    const __m256 t1 = _mm256_unpackhi_ps(_mm256_loadu_ps(rows[0] + p), _mm256_loadu_ps(rows[1] + p));
+    const __m256 t2 = _mm256_unpacklo_ps(_mm256_loadu_ps(rows[2] + p), _mm256_loadu_ps(rows[3] + p));
+    const __m256 t3 = _mm256_unpackhi_ps(_mm256_loadu_ps(rows[2] + p), _mm256_loadu_ps(rows[3] + p));
+    const __m256 t4 = _mm256_unpacklo_ps(_mm256_loadu_ps(rows[4] + p), _mm256_loadu_ps(rows[5] + p));
+    const __m256 t5 = _mm256_unpackhi_ps(_mm256_loadu_ps(rows[4] + p), _mm256_loadu_ps(rows[5] + p));
+    // s[k]: rows 0-3 of columns k and k+4; u[k]: rows 4-5 (then zeros) of the same.
+    const __m256 s[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                         _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+    const __m256 u[4] = {_mm256_shuffle_ps(t4, z, 0x44), _mm256_shuffle_ps(t4, z, 0xEE),
+                         _mm256_shuffle_ps(t5, z, 0x44), _mm256_shuffle_ps(t5, z, 0xEE)};
+    for (int k = 0; k < 4; k++) {
+      const __m256 lo = _mm256_permute2f128_ps(s[k], u[k], 0x20), hi = _mm256_permute2f128_ps(s[k], u[k], 0x31);
+      _mm_storeu_ps(dst + k * 6, _mm256_castps256_ps128(lo));
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + k * 6 + 4), _mm256_extractf128_ps(lo, 1));
+      _mm_storeu_ps(dst + (k + 4) * 6, _mm256_castps256_ps128(hi));
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + (k + 4) * 6 + 4), _mm256_extractf128_ps(hi, 1));
+    }
+  }
+  for (; p < kc; p++, dst += 6)
+    for (int r = 0; r < 6; r++) dst[r] = rows[r][p];
+}
+#endif
+
+// dst: ceil(mc / MR) panels; panel q holds rows i0 + q*MR.. as dst[p * MR + r].
+template <class T>
+void pack_a(const mat_view<T>& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* dst) {
+  constexpr int MR = cfg<T>::MR;
+  for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+    const int m = (int)std::min<int64_t>(MR, mc - ir);
+    const T* src = A.data + (i0 + ir) * A.rs + p0 * A.cs;
+    if (m == MR && A.cs == 1) {  // row-major A: MR rows walked together
+      const T* rows[MR];
+      for (int r = 0; r < MR; r++) rows[r] = src + r * A.rs;
+#ifdef MX_GEMM_X86
+      if constexpr (std::is_same_v<T, float> && MR == 6) {
+        if (cpu_has_avx2_fma()) {
+          pack_a6_rows_avx2(rows, kc, dst);
+          continue;
+        }
+      }
+#endif
+      for (int64_t p = 0; p < kc; p++)
+        for (int r = 0; r < MR; r++) dst[p * MR + r] = rows[r][p];
+    } else if (m == MR && A.rs == 1) {  // transposed A: MR contiguous values per p
+      for (int64_t p = 0; p < kc; p++)
+        for (int r = 0; r < MR; r++) dst[p * MR + r] = src[p * A.cs + r];
+    } else {
+      for (int64_t p = 0; p < kc; p++)
+        for (int r = 0; r < MR; r++) dst[p * MR + r] = r < m ? src[r * A.rs + p * A.cs] : T(0);
+    }
+  }
+}
+
+// dst: ceil(nc / NR) panels, `ps` elements apart; panel q holds columns
+// j0 + q*NR.. as dst[p * NR + j].
+template <class T>
+void pack_b(const mat_view<T>& B, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps) {
+  constexpr int NR = cfg<T>::NR;
+  const int64_t full = nc / NR * NR;
+  if (B.cs == 1) {  // row-major B: 16 rows at a time, panel after panel (few pages in flight)
+    for (int64_t pg = 0; pg < kc; pg += 16) {
+      const int64_t np = std::min<int64_t>(16, kc - pg);
+      const T* src = B.data + (p0 + pg) * B.rs + j0;
+      T* d = dst + pg * NR;
+      for (int64_t jr = 0; jr < full; jr += NR, d += ps)
+        for (int64_t p = 0; p < np; p++)
+          for (int j = 0; j < NR; j++) d[p * NR + j] = src[p * B.rs + jr + j];
+      if (full < nc)
+        for (int64_t p = 0; p < np; p++)
+          for (int j = 0; j < NR; j++) d[p * NR + j] = full + j < nc ? src[p * B.rs + full + j] : T(0);
+    }
+    return;
+  }
+  for (int64_t jr = 0; jr < nc; jr += NR, dst += ps) {
+    const int n = (int)std::min<int64_t>(NR, nc - jr);
+    const T* src = B.data + p0 * B.rs + (j0 + jr) * B.cs;
+    if (B.rs == 1) {  // transposed B: read each column contiguously
+      for (int j = 0; j < NR; j++) {
+        if (j < n) {
+          const T* col = src + j * B.cs;
+          for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = col[p];
+        } else {
+          for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = T(0);
+        }
+      }
+    } else {
+      for (int64_t p = 0; p < kc; p++)
+        for (int j = 0; j < NR; j++) dst[p * NR + j] = j < n ? src[p * B.rs + j * B.cs] : T(0);
+    }
+  }
+}
+
+// B as gemm sees it: a strided matrix, or rows computed on demand.
+template <class T> struct b_source {
+  mat_view<T> m;
+  const b_rows<T>* rows;
+  // Packs rows [p0, p0 + kc) x columns [j0, j0 + nc) into panels; false when out of memory.
+  bool pack(int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst) const {
+    constexpr int NR = cfg<T>::NR;
+    if (!rows) {
+      pack_b(m, p0, kc, j0, nc, dst, NR * kc);
+      return true;
+    }
+    constexpr int64_t kRows = 16;  // rows per call: the buffer stays in L1/L2
+    T* buf = static_cast<T*>(scratch(SCRATCH_GEMM_ROWS, sizeof(T) * kRows * nc));
+    if (!buf) return false;
+    for (int64_t p = 0; p < kc; p += kRows) {
+      const int64_t np = std::min(kRows, kc - p);
+      rows->rows(rows->self, p0 + p, np, j0, nc, buf);
+      pack_b(mat_view<T>{buf, nc, 1}, 0, np, 0, nc, dst + p * NR, NR * kc);
+    }
+    return true;
+  }
+};
+
+// ---------------------------------------------------------------- one thread's rectangle
+
+// The block size for splitting `total` into ceil(total / max) equal blocks,
+// rounded up to a multiple of `unit` (no short last block of a few rows).
+inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
+  const int64_t blocks = (total + max - 1) / max;
+  return ((total + blocks - 1) / blocks + unit - 1) / unit * unit;
+}
+
+// C[m0:m1, n0:n1] on the calling thread. K > 0.
+template <class T>
+bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
+               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc) {
+  using c = cfg<T>;
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
+  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
+  T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
+  if (!ap || !bp) return false;
+  alignas(64) T tile[c::MR * c::NR];
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = std::min(NC, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const T b = pc == 0 ? beta : T(1);
+      if (!B.pack(pc, kc, jc, nc, bp)) return false;
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = std::min(MC, m1 - ic);
+        pack_a(A, ic, mc, pc, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += c::NR) {
+          const int n = (int)std::min<int64_t>(c::NR, nc - jr);
+          const T* bpanel = bp + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += c::MR) {
+            const int m = (int)std::min<int64_t>(c::MR, mc - ir);
+            const T* apanel = ap + ir * kc;
+            T* ct = C + (ic + ir) * ldc + jc + jr;
+            if (m == c::MR && n == c::NR) {
+              ukr(kc, apanel, bpanel, ct, ldc, alpha, b);
+              continue;
+            }
+            ukr(kc, apanel, bpanel, tile, c::NR, T(1), T(0));
+            for (int r = 0; r < m; r++)
+              for (int j = 0; j < n; j++) {
+                T& d = ct[r * ldc + j];
+                d = b == T(0) ? alpha * tile[r * c::NR + j] : alpha * tile[r * c::NR + j] + b * d;
+              }
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- GEMV (M == 1 or N == 1)
+
+// Dot form: y[i * incy] = alpha * <mat[i * ld : +K], x> + beta * y[i * incy], x contiguous.
+// Sixteen independent partial sums keep the loop vectorizable without reassociation.
+template <class T>
+MX_ALWAYS_INLINE void gemv_dot_impl(int64_t i0, int64_t i1, int64_t K, T alpha, const T* mat, int64_t ld,
+                                    const T* x, T beta, T* y, int64_t incy) {
+  for (int64_t i = i0; i < i1; i++) {
+    const T* row = mat + i * ld;
+    T acc[16] = {};
+    int64_t p = 0;
+    for (; p + 16 <= K; p += 16)
+      for (int u = 0; u < 16; u++) acc[u] += row[p + u] * x[p + u];
+    T s = 0;
+    for (; p < K; p++) s += row[p] * x[p];
+    for (int u = 0; u < 16; u++) s += acc[u];
+    T& d = y[i * incy];
+    d = beta == T(0) ? alpha * s : alpha * s + beta * d;
+  }
+}
+
+// Axpy form: y[j] = alpha * sum_p x[p * incx] * mat[p * ld + j] + beta * y[j] for j in [j0, j1).
+template <class T>
+MX_ALWAYS_INLINE void gemv_axpy_impl(int64_t j0, int64_t j1, int64_t K, T alpha, const T* mat, int64_t ld,
+                                     const T* x, int64_t incx, T beta, T* y) {
+  for (int64_t j = j0; j < j1; j++) y[j] = beta == T(0) ? T(0) : beta * y[j];
+  int64_t p = 0;
+  for (; p + 4 <= K; p += 4) {  // four rows per sweep over y
+    const T s0 = alpha * x[p * incx], s1 = alpha * x[(p + 1) * incx];
+    const T s2 = alpha * x[(p + 2) * incx], s3 = alpha * x[(p + 3) * incx];
+    const T *r0 = mat + p * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+    for (int64_t j = j0; j < j1; j++) y[j] += s0 * r0[j] + s1 * r1[j] + s2 * r2[j] + s3 * r3[j];
+  }
+  for (; p < K; p++) {
+    const T s = alpha * x[p * incx];
+    const T* r = mat + p * ld;
+    for (int64_t j = j0; j < j1; j++) y[j] += s * r[j];
+  }
+}
+
+template <class T>
+void gemv_dot_generic(int64_t i0, int64_t i1, int64_t K, T alpha, const T* mat, int64_t ld, const T* x, T beta,
+                      T* y, int64_t incy) {
+  gemv_dot_impl(i0, i1, K, alpha, mat, ld, x, beta, y, incy);
+}
+template <class T>
+void gemv_axpy_generic(int64_t j0, int64_t j1, int64_t K, T alpha, const T* mat, int64_t ld, const T* x,
+                       int64_t incx, T beta, T* y) {
+  gemv_axpy_impl(j0, j1, K, alpha, mat, ld, x, incx, beta, y);
+}
+#ifdef MX_GEMM_X86
+template <class T>
+MX_AVX2 void gemv_dot_avx2(int64_t i0, int64_t i1, int64_t K, T alpha, const T* mat, int64_t ld, const T* x,
+                           T beta, T* y, int64_t incy) {
+  gemv_dot_impl(i0, i1, K, alpha, mat, ld, x, beta, y, incy);
+}
+template <class T>
+MX_AVX2 void gemv_axpy_avx2(int64_t j0, int64_t j1, int64_t K, T alpha, const T* mat, int64_t ld, const T* x,
+                            int64_t incx, T beta, T* y) {
+  gemv_axpy_impl(j0, j1, K, alpha, mat, ld, x, incx, beta, y);
+}
+#endif
+
+// Work below this many multiply-adds stays on one thread.
+constexpr double kParallelMacs = 1 << 15;
+
+int pool_threads(const mx_pool* pool) { return pool ? std::max(1, pool->num_threads(pool->self)) : 1; }
+
+// Returns false (nothing done) when the operand layout has no GEMV fast path.
+template <class T>
+bool try_gemv(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+              const mat_view<T>& B, T beta, T* C, int64_t ldc, bool* ok) {
+  bool avx2 = false;
+#ifdef MX_GEMM_X86
+  avx2 = cpu_has_avx2_fma();
+#endif
+  // y = x * mat (dot form when mat's columns are contiguous, axpy form when its rows are).
+  const bool row = M == 1;
+  const int64_t nout = row ? N : M;
+  const T* xs = row ? A.data : B.data;
+  const int64_t incx = row ? A.cs : B.rs;
+  // mat(p, j): for M == 1 it is B; for N == 1 it is A transposed.
+  const T* mat = row ? B.data : A.data;
+  const int64_t sp = row ? B.rs : A.cs, sj = row ? B.cs : A.rs;  // strides along p and along outputs
+  const int64_t incy = row ? 1 : ldc;
+  const int64_t grain = std::max<int64_t>(16, (int64_t)(kParallelMacs / std::max<int64_t>(K, 1)));
+  if (sp == 1) {  // dot form: output j reads mat + j * sj contiguously
+    const T* x = xs;
+    if (incx != 1) {
+      T* xc = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * K));
+      if (!xc) { *ok = false; return true; }
+      for (int64_t p = 0; p < K; p++) xc[p] = xs[p * incx];
+      x = xc;
+    }
+    parallel_for(pool, nout, grain, [&](int64_t b, int64_t e) {
+#ifdef MX_GEMM_X86
+      if (avx2) return gemv_dot_avx2(b, e, K, alpha, mat, sj, x, beta, C, incy);
+#endif
+      gemv_dot_generic(b, e, K, alpha, mat, sj, x, beta, C, incy);
+    });
+    return true;
+  }
+  if (sj == 1 && incy == 1) {  // axpy form: row p of mat is contiguous along the outputs
+    parallel_for(pool, nout, std::max<int64_t>(grain, 64), [&](int64_t b, int64_t e) {
+#ifdef MX_GEMM_X86
+      if (avx2) return gemv_axpy_avx2(b, e, K, alpha, mat, sp, xs, incx, beta, C);
+#endif
+      gemv_axpy_generic(b, e, K, alpha, mat, sp, xs, incx, beta, C);
+    });
+    return true;
+  }
+  (void)avx2;
+  return false;
+}
+
+// ---------------------------------------------------------------- driver
+
+template <class T>
+bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+               const b_source<T>& B, T beta, T* C, int64_t ldc) {
+  using c = cfg<T>;
+  if (M <= 0 || N <= 0) return true;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return true;
+  }
+  bool ok = true;
+  if ((M == 1 || N == 1) && !B.rows && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &ok)) return ok;
+
+  // Split C into tm x tn rectangles, one per thread. A thread packs its rows of A
+  // once per column block and its columns of B once, so the cost model charges
+  // packing (~16 multiply-adds per packed element) next to the compute.
+  const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
+  const int64_t mp = (M + c::MR - 1) / c::MR, np = (N + c::NR - 1) / c::NR;  // panels
+  int tm = 1, tn = 1;
+  double best = -1;
+  for (int a = 1; a <= nt; a++) {
+    if (nt % a || a > mp || nt / a > np) continue;
+    const double rows = (double)((mp + a - 1) / a) * c::MR, cols = (double)((np + nt / a - 1) / (nt / a)) * c::NR;
+    const double cost = rows * cols + 16.0 * (rows * std::ceil(cols / c::NC) + cols);
+    if (best < 0 || cost < best) { best = cost; tm = a; tn = nt / a; }
+  }
+  const ukr_fn<T> ukr = pick_ukr<T>();
+  if (tm * tn == 1) return gemm_rect(ukr, 0, M, 0, N, K, alpha, A, B, beta, C, ldc);
+  std::atomic<bool> all_ok{true};
+  parallel_for(pool, tm * tn, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; t++) {
+      const int64_t im = t / tn, in = t % tn;
+      const int64_t m0 = std::min(M, mp * im / tm * c::MR), m1 = std::min(M, mp * (im + 1) / tm * c::MR);
+      const int64_t n0 = std::min(N, np * in / tn * c::NR), n1 = std::min(N, np * (in + 1) / tn * c::NR);
+      if (m0 < m1 && n0 < n1 && !gemm_rect(ukr, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc)) all_ok = false;
+    }
+  });
+  return all_ok;
+}
+
+}  // namespace
+
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
+          float beta, float* C, int64_t ldc) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc);
+}
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
+          mat_view<double> B, double beta, double* C, int64_t ldc) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc);
+}
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
+          const b_rows<float>& B, float beta, float* C, int64_t ldc) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc);
+}
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
+          const b_rows<double>& B, double beta, double* C, int64_t ldc) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc);
+}
+
+// ---------------------------------------------------------------- 16-bit floats via float32
+
+int run_widened(mx_kernel_ctx* ctx, mx_kernel_fn f32_kernel) {
+  const auto is16 = [](const mx_tensor& t) { return t.data && (t.dtype == MX_FLOAT16 || t.dtype == MX_BFLOAT16); };
+  const auto padded = [](int64_t n) { return (size_t)((n * 4 + 63) & ~int64_t(63)); };
+  size_t total = 0;
+  for (int i = 0; i < ctx->num_inputs; i++)
+    if (is16(ctx->inputs[i])) total += padded(numel(ctx->inputs[i]));
+  for (int i = 0; i < ctx->num_outputs; i++)
+    if (is16(ctx->outputs[i])) total += padded(numel(ctx->outputs[i]));
+  constexpr int kMax = 8;
+  if (ctx->num_inputs > kMax || ctx->num_outputs > kMax)
+    return mx_fail(ctx, MX_ERR_INTERNAL, "run_widened: more than %d inputs or outputs", kMax);
+  char* buf = static_cast<char*>(scratch(SCRATCH_WIDEN, total));
+  if (!buf) return mx_fail(ctx, MX_ERR_OOM, "out of host memory widening 16-bit floats (%zu bytes)", total);
+  mx_tensor ins[kMax], outs[kMax];
+  std::copy(ctx->inputs, ctx->inputs + ctx->num_inputs, ins);
+  std::copy(ctx->outputs, ctx->outputs + ctx->num_outputs, outs);
+  const auto convert = [&](const mx_tensor& from, float* dst, bool widen) {
+    const bool half = from.dtype == MX_FLOAT16;
+    uint16_t* raw = static_cast<uint16_t*>(from.data);
+    parallel_for(ctx->pool, numel(from), 1 << 15, [&](int64_t b, int64_t e) {
+      if (widen)
+        for (int64_t k = b; k < e; k++) dst[k] = half ? f16_to_f32(raw[k]) : bf16_to_f32(raw[k]);
+      else
+        for (int64_t k = b; k < e; k++) raw[k] = half ? f32_to_f16(dst[k]) : f32_to_bf16(dst[k]);
+    });
+  };
+  for (int i = 0; i < ctx->num_inputs; i++)
+    if (mx_tensor& t = ins[i]; is16(t)) {
+      float* dst = reinterpret_cast<float*>(buf);
+      convert(t, dst, true);
+      buf += padded(numel(t));
+      t.data = dst;
+      t.dtype = MX_FLOAT32;
+    }
+  for (int i = 0; i < ctx->num_outputs; i++)
+    if (mx_tensor& t = outs[i]; is16(t)) {
+      t.data = buf;
+      t.dtype = MX_FLOAT32;
+      buf += padded(numel(t));
+    }
+  mx_kernel_ctx wide = *ctx;
+  wide.inputs = ins;
+  wide.outputs = outs;
+  const int status = f32_kernel(&wide);
+  if (status != MX_OK) return status;
+  for (int i = 0; i < ctx->num_outputs; i++)
+    if (is16(ctx->outputs[i])) convert(ctx->outputs[i], static_cast<float*>(outs[i].data), false);
+  return MX_OK;
+}
+
+}  // namespace mxcpu

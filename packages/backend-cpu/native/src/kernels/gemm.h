@@ -1,0 +1,67 @@
+// The cpu backend's GEMM engine (used by MatMul, Gemm and Conv) and the scratch
+// memory of the compute-heavy kernels.
+//
+// gemm() follows Goto/BLIS: B is packed in KC x NC blocks of NR-wide column
+// panels, A in MC x KC blocks of MR-high row panels, and a register-blocked
+// micro-kernel (AVX2/FMA when the CPU has it, portable C++ otherwise) computes
+// MR x NR tiles of C. Transposed operands are handled by the packing routines
+// through strides. Threads split C into independent rectangles, each with its own
+// packing buffers; M == 1 or N == 1 take a GEMV path.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "common.h"
+
+namespace mxcpu {
+
+// Per-thread, growing, 64-byte aligned buffers reused across calls. A slot's
+// buffer stays valid on this thread until the next scratch() call for that slot.
+// Returns nullptr when memory is exhausted. gemm() uses the GEMM slots on every
+// thread it runs on; SCRATCH_OP is free for a kernel's own tables and rows.
+enum scratch_slot { SCRATCH_GEMM_A, SCRATCH_GEMM_B, SCRATCH_GEMM_ROWS, SCRATCH_WIDEN, SCRATCH_OP, SCRATCH_SLOTS };
+void* scratch(int slot, size_t bytes);
+
+// A matrix operand: element (r, c) is data[r * rs + c * cs]. A row-major [R, C]
+// matrix is {p, C, 1}; its transpose is {p, 1, C}.
+template <class T> struct mat_view {
+  const T* data;
+  int64_t rs, cs;
+};
+
+// C[M,N] = alpha * A[M,K] * B[K,N] + beta * C, where C is row-major with leading
+// dimension ldc. beta == 0 overwrites C without reading it (NaN in C does not
+// propagate); K == 0 gives beta * C. Runs on pool's threads (pool may be null:
+// the calling thread only); must not be called from inside a parallel_for on the
+// same pool unless pool is null. Returns false when scratch memory ran out.
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
+          mat_view<float> B, float beta, float* C, int64_t ldc);
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
+          mat_view<double> B, double beta, double* C, int64_t ldc);
+
+// A B operand computed on demand instead of read from a matrix (Conv's implicit
+// im2col): rows(self, p0, np, j0, nc, out) writes B[p0 + i, j0 + j] to
+// out[i * nc + j] for i < np, j < nc. gemm asks for a few rows at a time into a
+// small per-thread buffer and packs them; calls run on gemm's threads,
+// concurrently for disjoint blocks.
+template <class T> struct b_rows {
+  void (*rows)(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out);
+  const void* self;
+};
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
+          const b_rows<float>& B, float beta, float* C, int64_t ldc);
+bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
+          const b_rows<double>& B, double beta, double* C, int64_t ldc);
+
+// Runs a float32 kernel on float16/bfloat16 tensors: every 16-bit float input is
+// widened into a float32 scratch copy, outputs of those dtypes get float32 scratch
+// buffers that are narrowed back (round to nearest even) after the kernel ran.
+// Other tensors pass through. The kernel may use any scratch slot but SCRATCH_WIDEN.
+// At most 8 inputs and 8 outputs.
+int run_widened(mx_kernel_ctx* ctx, mx_kernel_fn f32_kernel);
+
+inline int fail_oom(mx_kernel_ctx* ctx, const char* op) {
+  return mx_fail(ctx, MX_ERR_OOM, "%s: out of host memory for scratch buffers", op);
+}
+
+}  // namespace mxcpu

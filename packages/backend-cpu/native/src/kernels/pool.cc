@@ -1,0 +1,203 @@
+// Pooling over the spatial dims of X [N, C, D..] (1 to 3 spatial dims for the
+// windowed pools, any number for the global ones). Output position o, tap t reads
+// input position o * stride - pad_begin + t * dilation per axis; taps outside the
+// input are padding. Core resolved auto_pad and ceil_mode into explicit
+// kernel_shape, strides, dilations, pads and Y's shape.
+//   MaxPool: the largest tap (padding never wins); ties keep the first tap in
+//     window order. Indices (optional, int64): flat X index of that tap, its
+//     spatial part column-major when storage_order = 1.
+//   AveragePool: sum of the taps in the input / number of taps in the input, or
+//     with count_include_pad = 1 / number of taps within the padded extent (taps
+//     that ceil_mode pushes past the end padding never count).
+//   GlobalAveragePool / GlobalMaxPool: mean / max over all spatial positions
+//     (a NaN makes the max NaN).
+#include <algorithm>
+#include <limits>
+
+#include "gemm.h"
+
+namespace mxcpu {
+namespace {
+
+struct pool_geom {
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+  int64_t in_plane = 1, out_plane = 1;
+};
+
+bool geometry(const mx_kernel_ctx* ctx, pool_geom* g) {
+  const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
+  const int n = X.ndim - 2;
+  const int64_t *kernel, *strides, *dil, *pads;
+  if (n < 1 || n > 3 || mx_attr_ints(ctx->attrs, "kernel_shape", &kernel) != n ||
+      mx_attr_ints(ctx->attrs, "strides", &strides) != n || mx_attr_ints(ctx->attrs, "dilations", &dil) != n ||
+      mx_attr_ints(ctx->attrs, "pads", &pads) != 2 * n)
+    return false;
+  for (int a = 0; a < 3; a++) {
+    const int i = a - (3 - n);  // spatial axis, < 0 for the padded leading dims
+    g->in[a] = i < 0 ? 1 : X.shape[2 + i];
+    g->out[a] = i < 0 ? 1 : Y.shape[2 + i];
+    g->k[a] = i < 0 ? 1 : kernel[i];
+    g->s[a] = i < 0 ? 1 : strides[i];
+    g->d[a] = i < 0 ? 1 : dil[i];
+    g->pb[a] = i < 0 ? 0 : pads[i];
+    g->pe[a] = i < 0 ? 0 : pads[i + n];
+    g->in_plane *= g->in[a];
+    g->out_plane *= g->out[a];
+  }
+  return true;
+}
+
+// Taps t in [lo, hi) of a window starting at input position `base` (dilation d,
+// k taps) whose position base + t * d lies in [0, limit).
+inline void tap_range(int64_t base, int64_t d, int64_t limit, int64_t k, int64_t* lo, int64_t* hi) {
+  const int64_t l = base >= 0 ? 0 : (-base + d - 1) / d;
+  const int64_t h = base >= limit ? 0 : (limit - base + d - 1) / d;
+  *lo = std::min(l, k);
+  *hi = std::max(*lo, std::min(h, k));
+}
+
+// Calls f(plane, o0, o1, row) for every output row (all o2 of one plane, o0, o1)
+// in parallel; `row` is the row's flat index (the row starts at row * out[2]).
+template <class F> void each_row(const mx_kernel_ctx* ctx, const pool_geom& g, F&& f) {
+  const int64_t planes = ctx->inputs[0].shape[0] * ctx->inputs[0].shape[1];
+  const int64_t rows = planes * g.out[0] * g.out[1];
+  const int64_t cost = std::max<int64_t>(1, g.out[2] * g.k[0] * g.k[1] * g.k[2]);
+  parallel_for(ctx->pool, rows, std::max<int64_t>(1, 16384 / cost), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) f(r / (g.out[0] * g.out[1]), r / g.out[1] % g.out[0], r % g.out[1], r);
+  });
+}
+
+int bad_window(mx_kernel_ctx* ctx, const char* op) {
+  return mx_fail(ctx, MX_ERR_UNSUPPORTED, "%s: needs 1 to 3 spatial dims and explicit kernel_shape, strides, dilations, pads (X rank %d)",
+                 op, ctx->inputs[0].ndim);
+}
+
+template <class T> int max_pool(mx_kernel_ctx* ctx) {
+  pool_geom g;
+  if (!geometry(ctx, &g)) return bad_window(ctx, "MaxPool");
+  using C = compute_t<T>;
+  constexpr bool has_inf = std::numeric_limits<C>::has_infinity;
+  const T* x = static_cast<const T*>(ctx->inputs[0].data);
+  T* y = static_cast<T*>(ctx->outputs[0].data);
+  int64_t* ind = ctx->num_outputs > 1 ? static_cast<int64_t*>(ctx->outputs[1].data) : nullptr;
+  const bool col_major = mx_attr_int(ctx->attrs, "storage_order", 0) == 1;
+  each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
+    const T* xp = x + plane * g.in_plane;
+    int64_t l0, h0, l1, h1;
+    tap_range(o0 * g.s[0] - g.pb[0], g.d[0], g.in[0], g.k[0], &l0, &h0);
+    tap_range(o1 * g.s[1] - g.pb[1], g.d[1], g.in[1], g.k[1], &l1, &h1);
+    for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
+      const int64_t b2 = o2 * g.s[2] - g.pb[2];
+      int64_t l2, h2;
+      tap_range(b2, g.d[2], g.in[2], g.k[2], &l2, &h2);
+      // Floats start below every value but -inf and NaN (which never win, as in
+      // the reference); integers take their first tap.
+      C best = has_inf ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::lowest();
+      int64_t at = -1, a0 = 0, a1 = 0, a2 = 0;
+      for (int64_t t0 = l0; t0 < h0; t0++) {
+        const int64_t i0 = o0 * g.s[0] - g.pb[0] + t0 * g.d[0];
+        for (int64_t t1 = l1; t1 < h1; t1++) {
+          const int64_t i1 = o1 * g.s[1] - g.pb[1] + t1 * g.d[1];
+          const T* xr = xp + (i0 * g.in[1] + i1) * g.in[2];
+          for (int64_t t2 = l2; t2 < h2; t2++) {
+            const int64_t i2 = b2 + t2 * g.d[2];
+            const C v = load(xr[i2]);
+            if (v > best || (!has_inf && at < 0)) {
+              best = v;
+              at = (i0 * g.in[1] + i1) * g.in[2] + i2;
+              a0 = i0, a1 = i1, a2 = i2;
+            }
+          }
+        }
+      }
+      y[row * g.out[2] + o2] = store<T>(best);
+      if (ind) {
+        const int64_t off = at < 0 || !col_major ? at : a0 + g.in[0] * (a1 + g.in[1] * a2);
+        ind[row * g.out[2] + o2] = plane * g.in_plane + off;
+      }
+    }
+  });
+  return MX_OK;
+}
+
+template <class T> int average_pool(mx_kernel_ctx* ctx) {
+  pool_geom g;
+  if (!geometry(ctx, &g)) return bad_window(ctx, "AveragePool");
+  using C = compute_t<T>;
+  const T* x = static_cast<const T*>(ctx->inputs[0].data);
+  T* y = static_cast<T*>(ctx->outputs[0].data);
+  const bool include_pad = mx_attr_int(ctx->attrs, "count_include_pad", 0) == 1;
+  each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
+    const T* xp = x + plane * g.in_plane;
+    // Per axis: taps in the input [l, h) and taps within the padded extent [0, hp).
+    int64_t l[3], h[3], hp[3], base[3] = {o0 * g.s[0] - g.pb[0], o1 * g.s[1] - g.pb[1], 0};
+    for (int a = 0; a < 2; a++) {
+      tap_range(base[a], g.d[a], g.in[a], g.k[a], &l[a], &h[a]);
+      int64_t unused;
+      tap_range(base[a] + g.pb[a], g.d[a], g.in[a] + g.pb[a] + g.pe[a], g.k[a], &unused, &hp[a]);
+    }
+    for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
+      base[2] = o2 * g.s[2] - g.pb[2];
+      tap_range(base[2], g.d[2], g.in[2], g.k[2], &l[2], &h[2]);
+      int64_t unused;
+      tap_range(base[2] + g.pb[2], g.d[2], g.in[2] + g.pb[2] + g.pe[2], g.k[2], &unused, &hp[2]);
+      C sum = 0;
+      for (int64_t t0 = l[0]; t0 < h[0]; t0++)
+        for (int64_t t1 = l[1]; t1 < h[1]; t1++) {
+          const T* xr = xp + ((base[0] + t0 * g.d[0]) * g.in[1] + base[1] + t1 * g.d[1]) * g.in[2];
+          for (int64_t t2 = l[2]; t2 < h[2]; t2++) sum += load(xr[base[2] + t2 * g.d[2]]);
+        }
+      const int64_t count = include_pad ? hp[0] * hp[1] * hp[2] : (h[0] - l[0]) * (h[1] - l[1]) * (h[2] - l[2]);
+      y[row * g.out[2] + o2] = store<T>(sum / (C)count);
+    }
+  });
+  return MX_OK;
+}
+
+// Calls f(plane_values, n) -> result for every N x C plane of X, in parallel.
+template <class T, class F> int global_pool(mx_kernel_ctx* ctx, F&& f) {
+  const mx_tensor& X = ctx->inputs[0];
+  const int64_t planes = X.shape[0] * X.shape[1], n = planes ? numel(X) / planes : 0;
+  const T* x = static_cast<const T*>(X.data);
+  T* y = static_cast<T*>(ctx->outputs[0].data);
+  parallel_for(ctx->pool, planes, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, n)), [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; p++) y[p] = store<T>(f(x + p * n, n));
+  });
+  return MX_OK;
+}
+
+template <class T> int global_average_pool(mx_kernel_ctx* ctx) {
+  return global_pool<T>(ctx, [](const T* v, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)load(v[i]);
+    return (compute_t<T>)(s / (double)n);
+  });
+}
+
+template <class T> int global_max_pool(mx_kernel_ctx* ctx) {
+  return global_pool<T>(ctx, [](const T* v, int64_t n) {
+    compute_t<T> m = -std::numeric_limits<compute_t<T>>::infinity();
+    for (int64_t i = 0; i < n; i++) {
+      const compute_t<T> a = load(v[i]);
+      if (a > m || std::isnan(a)) m = a;
+    }
+    return m;
+  });
+}
+
+}  // namespace
+
+#define MX_POOL_FLOAT(T, key)                           \
+  MX_KERNEL("MaxPool", key, max_pool<T>);               \
+  MX_KERNEL("AveragePool", key, average_pool<T>);       \
+  MX_KERNEL("GlobalAveragePool", key, global_average_pool<T>); \
+  MX_KERNEL("GlobalMaxPool", key, global_max_pool<T>);
+MX_POOL_FLOAT(float, "float32")
+MX_POOL_FLOAT(double, "float64")
+MX_POOL_FLOAT(f16, "float16")
+MX_POOL_FLOAT(bf16, "bfloat16")
+#undef MX_POOL_FLOAT
+MX_KERNEL("MaxPool", "int8", max_pool<int8_t>);
+MX_KERNEL("MaxPool", "uint8", max_pool<uint8_t>);
+
+}  // namespace mxcpu
