@@ -19,3 +19,4 @@ export { Tensor, tensor, full, zeros, ones, type TensorLike, type TensorOptions 
 export { ops, runByName as runOp, type OpFunctions, type OpMethods } from './api.js';
 export * from './generated/ops.js';
 export { referenceBackend } from './backends/reference.js';
+export * as onnx from './onnx/index.js';

@@ -1,0 +1,724 @@
+/**
+ * The graph executor. Planning walks a graph once for given input shapes: it
+ * folds constants (nodes whose inputs are all constants, Shape/Size of known
+ * shapes), runs each op's shape rule, picks the device and backend of each node
+ * (falling back to another device only when the op is unsupported on the chosen
+ * one), and computes when each value is last used. Running replays the plan:
+ * per node it allocates the outputs and submits the kernel call, then disposes
+ * the values that no later node reads.
+ *
+ * A node whose input shapes are unknown at planning time (data-dependent
+ * shapes, loop-carried values) becomes a dynamic step that runs through the
+ * engine's runOp (shape rule at run time). Control flow (If, Loop, Scan),
+ * sequences and optionals are executor steps (control.ts).
+ *
+ * Value ownership: each slot of a running plan owns its value (a tensor handle,
+ * a list of them for a sequence, NONE for an empty optional), except inputs and
+ * constants, which the caller and the plan own. Outputs that are inputs or
+ * constants are returned as new handles to the same storage.
+ */
+import { dtypeSize, readNumber, type DType } from '../dtype.js';
+import { MxError, isMxError, type MxErrorCode } from '../errors.js';
+import { copyTo, device, inferOp, isStrict, runOp, submit, type DeviceState, type TensorBase } from '../engine.js';
+import { OPS } from '../ops/index.js';
+import { kernelKey, type AttrValue, type InferInput, type OpSchema } from '../ops/schema.js';
+import type { Backend } from '../protocol.js';
+import { registryVersion } from '../registry.js';
+import { Tensor } from '../tensor.js';
+import { EXEC_OPS } from './control.js';
+import { isGraph, nodeLabel, normDomain, type Graph, type Node, type ValueType } from './graph.js';
+import { dtypeOf, isHostTensor } from './proto.js';
+
+// ------------------------------------------------------------------ values
+
+/** An empty optional. */
+export const NONE: unique symbol = Symbol('mx.onnx.none');
+export type Value = Tensor | Value[] | typeof NONE;
+
+export function disposeValue(v: Value | undefined): void {
+  if (v instanceof Tensor) v.dispose();
+  else if (Array.isArray(v)) for (const x of v) disposeValue(x);
+}
+
+/** A new handle to the same data (a tensor shares its storage). */
+export function alias(v: Value): Value {
+  if (v instanceof Tensor) return copyTo(v, v.device) as Tensor;
+  if (Array.isArray(v)) return v.map(alias);
+  return v;
+}
+
+/** What planning knows of a slot. */
+export interface Meta {
+  kind: 'tensor' | 'sequence' | 'optional' | 'unknown';
+  /** Known for tensors whose shape is static in this plan. */
+  shape?: readonly number[];
+  dtype?: DType;
+}
+const UNKNOWN: Meta = { kind: 'unknown' };
+
+export const metaOf = (t: Tensor): Meta => ({ kind: 'tensor', shape: t.shape, dtype: t.dtype });
+export function metaOfType(t: ValueType | undefined): Meta {
+  if (!t) return UNKNOWN;
+  if (t.kind === 'tensor') return { kind: 'tensor', dtype: t.dtype };
+  return { kind: t.kind };
+}
+
+// ------------------------------------------------------------------ plans
+
+export interface Step {
+  /** Slots read and written (-1: an unused output), for liveness. */
+  readonly reads: readonly number[];
+  readonly writes: readonly number[];
+  /** Filled by the planner: slots to dispose after this step. */
+  free: number[];
+  readonly label: string;
+  readonly op: string;
+  run(v: (Value | undefined)[]): void | Promise<void>;
+}
+
+export interface Plan {
+  steps: Step[];
+  nSlots: number;
+  /** Slots of the formal inputs, then of the captured outer values (non-constant ones). */
+  inputSlots: number[];
+  captureSlots: number[];
+  /** Outer slot (in the enclosing plan) of each capture. */
+  captureFrom: number[];
+  outputSlots: number[];
+  /** Constant slots and their values. */
+  constSlots: number[];
+  constVals: Tensor[];
+  /** Constants this plan made (folded values); disposed with the plan. */
+  owned: Tensor[];
+  outputMetas: Meta[];
+  /** Registry version the backend choices were made under. */
+  version: number;
+  /** Child plans (subgraphs), disposed with this one. */
+  children: Plan[];
+  /** Input, capture and constant slots: values a run does not own. */
+  borrowed: Set<number>;
+}
+
+export interface PlanOptions {
+  /** Devices in order of preference; the first is the model's device. */
+  devices: readonly string[];
+  /** The initializers of a (sub)graph as tensors on the model's device. */
+  initializers(g: Graph): ReadonlyMap<string, Tensor>;
+}
+
+/** A slot as planning sees it. */
+export interface SlotInfo {
+  slot: number;
+  meta: Meta;
+  const?: Tensor;
+  /** Device of the value when known. */
+  device?: string;
+}
+
+const NO_FOLD = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
+
+const schemaIndex = new Map<string, OpSchema>();
+function schemaFor(domain: string, op: string): OpSchema | undefined {
+  if (schemaIndex.size === 0) for (const s of Object.values(OPS) as OpSchema[]) schemaIndex.set(`${normDomain(s.domain)}:${s.name}`, s);
+  return schemaIndex.get(`${domain}:${op}`);
+}
+
+/** Whether the op of a node is known (executor op or op table). */
+export function isKnownOp(domain: string, op: string): boolean {
+  return (domain === '' && op in EXEC_OPS) || schemaFor(domain, op) !== undefined;
+}
+export function lookupSchema(domain: string, op: string): OpSchema | undefined {
+  return schemaFor(domain, op);
+}
+
+const views = new Map<OpSchema, boolean>();
+/**
+ * Whether an op needs no kernel: an executor op, or a view (its shape rule
+ * answers `viewOf` for a probe call on a [1,1] float32 input, value inputs [1]).
+ */
+export function needsNoKernel(domain: string, op: string): boolean {
+  if (domain === '' && op in EXEC_OPS) return true;
+  const s = schemaFor(domain, op);
+  if (!s) return false;
+  let v = views.get(s);
+  if (v === undefined) {
+    try {
+      const ins = s.inputs.filter((i) => !i.optional).map((i) => (i.value ? { shape: [1], dtype: 'int64' as DType } : { shape: [1, 1], dtype: 'float32' as DType }));
+      const values = s.inputs.map((i) => (i.value ? [1] : undefined));
+      v = inferOp(s, ins, values).res.viewOf !== undefined;
+    } catch {
+      v = false;
+    }
+    views.set(s, v);
+  }
+  return v;
+}
+
+/** The message of an MxError without its "[op ...]" prefix and hint (they are added again). */
+function bareMessage(e: MxError): string {
+  let m = e.message;
+  if (m.startsWith('[')) m = m.slice(m.indexOf('] ') + 2);
+  const h = m.indexOf('\n  hint: ');
+  return h >= 0 ? m.slice(0, h) : m;
+}
+
+/** Errors that already name their node (a subgraph's node names its enclosing nodes too). */
+const labeled = new WeakSet<object>();
+
+/** An error that names the node. */
+export function nodeError(label: string, op: string, e: unknown, code?: MxErrorCode): MxError {
+  const err = nodeError1(label, op, e, code);
+  labeled.add(err);
+  return err;
+}
+function nodeError1(label: string, op: string, e: unknown, code?: MxErrorCode): MxError {
+  if (isMxError(e)) {
+    if (labeled.has(e) || e.message.includes(label)) return e;
+    return new MxError(code ?? e.code, `${label}: ${bareMessage(e)}`, {
+      op,
+      ...(e.backend && { backend: e.backend }),
+      ...(e.device && { device: e.device }),
+      ...(e.hint && { hint: e.hint }),
+      cause: e,
+    });
+  }
+  return new MxError(code ?? 'INTERNAL', `${label}: ${(e as Error)?.message ?? String(e)}`, { op, cause: e });
+}
+
+const numbersCache = new WeakMap<Tensor, number[]>();
+/** The elements of a (constant) tensor as numbers. */
+export async function numbersOf(t: Tensor): Promise<number[]> {
+  let n = numbersCache.get(t);
+  if (!n) {
+    const a = await t.data();
+    n = Array.from({ length: t.size }, (_, i) => readNumber(t.dtype, a, i));
+    numbersCache.set(t, n);
+  }
+  return n;
+}
+
+/**
+ * Builds plans. One builder per (sub)graph planning; `scope` resolves names of
+ * enclosing graphs (captures).
+ */
+export class Builder {
+  readonly steps: Step[] = [];
+  private nSlots = 0;
+  private readonly names = new Map<string, SlotInfo>();
+  readonly owned: Tensor[] = [];
+  readonly children: Plan[] = [];
+  private readonly constSlots = new Map<number, Tensor>();
+  readonly captureSlots: number[] = [];
+  readonly captureFrom: number[] = [];
+  private readonly debug = process.env.MX_DEBUG_PLACEMENT === '1';
+  private readonly initializers: ReadonlyMap<string, Tensor>;
+
+  constructor(
+    readonly graph: Graph,
+    readonly opts: PlanOptions,
+    /** Resolves a name of an enclosing graph (undefined at the top level). */
+    private readonly outer?: (name: string) => SlotInfo | undefined,
+    /** Appended to node labels in messages ("in the body of node 'loop' (Loop)"). */
+    readonly where = '',
+  ) {
+    this.initializers = opts.initializers(graph);
+  }
+
+  get device(): string {
+    return this.opts.devices[0]!;
+  }
+
+  newSlot(): number {
+    return this.nSlots++;
+  }
+
+  define(name: string, info: SlotInfo): void {
+    if (name) this.names.set(name, info);
+  }
+
+  /** A constant value in a fresh slot. `owned`: the plan disposes it. */
+  constant(t: Tensor, owned: boolean): SlotInfo {
+    const slot = this.newSlot();
+    this.constSlots.set(slot, t);
+    if (owned) this.owned.push(t);
+    return { slot, meta: metaOf(t), const: t, device: t.device };
+  }
+
+  lookup(name: string): SlotInfo | undefined {
+    let s = this.names.get(name);
+    if (s) return s;
+    const init = this.initializers.get(name);
+    if (init) {
+      s = this.constant(init, false);
+    } else {
+      const o = this.outer?.(name);
+      if (!o) return undefined;
+      if (o.const) s = this.constant(o.const, false);
+      else {
+        s = { slot: this.newSlot(), meta: o.meta, ...(o.device && { device: o.device }) };
+        this.captureSlots.push(s.slot);
+        this.captureFrom.push(o.slot);
+      }
+    }
+    this.names.set(name, s);
+    return s;
+  }
+
+  label(n: Node): string {
+    return `${nodeLabel(n)}${this.where}`;
+  }
+
+  /** Plans a subgraph whose formal inputs have the given metas; captures resolve through this builder. */
+  async subplan(g: Graph, formal: readonly Meta[], where: string): Promise<Plan> {
+    const b = new Builder(g, this.opts, (name) => this.lookup(name), where);
+    const p = await b.build(formal, g.inputs.map(() => undefined));
+    this.children.push(p);
+    return p;
+  }
+
+  /** Plans the graph: formal inputs get the given metas (and constant values, where given). */
+  async build(formal: readonly Meta[], consts: readonly (Tensor | undefined)[]): Promise<Plan> {
+    try {
+      return await this.buildPlan(formal, consts);
+    } catch (e) {
+      for (const t of this.owned) t.dispose();
+      for (const c of this.children) disposePlan(c);
+      throw e;
+    }
+  }
+
+  private async buildPlan(formal: readonly Meta[], consts: readonly (Tensor | undefined)[]): Promise<Plan> {
+    const g = this.graph;
+    const inputSlots = g.inputs.map((v, i) => {
+      const c = consts[i];
+      if (c) return this.define(v.name, this.constant(c, false)), -1;
+      const slot = this.newSlot();
+      this.define(v.name, { slot, meta: formal[i] ?? UNKNOWN, device: this.device });
+      return slot;
+    });
+    for (const n of g.nodes) await this.node(n);
+    const outs = g.outputs.map((o) => {
+      const s = this.lookup(o.name);
+      if (!s) throw new MxError('INVALID_ARGUMENT', `graph '${g.name}': output '${o.name}' is not produced by any node`);
+      return s;
+    });
+    const plan: Plan = {
+      steps: this.steps,
+      nSlots: this.nSlots,
+      inputSlots,
+      captureSlots: this.captureSlots,
+      captureFrom: this.captureFrom,
+      outputSlots: outs.map((s) => s.slot),
+      constSlots: [],
+      constVals: [],
+      owned: [],
+      outputMetas: outs.map((s) => s.meta),
+      version: registryVersion(),
+      children: this.children,
+      borrowed: new Set(),
+    };
+    // Keep the constants a step reads or an output returns; folded intermediates go.
+    const read = new Set<number>(plan.outputSlots);
+    for (const s of this.steps) for (const r of s.reads) read.add(r);
+    const used = new Set<Tensor>(constsOf(this.children));
+    for (const [slot, t] of this.constSlots) {
+      if (!read.has(slot)) continue;
+      plan.constSlots.push(slot);
+      plan.constVals.push(t);
+      used.add(t);
+    }
+    for (const t of this.owned) {
+      if (used.has(t)) plan.owned.push(t);
+      else t.dispose();
+    }
+    plan.borrowed = new Set([...plan.inputSlots, ...plan.captureSlots, ...plan.constSlots]);
+    computeLiveness(plan);
+    return plan;
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  private async node(n: Node): Promise<void> {
+    const label = this.label(n);
+    const ins = n.inputs.map((name) => {
+      if (!name) return undefined;
+      const s = this.lookup(name);
+      if (!s) throw new MxError('INVALID_ARGUMENT', `${label}: input '${name}' is not defined`, { op: n.opType });
+      return s;
+    });
+    const exec = n.domain === '' ? EXEC_OPS[n.opType] : undefined;
+    try {
+      if (exec) {
+        const handled = await exec(this, n, ins, label);
+        if (handled !== false) return;
+      }
+      const schema = schemaFor(n.domain, n.opType);
+      if (!schema)
+        throw new MxError('UNSUPPORTED', `${label}: op ${n.domain ? `${n.domain}:` : ''}${n.opType} is not in mx's op table`, {
+          op: n.opType,
+          hint: 'see `mx inspect <model>` for every op the model uses and which ones mx lacks',
+        });
+      await this.tableOp(n, schema, ins, label);
+    } catch (e) {
+      throw nodeError(label, n.opType, e);
+    }
+  }
+
+  /** Defines the node's outputs: constants, or slots with metas. Returns output slots (-1 for unused). */
+  defineOutputs(n: Node, metas: readonly Meta[], device?: string): number[] {
+    return n.outputs.map((name, i) => {
+      if (!name) return -1;
+      const slot = this.newSlot();
+      this.define(name, { slot, meta: metas[i] ?? UNKNOWN, ...(device && { device }) });
+      return slot;
+    });
+  }
+
+  defineConstants(n: Node, values: readonly Value[]): void {
+    n.outputs.forEach((name, i) => {
+      const v = values[i];
+      if (!(v instanceof Tensor)) return void disposeValue(v);
+      if (name) this.define(name, this.constant(v, true));
+      else v.dispose();
+    });
+  }
+
+  private async tableOp(n: Node, schema: OpSchema, ins: (SlotInfo | undefined)[], label: string): Promise<void> {
+    const attrs = schemaAttrs(n, schema, label);
+    const nOut = Math.max(n.outputs.length, schema.outputs.filter((o) => !o.optional).length);
+    const specs = schema.inputs;
+    const specAt = (i: number) => specs[Math.min(i, specs.length - 1)]!;
+    while (ins.length && ins[ins.length - 1] === undefined) ins.pop();
+    for (const s of ins) if (s && s.meta.kind !== 'tensor' && s.meta.kind !== 'unknown') throw new MxError('INVALID_ARGUMENT', `${label}: input is a ${s.meta.kind}, the op takes tensors`);
+
+    // -- constant folding
+    if (!NO_FOLD.has(n.opType) && ins.every((s) => s === undefined || s.const)) {
+      const outs = runOp(schema, ins.map((s) => s?.const), attrs, { outputs: nOut }) as Tensor[];
+      this.defineConstants(n, outs);
+      return;
+    }
+
+    // -- static: every kernel input's shape known, every value input constant
+    const isStatic = ins.every((s, i) => s === undefined || (specAt(i).value ? !!s.const : s.meta.shape !== undefined && s.meta.dtype !== undefined));
+    if (!isStatic) {
+      const outSlots = this.defineOutputs(n, []);
+      this.steps.push(new DynamicStep(label, schema, ins.map((s) => s?.slot ?? -1), ins.map((s, i) => !!s && !!specAt(i).value), attrs, nOut, outSlots, this.device));
+      return;
+    }
+    const metas: (InferInput | undefined)[] = [];
+    const values: (number[] | undefined)[] = [];
+    for (let i = 0; i < ins.length; i++) {
+      const s = ins[i];
+      if (!s) {
+        metas.push(undefined);
+        values.push(undefined);
+        continue;
+      }
+      metas.push({ shape: s.meta.shape!, dtype: s.meta.dtype! });
+      values.push(specAt(i).value ? await numbersOf(s.const!) : undefined);
+    }
+    const { res, kernelAttrs } = inferOp(schema, metas, values, attrs, nOut);
+    const outMetas: Meta[] = res.outputs.map((o) => ({ kind: 'tensor', shape: o.shape, dtype: o.dtype }));
+
+    if (res.viewOf !== undefined) {
+      const src = ins[res.viewOf]!;
+      const o = res.outputs[0]!;
+      const [slot] = this.defineOutputs(n, outMetas, src.device);
+      this.steps.push(new ViewStep(label, n.opType, src.slot, slot!, o.shape, o.dtype));
+      return;
+    }
+
+    // -- kernel key and placement
+    const binding: Record<string, DType> = {};
+    ins.forEach((s, i) => {
+      const sp = specAt(i);
+      if (s && !sp.value && schema.types[sp.type]) binding[sp.type] ??= s.meta.dtype!;
+    });
+    res.outputs.forEach((o, i) => {
+      const sp = schema.outputs[Math.min(i, schema.outputs.length - 1)]!;
+      if (schema.types[sp.type]) binding[sp.type] ??= o.dtype;
+    });
+    const key = kernelKey(schema, binding);
+    const { dev, backend } = this.place(schema, key, label);
+
+    const inSlots = await Promise.all(
+      ins.map(async (s, i) => {
+        if (!s || specAt(i).value) return -1;
+        return (await this.onDevice(s, dev.id, label, i)).slot;
+      }),
+    );
+    const outSlots = this.defineOutputs(n, outMetas, dev.id);
+    this.steps.push(new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype)));
+  }
+
+  /** The first device (in preference order) with a backend for (op, key). */
+  private place(schema: OpSchema, key: string, label: string): { dev: DeviceState; backend: Backend } {
+    const tried: string[] = [];
+    for (const id of this.opts.devices) {
+      const dev = device(id);
+      let backend: Backend;
+      try {
+        backend = dev.pick(schema, key);
+      } catch (e) {
+        if (isMxError(e) && e.code === 'UNSUPPORTED') {
+          tried.push(id);
+          continue;
+        }
+        throw e;
+      }
+      if (tried.length) {
+        const msg = `${label}: ${schema.name}(${key}) is not supported on ${tried.join(', ')}; it runs on ${id} (${backend.name})`;
+        if (isStrict())
+          throw new MxError('UNSUPPORTED', `${msg}, which strict mode forbids`, { op: schema.name, device: tried[0]!, hint: 'unset MX_STRICT / MX_BACKENDS, or use a backend that implements the op' });
+        if (this.debug) process.stderr.write(`mx placement: ${msg}\n`);
+      }
+      return { dev, backend };
+    }
+    throw new MxError('UNSUPPORTED', `no backend implements ${schema.name}(${key}) on ${tried.join(', ')}`, {
+      op: schema.name,
+      hint: 'see `npx mx doctor` for the ops each backend implements',
+    });
+  }
+
+  /** The slot of `s` on device `id`: a copy when it lives elsewhere (constants are copied now). */
+  async onDevice(s: SlotInfo, id: string, label: string, input: number): Promise<SlotInfo> {
+    if (!s.device || s.device === id) return s;
+    if (this.debug) process.stderr.write(`mx placement: ${label}: copies input ${input} from ${s.device} to ${id}\n`);
+    if (s.const) {
+      const c = this.constant(s.const.to(id), true);
+      await c.const!.data(); // settle the copy now, not on the first run
+      return c;
+    }
+    const slot = this.newSlot();
+    this.steps.push(new CopyStep(label, s.slot, slot, id));
+    return { slot, meta: s.meta, device: id };
+  }
+}
+
+/** Attributes with no effect on mx's dtypes, dropped when a schema does not declare them (saturate: float8 casts). */
+const INERT_ATTRS = { saturate: true };
+
+/** Node attributes in the form the schema declares (dtype ids to names, tensor scalars to numbers). */
+function schemaAttrs(n: Node, schema: OpSchema, label: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const specs = schema.attrs ?? {};
+  for (const [k, v] of Object.entries(n.attrs)) {
+    const sp = specs[k];
+    if (!sp && k in INERT_ATTRS) continue;
+    if (isGraph(v)) throw new MxError('UNSUPPORTED', `${label}: attribute '${k}' is a graph, which ${schema.name} does not take`);
+    if (sp?.type === 'dtype' && typeof v === 'number') out[k] = dtypeOf(v, `${label}, attribute '${k}'`);
+    else if (isHostTensor(v) && sp && sp.type !== 'string' && sp.type !== 'strings') {
+      const nums = Array.from(v.data as ArrayLike<number | bigint>, Number);
+      out[k] = sp.type === 'int' || sp.type === 'float' ? nums[0] : nums;
+      if (schema.name === 'ConstantOfShape' && k === 'value') out.dtype = v.dtype;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+
+// ------------------------------------------------------------------ steps
+
+class KernelStep implements Step {
+  free: number[] = [];
+  readonly reads: number[];
+  readonly op: string;
+  private readonly domain: string;
+  private readonly bytes: number[];
+  constructor(
+    readonly label: string,
+    private readonly dev: DeviceState,
+    private readonly backend: Backend,
+    schema: OpSchema,
+    private readonly key: string,
+    private readonly attrs: Readonly<Record<string, AttrValue>>,
+    private readonly ins: readonly number[],
+    readonly writes: readonly number[],
+    private readonly shapes: readonly (readonly number[])[],
+    private readonly dtypes: readonly DType[],
+  ) {
+    this.op = schema.name;
+    this.domain = schema.domain ?? '';
+    this.reads = ins.filter((s) => s >= 0);
+    this.bytes = shapes.map((s, i) => s.reduce((a, b) => a * b, 1) * dtypeSize(dtypes[i]!));
+  }
+  run(v: (Value | undefined)[]): void {
+    const ins = this.ins;
+    const inputs = new Array<Tensor | null>(ins.length);
+    for (let i = 0; i < ins.length; i++) inputs[i] = ins[i]! < 0 ? null : (v[ins[i]!] as Tensor);
+    const n = this.shapes.length;
+    const outputs = new Array<Tensor>(n);
+    for (let j = 0; j < n; j++) outputs[j] = new Tensor(this.dev.alloc(this.bytes[j]!), this.shapes[j]!, this.dtypes[j]!);
+    submit(this.dev, this.backend, { op: this.op, domain: this.domain, key: this.key, device: this.dev.id, inputs, outputs, attrs: this.attrs });
+    for (let j = 0; j < n; j++) {
+      const s = this.writes[j];
+      if (s !== undefined && s >= 0) v[s] = outputs[j];
+      else outputs[j]!.dispose();
+    }
+  }
+}
+
+class ViewStep implements Step {
+  free: number[] = [];
+  readonly reads: number[];
+  readonly writes: number[];
+  constructor(
+    readonly label: string,
+    readonly op: string,
+    private readonly src: number,
+    private readonly out: number,
+    private readonly shape: readonly number[],
+    private readonly dtype: DType,
+  ) {
+    this.reads = [src];
+    this.writes = [out];
+  }
+  run(v: (Value | undefined)[]): void {
+    const s = (v[this.src] as Tensor)._live(this.op);
+    s.retain();
+    if (this.out >= 0) v[this.out] = new Tensor(s, this.shape, this.dtype);
+    else s.release();
+  }
+}
+
+class CopyStep implements Step {
+  free: number[] = [];
+  readonly reads: number[];
+  readonly writes: number[];
+  readonly op = 'copy';
+  constructor(
+    readonly label: string,
+    private readonly src: number,
+    private readonly out: number,
+    private readonly dev: string,
+  ) {
+    this.reads = [src];
+    this.writes = [out];
+  }
+  run(v: (Value | undefined)[]): void {
+    v[this.out] = (v[this.src] as Tensor).to(this.dev);
+  }
+}
+
+/** A node whose shapes are known only at run time: the engine's runOp does the rest. */
+class DynamicStep implements Step {
+  free: number[] = [];
+  readonly reads: number[];
+  readonly op: string;
+  constructor(
+    readonly label: string,
+    private readonly schema: OpSchema,
+    private readonly ins: readonly number[],
+    private readonly isValue: readonly boolean[],
+    private readonly attrs: Record<string, unknown>,
+    private readonly nOut: number,
+    readonly writes: readonly number[],
+    private readonly dev: string,
+  ) {
+    this.op = schema.name;
+    this.reads = ins.filter((s) => s >= 0);
+  }
+  async run(v: (Value | undefined)[]): Promise<void> {
+    const inputs: (TensorBase | undefined)[] = [];
+    const temps: Tensor[] = [];
+    for (let i = 0; i < this.ins.length; i++) {
+      const s = this.ins[i]!;
+      let t = s < 0 ? undefined : v[s];
+      if (t !== undefined && !(t instanceof Tensor)) {
+        if (this.schema.name === 'Identity') return void this.writes.forEach((o) => o >= 0 && (v[o] = alias(t as Value)));
+        throw new MxError('INVALID_ARGUMENT', `input ${i} is a ${Array.isArray(t) ? 'sequence' : 'empty optional'}; ${this.schema.name} takes tensors`);
+      }
+      if (t && this.isValue[i] && t._dev.memory !== 'host') {
+        // value inputs are read on the host: settle a host copy first
+        const h = t.to('cpu');
+        await h.data();
+        temps.push(h);
+        t = h;
+      }
+      inputs.push(t);
+    }
+    let outs: Tensor[];
+    try {
+      outs = runOp(this.schema, inputs, this.attrs, { outputs: this.nOut }) as Tensor[];
+    } finally {
+      for (const t of temps) t.dispose();
+    }
+    const noTensorInputs = this.ins.every((s, i) => s < 0 || this.isValue[i]);
+    outs.forEach((t, j) => {
+      if (noTensorInputs && t.device !== this.dev) {
+        const c = t.to(this.dev);
+        t.dispose();
+        t = c;
+      }
+      const o = this.writes[j];
+      if (o !== undefined && o >= 0) v[o] = t;
+      else t.dispose();
+    });
+  }
+}
+
+
+// ------------------------------------------------------------------ liveness and running
+
+function computeLiveness(p: Plan): void {
+  const keep = new Set<number>([...p.borrowed, ...p.outputSlots]);
+  const last = new Map<number, number>();
+  p.steps.forEach((s, i) => {
+    for (const r of s.reads) last.set(r, i);
+  });
+  // a value nobody reads is freed right after the step that makes it
+  p.steps.forEach((s, i) => {
+    for (const o of s.writes) if (o >= 0 && !last.has(o)) last.set(o, i);
+  });
+  for (const [slot, i] of last) if (!keep.has(slot) && i >= 0) p.steps[i]!.free.push(slot);
+}
+
+
+/**
+ * Runs a plan. `inputs` and `captures` stay owned by the caller; the returned
+ * values are owned by the caller too (new handles where they alias inputs or constants).
+ */
+export async function runPlan(p: Plan, inputs: readonly Value[], captures: readonly Value[]): Promise<Value[]> {
+  const v = new Array<Value | undefined>(p.nSlots);
+  for (let i = 0; i < p.constSlots.length; i++) v[p.constSlots[i]!] = p.constVals[i];
+  for (let i = 0; i < p.inputSlots.length; i++) if (p.inputSlots[i]! >= 0) v[p.inputSlots[i]!] = inputs[i];
+  for (let i = 0; i < p.captureSlots.length; i++) v[p.captureSlots[i]!] = captures[i];
+  const steps = p.steps;
+  let k = 0;
+  try {
+    for (; k < steps.length; k++) {
+      const s = steps[k]!;
+      const r = s.run(v);
+      if (r) await r;
+      const f = s.free;
+      for (let j = 0; j < f.length; j++) {
+        disposeValue(v[f[j]!]);
+        v[f[j]!] = undefined;
+      }
+    }
+  } catch (e) {
+    const s = steps[k];
+    // release what this run made
+    for (let i = 0; i < v.length; i++) if (!p.borrowed.has(i)) disposeValue(v[i]);
+    throw s ? nodeError(s.label, s.op, e) : e;
+  }
+  const outs = p.outputSlots;
+  return outs.map((slot, i) => {
+    const val = v[slot];
+    if (val === undefined) throw new MxError('INTERNAL', `a graph output (slot ${slot}) was not computed`);
+    // a value the run does not own, or one returned twice, goes out as a new handle
+    return p.borrowed.has(slot) || outs.indexOf(slot) !== i ? alias(val) : val;
+  });
+}
+
+/** Constants of plans and their children (a subgraph may use a constant its parent folded). */
+function constsOf(plans: readonly Plan[]): Tensor[] {
+  return plans.flatMap((p) => [...p.constVals, ...constsOf(p.children)]);
+}
+
+export function disposePlan(p: Plan): void {
+  for (const t of p.owned) t.dispose();
+  p.owned = [];
+  for (const c of p.children) disposePlan(c);
+}
+
