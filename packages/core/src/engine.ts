@@ -996,7 +996,8 @@ function runResolved(
     const k = plan.keyIndex[outSpecs[i < outSpecs.length ? i : outSpecs.length - 1]!.type];
     if (k !== undefined && bound[k] === undefined) bound[k] = outMeta[i]!.dtype;
   }
-  const key = bound.length === 1 ? bound[0]! : bound.join(',');
+  // constraints bound only by an absent optional input are not part of the key (as in kernelKey)
+  const key = bound.length === 1 ? bound[0]! : bound.filter((d) => d !== undefined).join(',');
   const backend = dev.pick(schema, key);
 
   const outs: TensorBase[] = new Array(outMeta.length);

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <new>
 
 #include "seq_common.h"
 
@@ -42,8 +44,9 @@ void shift(const mx_pool* pool, const mx_tensor& t, const mx_tensor* zp, int axi
   });
 }
 
-// Scratch for shifted operands and a double result, carved from one buffer.
-double* buffers(size_t total) { return static_cast<double*>(scratch(SCRATCH_OP, sizeof(double) * std::max<size_t>(total, 1))); }
+// Heap memory for the shifted operands and the double result, carved from one
+// block (not scratch(): the MatMul and Conv kernels run while it is in use).
+std::unique_ptr<double[]> buffers(int64_t total) { return std::unique_ptr<double[]>(new (std::nothrow) double[std::max<int64_t>(total, 1)]); }
 
 // int32 from an exact integer-valued double, wrapping like int32 arithmetic.
 inline int32_t wrap32(double v) { return (int32_t)(uint32_t)(uint64_t)(int64_t)v; }
@@ -67,9 +70,9 @@ template <class F> void requantize_into(const mx_kernel_ctx* ctx, const mx_tenso
 
 int matmul_integer(mx_kernel_ctx* ctx) {
   const mx_tensor &A = ctx->inputs[0], &B = ctx->inputs[1], &Y = ctx->outputs[0];
-  double* a = buffers(numel(A) + numel(B) + numel(Y));
-  if (!a) return fail_oom(ctx, "MatMulInteger");
-  double *b = a + numel(A), *y = b + numel(B);
+  const auto mem = buffers(numel(A) + numel(B) + numel(Y));
+  if (!mem) return fail_oom(ctx, "MatMulInteger");
+  double *a = mem.get(), *b = a + numel(A), *y = b + numel(B);
   shift(ctx->pool, A, present(ctx, 2), std::max(0, A.ndim - 2), a);
   shift(ctx->pool, B, present(ctx, 3), B.ndim - 1, b);
   const mx_tensor ins[2] = {seq::like(A, a, MX_FLOAT64), seq::like(B, b, MX_FLOAT64)}, out = seq::like(Y, y, MX_FLOAT64);
@@ -83,9 +86,9 @@ int matmul_integer(mx_kernel_ctx* ctx) {
 
 int qlinear_matmul(mx_kernel_ctx* ctx) {
   const mx_tensor &A = ctx->inputs[0], &As = ctx->inputs[1], &B = ctx->inputs[3], &Bs = ctx->inputs[4], &Ys = ctx->inputs[6], &Y = ctx->outputs[0];
-  double* a = buffers(numel(A) + numel(B) + numel(Y));
-  if (!a) return fail_oom(ctx, "QLinearMatMul");
-  double *b = a + numel(A), *y = b + numel(B);
+  const auto mem = buffers(numel(A) + numel(B) + numel(Y));
+  if (!mem) return fail_oom(ctx, "QLinearMatMul");
+  double *a = mem.get(), *b = a + numel(A), *y = b + numel(B);
   shift(ctx->pool, A, &ctx->inputs[2], 0, a);
   shift(ctx->pool, B, &ctx->inputs[5], B.ndim - 1, b);
   const mx_tensor ins[2] = {seq::like(A, a, MX_FLOAT64), seq::like(B, b, MX_FLOAT64)}, out = seq::like(Y, y, MX_FLOAT64);
@@ -100,13 +103,14 @@ int qlinear_matmul(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
-// conv(x - x_zp, w - w_zp) (+ bias) into y as double.
-int shifted_conv(mx_kernel_ctx* ctx, const mx_tensor& X, const mx_tensor* xzp, const mx_tensor& W, const mx_tensor* wzp, const mx_tensor* bias, double** y) {
+// conv(x - x_zp, w - w_zp) (+ bias) as double into *y, which lives in *mem.
+int shifted_conv(mx_kernel_ctx* ctx, const char* op, const mx_tensor& X, const mx_tensor* xzp, const mx_tensor& W, const mx_tensor* wzp,
+                 const mx_tensor* bias, std::unique_ptr<double[]>* mem, double** y) {
   const mx_tensor& Y = ctx->outputs[0];
   const int64_t M = W.shape[0];
-  double* x = buffers(numel(X) + numel(W) + numel(Y) + M);
-  if (!x) return fail_oom(ctx, "ConvInteger");
-  double *w = x + numel(X), *b = w + numel(W);
+  *mem = buffers(numel(X) + numel(W) + numel(Y) + M);
+  if (!*mem) return fail_oom(ctx, op);
+  double *x = mem->get(), *w = x + numel(X), *b = w + numel(W);
   *y = b + M;
   shift(ctx->pool, X, xzp, 0, x);
   shift(ctx->pool, W, wzp, 0, w);
@@ -117,8 +121,9 @@ int shifted_conv(mx_kernel_ctx* ctx, const mx_tensor& X, const mx_tensor* xzp, c
 }
 
 int conv_integer(mx_kernel_ctx* ctx) {
+  std::unique_ptr<double[]> mem;
   double* y;
-  if (int st = shifted_conv(ctx, ctx->inputs[0], present(ctx, 2), ctx->inputs[1], present(ctx, 3), nullptr, &y)) return st;
+  if (int st = shifted_conv(ctx, "ConvInteger", ctx->inputs[0], present(ctx, 2), ctx->inputs[1], present(ctx, 3), nullptr, &mem, &y)) return st;
   int32_t* yi = static_cast<int32_t*>(ctx->outputs[0].data);
   parallel_for(ctx->pool, numel(ctx->outputs[0]), 1 << 14, [&](int64_t s, int64_t e) {
     for (int64_t k = s; k < e; k++) yi[k] = wrap32(y[k]);
@@ -128,8 +133,9 @@ int conv_integer(mx_kernel_ctx* ctx) {
 
 int qlinear_conv(mx_kernel_ctx* ctx) {
   const mx_tensor &W = ctx->inputs[3], &Ws = ctx->inputs[4], &Y = ctx->outputs[0];
+  std::unique_ptr<double[]> mem;
   double* y;
-  if (int st = shifted_conv(ctx, ctx->inputs[0], &ctx->inputs[2], W, &ctx->inputs[5], present(ctx, 8), &y)) return st;
+  if (int st = shifted_conv(ctx, "QLinearConv", ctx->inputs[0], &ctx->inputs[2], W, &ctx->inputs[5], present(ctx, 8), &mem, &y)) return st;
   const int64_t M = W.shape[0], plane = numel(Y) / std::max<int64_t>(1, Y.shape[0] * M);
   const bool per = numel(Ws) != 1;
   std::vector<double> m(M);
