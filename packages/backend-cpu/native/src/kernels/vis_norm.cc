@@ -3,7 +3,8 @@
 //     C / num_groups consecutive channels (core sets num_groups = C for
 //     InstanceNormalization); each (n, group) block gets its mean and population
 //     variance, Y = (X - mean) / sqrt(var + epsilon) * scale[c] + B[c].
-//   LpNormalization: Y = X / ||X||_p along `axis` (p 1 or 2; a zero norm divides by 0).
+//   LpNormalization: Y = X / ||X||_p along `axis` (p 1 or 2; a lane of norm 0 gives 0s,
+//     as ONNX's test data has it).
 //   MeanVarianceNormalization: Y = (X - mean) / (sqrt(var) + 1e-9), statistics over
 //     `axes` (sorted, non-negative).
 //   RMSNormalization: per row over the dims from `axis`, Y = X / sqrt(mean(X^2) +
@@ -64,7 +65,8 @@ template <class T> int lp_norm(mx_kernel_ctx* ctx) {
         norm += l1 ? std::fabs(a) : a * a;
       }
       if (!l1) norm = std::sqrt(norm);
-      for (int64_t j = 0; j < v.n; j++) y[base + j * v.inner] = store<T>((compute_t<T>)((double)load(x[base + j * v.inner]) / norm));
+      const double inv = norm == 0 ? 0 : 1 / norm;
+      for (int64_t j = 0; j < v.n; j++) y[base + j * v.inner] = store<T>((compute_t<T>)((double)load(x[base + j * v.inner]) * inv));
     }
   });
   return MX_OK;

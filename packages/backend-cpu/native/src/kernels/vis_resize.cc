@@ -11,7 +11,8 @@
 //   align_corners x * (in - 1) / (scale * in - 1), 0 when scale * in = 1;
 //   tf_crop_and_resize start * (in - 1) + x * (end - start) * (in - 1) / (scale * in - 1)
 //     ((end - start) * (in - 1) / 2 when scale * in = 1); outside [0, in - 1] the
-//     output is extrapolation_value.
+//     output is extrapolation_value;
+//   tf_half_pixel_for_nn (opsets 11 and 12) (x + 0.5) / scale.
 // nearest reads one index by nearest_mode (an integral xo reads itself). linear
 // (support 1) and cubic (support 2) read, with i0 = ceil(xo) - 1 and r = xo - i0 in
 // (0, 1], the indices i0 + i for i in [start, 1 - start], start = floor(-support / s)
@@ -21,7 +22,7 @@
 // the axis. Coordinates and weights are computed in double, exactly as the
 // reference kernel does, so nearest picks the same indices.
 //
-// nearest copies elements (every dtype, exact); linear and cubic run one pass per
+// nearest copies elements (exact in every dtype); linear and cubic run one pass per
 // resized axis in float (double for float64 and integers) and convert at the end
 // (integers truncate toward zero).
 #include <algorithm>
@@ -36,7 +37,7 @@
 namespace mxcpu {
 namespace {
 
-enum coord_mode { HALF_PIXEL, HALF_PIXEL_SYMMETRIC, PYTORCH_HALF_PIXEL, ALIGN_CORNERS, ASYMMETRIC, TF_CROP_AND_RESIZE };
+enum coord_mode { HALF_PIXEL, HALF_PIXEL_SYMMETRIC, PYTORCH_HALF_PIXEL, ALIGN_CORNERS, ASYMMETRIC, TF_CROP_AND_RESIZE, TF_HALF_PIXEL_FOR_NN };
 enum interp_mode { NEAREST, LINEAR, CUBIC };
 enum nearest_mode { ROUND_PREFER_FLOOR, ROUND_PREFER_CEIL, FLOOR, CEIL };
 
@@ -83,6 +84,7 @@ axis_taps make_taps(int64_t in, int64_t out, double scale, double roi0, double r
       case PYTORCH_HALF_PIXEL: xo = out > 1 ? (xd + 0.5) / scale - 0.5 : 0; break;
       case ALIGN_CORNERS: xo = outF == 1 ? 0 : (xd * (double)(in - 1)) / (outF - 1); break;
       case ASYMMETRIC: xo = xd / scale; break;
+      case TF_HALF_PIXEL_FOR_NN: xo = (xd + 0.5) / scale; break;
       default:
         xo = (outF == 1 ? ((roi1 - roi0) * (double)(in - 1)) / 2 : (xd * (roi1 - roi0) * (double)(in - 1)) / (outF - 1)) + roi0 * (double)(in - 1);
     }
@@ -110,9 +112,10 @@ axis_taps make_taps(int64_t in, int64_t out, double scale, double roi0, double r
         idx[k] = std::clamp<int64_t>(idx[k], 0, in - 1);
       }
     }
-    if (t.outside[size_t(x)]) t.identity = false;
-    for (int64_t k = 0; k < t.width; k++)
-      if (w[k] != (idx[k] == x ? 1.0 : 0.0)) t.identity = false;
+    // identity: in range, and the taps' weight on index x is 1, on others 0
+    double own = 0, other = 0;
+    for (int64_t k = 0; k < t.width; k++) (idx[k] == x ? own : other) += std::fabs(w[k]);
+    if (t.outside[size_t(x)] || own != 1 || other != 0) t.identity = false;
   }
   return t;
 }
@@ -120,9 +123,9 @@ axis_taps make_taps(int64_t in, int64_t out, double scale, double roi0, double r
 // nearest: Y[o] = X[idx_0[o_0], ..., idx_{r-1}[o_{r-1}]], or extrapolation_value.
 template <class T> void gather_nearest(mx_kernel_ctx* ctx, const std::vector<axis_taps>& taps, double extrapolation) {
   const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
-  const int r = X.ndim;
+  const int r = std::min(X.ndim, MX_MAX_DIMS);
   int64_t in_stride[MX_MAX_DIMS], rows = 1;
-  for (int d = r - 1, s = 1; d >= 0; d--) in_stride[d] = s, s *= (int)0 + 1, in_stride[d] = d == r - 1 ? 1 : in_stride[d + 1] * X.shape[d + 1];
+  for (int d = r - 1; d >= 0; d--) in_stride[d] = d == r - 1 ? 1 : in_stride[d + 1] * X.shape[d + 1];
   for (int d = 0; d < r - 1; d++) rows *= Y.shape[d];
   const int64_t last = r ? Y.shape[r - 1] : 1;
   const T* x = static_cast<const T*>(X.data);
@@ -146,11 +149,15 @@ template <class T> void gather_nearest(mx_kernel_ctx* ctx, const std::vector<axi
   });
 }
 
-// linear / cubic: passes over the non-identity axes in compute type C.
+// linear / cubic: one pass per non-identity axis, ping-ponging between two
+// scratch halves in compute type C. The first pass reads X directly and the last
+// writes Y directly when they hold C.
 template <class T, class C> int interpolate(mx_kernel_ctx* ctx, const std::vector<axis_taps>& taps, double extrapolation) {
   const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
-  const int r = X.ndim;
-  int64_t shape[MX_MAX_DIMS], biggest = numel(X);
+  constexpr bool direct = std::is_same_v<T, C>;
+  const int r = std::min(X.ndim, MX_MAX_DIMS);
+  int64_t shape[MX_MAX_DIMS], biggest = direct ? 0 : numel(X);
+  int passes = 0;
   std::copy(X.shape, X.shape + r, shape);
   for (int d = 0; d < r; d++)
     if (!taps[size_t(d)].identity) {
@@ -158,44 +165,63 @@ template <class T, class C> int interpolate(mx_kernel_ctx* ctx, const std::vecto
       int64_t n = 1;
       for (int k = 0; k < r; k++) n *= shape[k];
       biggest = std::max(biggest, n);
+      passes++;
     }
-  C* buf = static_cast<C*>(scratch(SCRATCH_OP, sizeof(C) * 2 * size_t(biggest)));
+  C* buf = static_cast<C*>(scratch(SCRATCH_OP, sizeof(C) * 2 * size_t(std::max<int64_t>(biggest, 1))));
   if (!buf) return fail_oom(ctx, "Resize");
-  C *cur = buf, *next = buf + biggest;
   const T* x = static_cast<const T*>(X.data);
-  const int64_t nx = numel(X);
-  parallel_for(ctx->pool, nx, 32768, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) cur[i] = (C)load(x[i]);
-  });
+  T* y = static_cast<T*>(Y.data);
+  const C* cur = nullptr;
+  if constexpr (direct) cur = x;
+  else {
+    C* wide = buf;
+    parallel_for(ctx->pool, numel(X), 32768, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; i++) wide[i] = (C)load(x[i]);
+    });
+    cur = wide;
+  }
   std::copy(X.shape, X.shape + r, shape);
+  int done = 0;
   for (int d = 0; d < r; d++) {
     const axis_taps& t = taps[size_t(d)];
     if (t.identity) continue;
+    C* next;
+    if constexpr (direct) next = ++done == passes ? y : buf + (done % 2) * biggest;
+    else next = buf + (++done % 2) * biggest;
     int64_t outer = 1, inner = 1;
     for (int k = 0; k < d; k++) outer *= shape[k];
     for (int k = d + 1; k < r; k++) inner *= shape[k];
-    const int64_t in = shape[d], out = Y.shape[d];
-    parallel_for(ctx->pool, outer * out, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, inner * t.width)), [&](int64_t b, int64_t e) {
+    const int64_t in = shape[d], out = Y.shape[d], width = t.width;
+    std::vector<C> w(t.w.begin(), t.w.end());
+    const C fill = (C)extrapolation;
+    parallel_for(ctx->pool, outer * out, std::max<int64_t>(1, 8192 / (inner * width)), [&](int64_t b, int64_t e) {
       for (int64_t row = b; row < e; row++) {
         const int64_t q = row / out, o = row % out;
+        const C* wo = w.data() + o * width;
+        const int64_t* io = t.idx.data() + o * width;
+        const C* src = cur + q * in * inner;
         C* dst = next + row * inner;
         if (t.outside[size_t(o)]) {
-          std::fill(dst, dst + inner, (C)extrapolation);
-          continue;
-        }
-        std::fill(dst, dst + inner, C(0));
-        for (int64_t k = 0; k < t.width; k++) {
-          const C w = (C)t.w[size_t(o * t.width + k)];
-          if (w == 0) continue;
-          const C* src = cur + (q * in + t.idx[size_t(o * t.width + k)]) * inner;
-          for (int64_t i = 0; i < inner; i++) dst[i] += w * src[i];
+          std::fill(dst, dst + inner, fill);
+        } else if (inner == 1) {
+          C acc = 0;
+          for (int64_t k = 0; k < width; k++) acc += wo[k] * src[io[k]];
+          dst[0] = acc;
+        } else {
+          std::fill(dst, dst + inner, C(0));
+          for (int64_t k = 0; k < width; k++) {
+            const C wk = wo[k];
+            const C* s = src + io[k] * inner;
+            if (wk != 0)
+              for (int64_t i = 0; i < inner; i++) dst[i] += wk * s[i];
+          }
         }
       }
     });
     shape[d] = out;
-    std::swap(cur, next);
+    cur = next;
   }
-  T* y = static_cast<T*>(Y.data);
+  if (direct && passes) return MX_OK;
   parallel_for(ctx->pool, numel(Y), 32768, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) y[i] = convert<T>(cur[i]);
   });
@@ -216,7 +242,8 @@ template <class T> int resize(mx_kernel_ctx* ctx) {
   int mode, coord, nearest;
   if (!pick("mode", "nearest", {"nearest", "linear", "cubic"}, &mode) ||
       !pick("coordinate_transformation_mode", "half_pixel",
-            {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_crop_and_resize"}, &coord) ||
+            {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"},
+            &coord) ||
       !pick("nearest_mode", "round_prefer_floor", {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"}, &nearest))
     return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Resize: unknown mode, coordinate_transformation_mode or nearest_mode");
   const resize_params p{(interp_mode)mode,
