@@ -18,5 +18,4 @@ export { tidy, keep, memory, configure, syncAll as sync } from './engine.js';
 export { Tensor, tensor, full, zeros, ones, type TensorLike, type TensorOptions } from './tensor.js';
 export { ops, runByName as runOp, type OpFunctions, type OpMethods } from './api.js';
 export * from './generated/ops.js';
-export { referenceBackend } from './backends/reference.js';
 export * as onnx from './onnx/index.js';

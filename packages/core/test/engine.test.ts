@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as mx from '../src/index.js';
+import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
 import { fakeDevice, type FakeDevice } from './fake-device.js';
 
@@ -15,7 +16,7 @@ delete process.env.MX_BACKENDS;
 let gpu: FakeDevice;
 beforeEach(() => {
   resetRegistry();
-  mx.registerBackend(mx.referenceBackend());
+  mx.registerBackend(referenceBackend());
   gpu = fakeDevice();
   mx.registerBackend(gpu);
 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as mx from '../src/index.js';
+import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
 import { fakeDevice } from './fake-device.js';
 import { f, graph, modelBytes, onnx, tensorProto } from './onnx-build.js';
@@ -20,7 +21,7 @@ delete process.env.MX_BACKENDS;
 
 beforeEach(() => {
   resetRegistry();
-  mx.registerBackend(mx.referenceBackend());
+  mx.registerBackend(referenceBackend());
 });
 afterEach(() => {
   delete process.env.MX_STRICT;

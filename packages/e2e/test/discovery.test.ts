@@ -111,7 +111,7 @@ describe('an incompatible install', () => {
     const root = newRoot('two-cores', [...DEPS, 'mx-backend-dup']);
     const dup = fakePackage(root, 'mx-backend-dup', {
       'package.json': JSON.stringify({ name: 'mx-backend-dup', version: '1.0.0', type: 'module', mx: { backend: 'dup', entry: './index.js', protocol: 1 } }),
-      'index.js': `import { referenceBackend, registerBackend } from '@mx/core';\nregisterBackend(referenceBackend({ name: 'dup' }), import.meta.url);\n`,
+      'index.js': `import { registerBackend } from '@mx/core';\nimport { referenceBackend } from '@mx/core/reference';\nregisterBackend(referenceBackend({ name: 'dup' }), import.meta.url);\n`,
     });
     // the backend gets a core of its own, as when it lists @mx/core as a dependency instead of a peer
     cpSync(join(app(), 'node_modules', '@mx', 'core'), join(dup, 'node_modules', '@mx', 'core'), { recursive: true });
@@ -138,7 +138,7 @@ describe('an incompatible install', () => {
     // says protocol 1 in package.json, but the object it exports speaks 2
     fakePackage(root, 'mx-backend-mislabelled', {
       'package.json': JSON.stringify({ name: 'mx-backend-mislabelled', version: '1.0.0', type: 'module', mx: { backend: 'mislabelled', entry: './index.js', protocol: 1 } }),
-      'index.js': `import { referenceBackend } from '@mx/core';\nexport default { ...referenceBackend({ name: 'mislabelled' }), protocol: { major: 2, minor: 0 } };\n`,
+      'index.js': `import { referenceBackend } from '@mx/core/reference';\nexport default { ...referenceBackend({ name: 'mislabelled' }), protocol: { major: 2, minor: 0 } };\n`,
     });
 
     const strict = ops(root, { MX_BACKENDS: 'future,cpu' }).out;

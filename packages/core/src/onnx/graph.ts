@@ -111,9 +111,10 @@ function convertValueInfo(v: ValueInfoProto, what: string): ValueInfo {
 }
 
 const utf8 = new TextDecoder();
-const A = onnx.AttributeProto.AttributeType;
+let attrTypes: typeof onnx.AttributeProto.AttributeType | undefined; // read on first use: loading the messages is slow
 
 function convertAttr(a: AttributeProto, ctx: ConvertContext, where: string): AttrJs {
+  const A = (attrTypes ??= onnx.AttributeProto.AttributeType);
   const name = a.name ?? '';
   const w = `${where}, attribute '${name}'`;
   let type = a.type ?? A.UNDEFINED;

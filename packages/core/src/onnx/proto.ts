@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as onnxProtoTypes from 'onnx-proto';
-import protobuf from 'protobufjs';
+import type * as Protobuf from 'protobufjs';
 import { DTYPES, dtypeFromId, dtypeSize, type DType, type TypedArray } from '../dtype.js';
 import { MxError } from '../errors.js';
 
@@ -24,12 +24,18 @@ import { MxError } from '../errors.js';
  * published package runs it on its own protobufjs (8.x, which has no install
  * script); from sources (tests) it is loaded from the devDependency.
  */
-const onnxProto: typeof onnxProtoTypes = (() => {
-  const require = createRequire(import.meta.url);
-  const copied = fileURLToPath(new URL('./onnx-proto.cjs', import.meta.url));
-  return require(existsSync(copied) ? copied : 'onnx-proto');
-})();
-export const onnx = onnxProto.onnx;
+// Loaded on first use: protobufjs and the generated messages take ~100 ms to load,
+// which `import '@mx/core'` should not pay.
+const require = createRequire(import.meta.url);
+let onnxProto: typeof onnxProtoTypes | undefined;
+function messages(): typeof onnxProtoTypes.onnx {
+  if (!onnxProto) {
+    const copied = fileURLToPath(new URL('./onnx-proto.cjs', import.meta.url));
+    onnxProto = require(existsSync(copied) ? copied : 'onnx-proto') as typeof onnxProtoTypes;
+  }
+  return onnxProto.onnx;
+}
+export const onnx = new Proxy({} as typeof onnxProtoTypes.onnx, { get: (_, k) => (messages() as unknown as Record<PropertyKey, unknown>)[k] });
 export type ModelProto = onnxProtoTypes.onnx.IModelProto;
 export type GraphProto = onnxProtoTypes.onnx.IGraphProto;
 export type NodeProto = onnxProtoTypes.onnx.INodeProto;
@@ -49,7 +55,8 @@ const big = (v: Int64, unsigned: boolean): bigint => {
 };
 
 /** TensorProto.DataType names, for messages (ids beyond the generated enum come from newer onnx.proto versions). */
-const TYPE_NAMES: Record<number, string> = {
+let TYPE_NAMES_: Record<number, string> | undefined;
+const typeNames = (): Record<number, string> => (TYPE_NAMES_ ??= {
   ...Object.fromEntries(Object.entries(onnx.TensorProto.DataType).map(([k, v]) => [v as number, k.toLowerCase()])),
   17: 'float8e4m3fn',
   18: 'float8e4m3fnuz',
@@ -61,8 +68,8 @@ const TYPE_NAMES: Record<number, string> = {
   24: 'float8e8m0',
   25: 'uint2',
   26: 'int2',
-};
-export const onnxTypeName = (id: number): string => TYPE_NAMES[id] ?? `type ${id}`;
+});
+export const onnxTypeName = (id: number): string => typeNames()[id] ?? `type ${id}`;
 
 /** The mx dtype of an ONNX element type, or an UNSUPPORTED error naming it. */
 export function dtypeOf(id: number, where: string): DType {
@@ -101,20 +108,25 @@ export function decodeTensor(bytes: Uint8Array): onnxProtoTypes.onnx.TensorProto
 }
 
 // ---- onnx-data.proto messages (field numbers from that file)
-const dataRoot = new protobuf.Root();
-const Sequence = new protobuf.Type('SequenceProto')
-  .add(new protobuf.Field('name', 1, 'string'))
-  .add(new protobuf.Field('elemType', 2, 'int32'))
-  .add(new protobuf.Field('tensorValues', 3, 'bytes', 'repeated'))
-  .add(new protobuf.Field('sequenceValues', 5, 'bytes', 'repeated'))
-  .add(new protobuf.Field('optionalValues', 7, 'bytes', 'repeated'));
-const Optional = new protobuf.Type('OptionalProto')
-  .add(new protobuf.Field('name', 1, 'string'))
-  .add(new protobuf.Field('elemType', 2, 'int32'))
-  .add(new protobuf.Field('tensorValue', 3, 'bytes'))
-  .add(new protobuf.Field('sequenceValue', 5, 'bytes'))
-  .add(new protobuf.Field('optionalValue', 7, 'bytes'));
-dataRoot.add(Sequence).add(Optional);
+let dataTypes: { Sequence: Protobuf.Type; Optional: Protobuf.Type } | undefined;
+function dataMessages() {
+  if (dataTypes) return dataTypes;
+  const protobuf = require('protobufjs') as typeof Protobuf;
+  const Sequence = new protobuf.Type('SequenceProto')
+    .add(new protobuf.Field('name', 1, 'string'))
+    .add(new protobuf.Field('elemType', 2, 'int32'))
+    .add(new protobuf.Field('tensorValues', 3, 'bytes', 'repeated'))
+    .add(new protobuf.Field('sequenceValues', 5, 'bytes', 'repeated'))
+    .add(new protobuf.Field('optionalValues', 7, 'bytes', 'repeated'));
+  const Optional = new protobuf.Type('OptionalProto')
+    .add(new protobuf.Field('name', 1, 'string'))
+    .add(new protobuf.Field('elemType', 2, 'int32'))
+    .add(new protobuf.Field('tensorValue', 3, 'bytes'))
+    .add(new protobuf.Field('sequenceValue', 5, 'bytes'))
+    .add(new protobuf.Field('optionalValue', 7, 'bytes'));
+  new protobuf.Root().add(Sequence).add(Optional);
+  return (dataTypes = { Sequence, Optional });
+}
 
 /** SequenceProto/OptionalProto element types (onnx-data.proto). */
 const SEQ_TENSOR = 1;
@@ -125,7 +137,7 @@ const SEQ_OPTIONAL = 5;
 export type HostValue = HostTensor | HostValue[] | { optional: HostValue | null };
 
 export function decodeSequence(bytes: Uint8Array): HostValue[] {
-  const m = decodeOrThrow('SequenceProto', () => Sequence.decode(bytes)) as unknown as {
+  const m = decodeOrThrow('SequenceProto', () => dataMessages().Sequence.decode(bytes)) as unknown as {
     elemType: number;
     tensorValues: Uint8Array[];
     sequenceValues: Uint8Array[];
@@ -137,7 +149,7 @@ export function decodeSequence(bytes: Uint8Array): HostValue[] {
 }
 
 export function decodeOptional(bytes: Uint8Array): { optional: HostValue | null } {
-  const m = decodeOrThrow('OptionalProto', () => Optional.decode(bytes)) as unknown as {
+  const m = decodeOrThrow('OptionalProto', () => dataMessages().Optional.decode(bytes)) as unknown as {
     elemType: number;
     tensorValue?: Uint8Array;
     sequenceValue?: Uint8Array;
