@@ -525,6 +525,8 @@ class KernelStep implements Step {
   readonly op: string;
   private readonly domain: string;
   private readonly bytes: number[];
+  /** The backend's per-call-site cache (kernel index, encoded attrs), kept across runs. */
+  private readonly cache: { [k: string]: unknown } = {};
   constructor(
     readonly label: string,
     private readonly dev: DeviceState,
@@ -549,7 +551,7 @@ class KernelStep implements Step {
     const n = this.shapes.length;
     const outputs = new Array<Tensor>(n);
     for (let j = 0; j < n; j++) outputs[j] = new Tensor(this.dev.alloc(this.bytes[j]!), this.shapes[j]!, this.dtypes[j]!);
-    submit(this.dev, this.backend, { op: this.op, domain: this.domain, key: this.key, device: this.dev.id, inputs, outputs, attrs: this.attrs });
+    submit(this.dev, this.backend, { op: this.op, domain: this.domain, key: this.key, device: this.dev.id, inputs, outputs, attrs: this.attrs, cache: this.cache });
     for (let j = 0; j < n; j++) {
       const s = this.writes[j];
       if (s !== undefined && s >= 0) v[s] = outputs[j];
