@@ -23,7 +23,7 @@ MXCPU_BINARY_OP(op_xor, a != b)
 
 struct op_div : stateless {
   using stateless::stateless;
-  template <class C> C operator()(C a, C b) const {
+  template <class C> MXCPU_INLINE C operator()(C a, C b) const {
     if constexpr (is_int_v<C>) {
       if (b == 0) return 0;
       if (std::is_signed_v<C> && b == C(-1)) return wneg(a);  // INT_MIN / -1 traps in hardware
@@ -38,7 +38,7 @@ struct op_mod {
   static constexpr bool kVec = false;
   bool c_fmod;
   explicit op_mod(const mx_attrs* at) : c_fmod(mx_attr_int(at, "fmod", 0) != 0) {}
-  template <class C> C operator()(C a, C b) const {
+  template <class C> MXCPU_INLINE C operator()(C a, C b) const {
     C r;
     if constexpr (is_int_v<C>) {
       if (b == 0 || (std::is_signed_v<C> && b == C(-1))) return 0;
@@ -55,7 +55,7 @@ struct op_bitshift {
   static constexpr bool kVec = true;
   bool left;
   explicit op_bitshift(const mx_attrs* at) : left(std::strcmp(mx_attr_string(at, "direction", "LEFT"), "LEFT") == 0) {}
-  template <class C> C operator()(C a, C b) const {
+  template <class C> MXCPU_INLINE C operator()(C a, C b) const {
     if (b >= C(sizeof(C) * 8)) return 0;  // a full-width shift is UB in C++; ONNX shifts every bit out
     return left ? C(a << b) : C(a >> b);
   }

@@ -127,7 +127,7 @@ template <class Op, class A, class B = A, class O = A> int binary_kernel(mx_kern
 #define MXCPU_BINARY_OP(name, expr)                                     \
   struct name : ::mxcpu::stateless {                                    \
     using stateless::stateless;                                         \
-    template <class C> auto operator()(C a, C b) const { return expr; } \
+    template <class C> MXCPU_INLINE auto operator()(C a, C b) const { return expr; } \
   };
 
 }  // namespace mxcpu

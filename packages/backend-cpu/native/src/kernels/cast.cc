@@ -1,8 +1,10 @@
-// Cast and CastLike: y = (T2)x for every pair of the 13 dtypes (key "T1,T2"), same shape.
-// Semantics are convert() in elementwise.h: to bool is x != 0, from bool 0/1;
-// float to integer truncates toward zero and saturates out of range (ONNX leaves
-// that undefined; NaN gives 0); integer to integer wraps; 16-bit floats convert
-// through float and round to nearest even; NaN stays NaN among floats.
+// Cast and CastLike: y = (T2)x for every pair of the 13 dtypes (key "T1,T2"),
+// same shape. Semantics are convert() in elementwise.h: to bool is x != 0, from
+// bool 0/1; float to integer truncates toward zero and saturates out of range
+// (ONNX leaves that undefined; NaN gives 0); integer to integer wraps; 16-bit
+// floats convert through float32 and round to nearest even (from float64 and
+// integers beyond 2^24 that is two roundings, which differ from one only in
+// rare ties); NaN stays NaN among floats.
 #include "elementwise.h"
 
 namespace mxcpu {

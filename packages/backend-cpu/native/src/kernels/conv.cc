@@ -6,8 +6,9 @@
 // Per image and group this is one GEMM: W_g [Mg, Cg*k] x col [Cg*k, out plane].
 // For a 1x1, stride-1, unpadded kernel col is X_g itself; otherwise col is the
 // im2col matrix, which the GEMM asks for a few rows at a time while packing, so
-// it is never stored whole. The bias is written into Y first and the GEMM accumulates
-// onto it.
+// it is never stored whole; the GEMM adds the bias. Groups of one input channel
+// (depthwise) skip the GEMM: each output plane starts as the bias and
+// accumulates tap by tap.
 #include <algorithm>
 #include <atomic>
 
@@ -54,8 +55,8 @@ bool geometry(const mx_kernel_ctx* ctx, conv_geom* g) {
 
 // Output positions o in [0, out) whose input position o * s + off lies in [0, in).
 inline void valid_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t* lo, int64_t* hi) {
-  const int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
-  const int64_t h = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+  const int64_t l = off >= 0 ? 0 : s == 1 ? -off : (-off + s - 1) / s;
+  const int64_t h = in - off <= 0 ? 0 : s == 1 ? in - off : (in - off + s - 1) / s;
   *lo = std::min(l, out);
   *hi = std::max(*lo, std::min(h, out));
 }
@@ -108,6 +109,44 @@ template <class T> struct im2col {
   }
 };
 
+// One output plane of a convolution whose groups have a single input channel
+// (depthwise): a GEMM would have only `taps` rows, so y (holding the bias or 0)
+// accumulates tap by tap along output rows instead. Forced inline so that the
+// AVX2 entry point below compiles the row loops for AVX2.
+template <class T>
+inline __attribute__((always_inline)) void depthwise_impl(const conv_geom& g, const T* x, const T* w, T* y) {
+  for (int64_t o0 = 0; o0 < g.out[0]; o0++)
+    for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
+      T* yr = y + (o0 * g.out[1] + o1) * g.out[2];
+      for (int64_t t0 = 0; t0 < g.k[0]; t0++) {
+        const int64_t i0 = o0 * g.s[0] + t0 * g.d[0] - g.p[0];
+        if (i0 < 0 || i0 >= g.in[0]) continue;
+        for (int64_t t1 = 0; t1 < g.k[1]; t1++) {
+          const int64_t i1 = o1 * g.s[1] + t1 * g.d[1] - g.p[1];
+          if (i1 < 0 || i1 >= g.in[1]) continue;
+          const T* xr = x + (i0 * g.in[1] + i1) * g.in[2];
+          for (int64_t t2 = 0; t2 < g.k[2]; t2++) {
+            const T wv = w[(t0 * g.k[1] + t1) * g.k[2] + t2];
+            const int64_t off = t2 * g.d[2] - g.p[2];
+            int64_t lo, hi;
+            valid_range(off, g.s[2], g.in[2], g.out[2], &lo, &hi);
+            if (g.s[2] == 1)
+              for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[o + off];
+            else
+              for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[o * g.s[2] + off];
+          }
+        }
+      }
+    }
+}
+template <class T> void depthwise_base(const conv_geom& g, const T* x, const T* w, T* y) { depthwise_impl(g, x, w, y); }
+#if defined(__GNUC__) && defined(__x86_64__)
+template <class T>
+__attribute__((target("avx2,fma"))) void depthwise_avx2(const conv_geom& g, const T* x, const T* w, T* y) {
+  depthwise_impl(g, x, w, y);
+}
+#endif
+
 template <class T> int conv(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
@@ -120,14 +159,24 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
   const T* w = static_cast<const T*>(W.data);
   T* y = static_cast<T*>(Y.data);
   if (N * M * P == 0) return MX_OK;
+  const T* b = bias ? static_cast<const T*>(bias->data) : nullptr;
 
-  if (bias) {
-    const T* b = static_cast<const T*>(bias->data);
-    parallel_for(ctx->pool, N * M, std::max<int64_t>(1, 32768 / P), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) std::fill(y + r * P, y + (r + 1) * P, b[r % M]);
+  if (Cg == 1) {  // depthwise: direct, one output plane per item
+    static const bool avx2 = cpu_has_avx2_fma();
+    parallel_for(ctx->pool, N * M, std::max<int64_t>(1, 16384 / (P * g.taps)), [&](int64_t i0, int64_t i1) {
+      for (int64_t r = i0; r < i1; r++) {
+        const int64_t n = r / M, m = r % M;
+        const T* xp = x + (n * C + m / Mg) * g.in_plane;
+        T* yp = y + r * P;
+        std::fill(yp, yp + P, b ? b[m] : T(0));
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (avx2) { depthwise_avx2(g, xp, w + m * g.taps, yp); continue; }
+#endif
+        depthwise_base(g, xp, w + m * g.taps, yp);
+      }
     });
+    return MX_OK;
   }
-  const T beta = bias ? T(1) : T(0);
 
   // One unit = one image and group; `pool` threads inside it (null: serial).
   const auto unit = [&](int64_t u, const mx_pool* pool) -> bool {
@@ -135,17 +184,18 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     const T* xg = x + (n * C + gi * Cg) * g.in_plane;
     T* yg = y + (n * M + gi * Mg) * P;
     const mat_view<T> wg{w + gi * Mg * Kg, Kg, 1};
-    if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, beta, yg, P);
+    const T* bg = b ? b + gi * Mg : nullptr;
+    if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg);
     const im2col<T> cols{&g, xg};
-    return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, beta, yg, P);
+    return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg);
   };
 
   const int64_t units = N * G;
   std::atomic<bool> ok{true};
   if (units > 1 && Mg * P * Kg < kSmallMacs) {
     parallel_for(ctx->pool, units, std::max<int64_t>(1, kSmallMacs / 8 / std::max<int64_t>(1, Mg * P * Kg)),
-                 [&](int64_t b, int64_t e) {
-                   for (int64_t u = b; u < e; u++)
+                 [&](int64_t u0, int64_t u1) {
+                   for (int64_t u = u0; u < u1; u++)
                      if (!unit(u, nullptr)) ok = false;
                  });
   } else {

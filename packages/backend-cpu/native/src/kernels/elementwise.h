@@ -36,10 +36,6 @@
   MXCPU_FLOAT_TYPES(X, __VA_ARGS__) X(int32_t, "int32", __VA_ARGS__) X(int64_t, "int64", __VA_ARGS__) \
   X(uint32_t, "uint32", __VA_ARGS__) X(uint64_t, "uint64", __VA_ARGS__)
 
-// Forces a helper or lambda into its caller, so that code written once is
-// compiled again inside the AVX2 entry point below.
-#define MXCPU_INLINE __attribute__((always_inline))
-
 namespace mxcpu {
 
 // Elements per parallel chunk for memory-bound loops.
@@ -84,19 +80,19 @@ template <class T> constexpr bool is_int_v = std::is_integral_v<T> && !std::is_s
 // ---- integer arithmetic that wraps on overflow (two's complement) without UB:
 // computed in an unsigned type at least as wide as int.
 template <class T> using wrap_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
-template <class T> inline T wadd(T a, T b) {
+template <class T> inline MXCPU_INLINE T wadd(T a, T b) {
   if constexpr (is_int_v<T>) return (T)((wrap_t<T>)a + (wrap_t<T>)b);
   else return a + b;
 }
-template <class T> inline T wsub(T a, T b) {
+template <class T> inline MXCPU_INLINE T wsub(T a, T b) {
   if constexpr (is_int_v<T>) return (T)((wrap_t<T>)a - (wrap_t<T>)b);
   else return a - b;
 }
-template <class T> inline T wmul(T a, T b) {
+template <class T> inline MXCPU_INLINE T wmul(T a, T b) {
   if constexpr (is_int_v<T>) return (T)((wrap_t<T>)a * (wrap_t<T>)b);
   else return a * b;
 }
-template <class T> inline T wneg(T a) {
+template <class T> inline MXCPU_INLINE T wneg(T a) {
   if constexpr (is_int_v<T>) return wsub(T(0), a);
   else return -a;  // keeps the sign of zero
 }
@@ -104,7 +100,7 @@ template <class T> inline T wneg(T a) {
 // Converts a compute value to element type O the way Cast does: to bool is v != 0;
 // float to integer truncates toward zero and saturates out of range (ONNX leaves
 // that undefined), NaN gives 0; 16-bit floats round to nearest even.
-template <class O, class C> inline O convert(C v) {
+template <class O, class C> inline MXCPU_INLINE O convert(C v) {
   if constexpr (std::is_same_v<O, bool>) {
     return v != C(0);
   } else if constexpr (is_int_v<O> && std::is_floating_point_v<C>) {
@@ -130,17 +126,19 @@ inline void unary_apply(const mx_pool* pool, const Op& op, const TI* x, TO* y, i
 }
 
 // Elementwise functors are constructed from the kernel's attributes and say
-// whether their loops can vectorize (kVec). Stateless ones take the attributes anyway,
-// so every kernel template constructs its functor the same way.
+// whether their loops can vectorize (kVec). Stateless ones take the attributes
+// anyway, so every kernel template constructs its functor the same way.
 struct stateless {
   static constexpr bool kVec = true;
   explicit stateless(const mx_attrs*) {}
 };
 
+template <class T> inline const T* in_data(const mx_kernel_ctx* ctx, int i) { return static_cast<const T*>(ctx->inputs[i].data); }
+template <class T> inline T* out_data(const mx_kernel_ctx* ctx, int i) { return static_cast<T*>(ctx->outputs[i].data); }
+
 // y = op(x) elementwise; the output has the input's shape.
 template <class Op, class T, class O = T> int unary_kernel(mx_kernel_ctx* ctx) {
-  unary_apply<T, O, Op::kVec>(ctx->pool, Op(ctx->attrs), static_cast<const T*>(ctx->inputs[0].data),
-                              static_cast<O*>(ctx->outputs[0].data), numel(ctx->outputs[0]));
+  unary_apply<T, O, Op::kVec>(ctx->pool, Op(ctx->attrs), in_data<T>(ctx, 0), out_data<O>(ctx, 0), numel(ctx->outputs[0]));
   return MX_OK;
 }
 
@@ -150,7 +148,7 @@ template <class Op, class T, class O = T> int unary_kernel(mx_kernel_ctx* ctx) {
   struct name : ::mxcpu::stateless {                             \
     static constexpr bool kVec = vec;                            \
     using stateless::stateless;                                  \
-    template <class C> auto operator()(C x) const { return expr; } \
+    template <class C> MXCPU_INLINE auto operator()(C x) const { return expr; } \
   };
 
 // A tensor seen as [outer, n, inner] around one axis (ArgMax, CumSum).
@@ -160,8 +158,5 @@ struct axis_split {
     for (int d = 0; d < t.ndim; d++) (d < axis ? outer : d == axis ? n : inner) *= t.shape[d];
   }
 };
-
-template <class T> inline const T* in_data(const mx_kernel_ctx* ctx, int i) { return static_cast<const T*>(ctx->inputs[i].data); }
-template <class T> inline T* out_data(const mx_kernel_ctx* ctx, int i) { return static_cast<T*>(ctx->outputs[i].data); }
 
 }  // namespace mxcpu

@@ -5,7 +5,8 @@
 // MC x KC in MR-high panels, lives in L2), then jr/ir over MR x NR register tiles
 // whose micro-kernel streams one A panel and one B panel (KC x NR, in L1).
 // Packed panels are zero-padded, so edge tiles run the same micro-kernel into a
-// stack tile and only the valid part is merged into C.
+// stack tile and only the valid part is merged into C. Threads take rectangles
+// of C (gemm_impl); M == 1 or N == 1 go to a GEMV path instead.
 #include "gemm.h"
 
 #include <algorithm>
@@ -298,7 +299,7 @@ template <class T> struct b_source {
   }
 };
 
-// ---------------------------------------------------------------- one thread's rectangle
+// ---------------------------------------------------------------- macro-kernel
 
 // The block size for splitting `total` into ceil(total / max) equal blocks,
 // rounded up to a multiple of `unit` (no short last block of a few rows).
@@ -307,48 +308,32 @@ inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
   return ((total + blocks - 1) / blocks + unit - 1) / unit * unit;
 }
 
-// C[m0:m1, n0:n1] on the calling thread. K > 0.
+// C[0:mc, 0:nc] = alpha * (packed A block, mc x kc) * (packed B block, kc x nc)
+// + beta * C, one MR x NR tile at a time.
 template <class T>
-bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
-               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc) {
+void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, int64_t mc, int64_t nc, int64_t kc, T alpha, T beta,
+                  T* C, int64_t ldc) {
   using c = cfg<T>;
-  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
-  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
-  T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
-  if (!ap || !bp) return false;
   alignas(64) T tile[c::MR * c::NR];
-  for (int64_t jc = n0; jc < n1; jc += NC) {
-    const int64_t nc = std::min(NC, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const T b = pc == 0 ? beta : T(1);
-      if (!B.pack(pc, kc, jc, nc, bp)) return false;
-      for (int64_t ic = m0; ic < m1; ic += MC) {
-        const int64_t mc = std::min(MC, m1 - ic);
-        pack_a(A, ic, mc, pc, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += c::NR) {
-          const int n = (int)std::min<int64_t>(c::NR, nc - jr);
-          const T* bpanel = bp + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += c::MR) {
-            const int m = (int)std::min<int64_t>(c::MR, mc - ir);
-            const T* apanel = ap + ir * kc;
-            T* ct = C + (ic + ir) * ldc + jc + jr;
-            if (m == c::MR && n == c::NR) {
-              ukr(kc, apanel, bpanel, ct, ldc, alpha, b);
-              continue;
-            }
-            ukr(kc, apanel, bpanel, tile, c::NR, T(1), T(0));
-            for (int r = 0; r < m; r++)
-              for (int j = 0; j < n; j++) {
-                T& d = ct[r * ldc + j];
-                d = b == T(0) ? alpha * tile[r * c::NR + j] : alpha * tile[r * c::NR + j] + b * d;
-              }
-          }
-        }
+  for (int64_t jr = 0; jr < nc; jr += c::NR) {
+    const int n = (int)std::min<int64_t>(c::NR, nc - jr);
+    const T* bpanel = bp + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += c::MR) {
+      const int m = (int)std::min<int64_t>(c::MR, mc - ir);
+      const T* apanel = ap + ir * kc;
+      T* ct = C + ir * ldc + jr;
+      if (m == c::MR && n == c::NR) {
+        ukr(kc, apanel, bpanel, ct, ldc, alpha, beta);
+        continue;
       }
+      ukr(kc, apanel, bpanel, tile, c::NR, T(1), T(0));
+      for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) {
+          T& d = ct[r * ldc + j];
+          d = beta == T(0) ? alpha * tile[r * c::NR + j] : alpha * tile[r * c::NR + j] + beta * d;
+        }
     }
   }
-  return true;
 }
 
 // ---------------------------------------------------------------- GEMV (M == 1 or N == 1)
@@ -416,6 +401,8 @@ MX_AVX2 void gemv_axpy_avx2(int64_t j0, int64_t j1, int64_t K, T alpha, const T*
 
 // Work below this many multiply-adds stays on one thread.
 constexpr double kParallelMacs = 1 << 15;
+// Rectangles of C per thread in a threaded product (see gemm_impl).
+constexpr int64_t kTasksPerThread = 2;
 
 int pool_threads(const mx_pool* pool) { return pool ? std::max(1, pool->num_threads(pool->self)) : 1; }
 
@@ -468,63 +455,111 @@ bool try_gemv(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, con
 
 // ---------------------------------------------------------------- driver
 
+// C[m0:m1, n0:n1] = bias[i] + beta * C (beta == 0: bias[i] alone).
+template <class T>
+void fill_bias(int64_t m0, int64_t m1, int64_t n0, int64_t n1, const T* bias, T beta, T* C, int64_t ldc) {
+  for (int64_t i = m0; i < m1; i++)
+    for (int64_t j = n0; j < n1; j++) C[i * ldc + j] = beta == T(0) ? bias[i] : bias[i] + beta * C[i * ldc + j];
+}
+
+// C[m0:m1, n0:n1] on the calling thread, with its own packing buffers. K > 0.
+template <class T>
+bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
+               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc) {
+  using c = cfg<T>;
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
+  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
+  T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
+  if (!ap || !bp) return false;
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = std::min(NC, n1 - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      if (!B.pack(pc, kc, jc, nc, bp)) return false;
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = std::min(MC, m1 - ic);
+        pack_a(A, ic, mc, pc, kc, ap);
+        macro_kernel(ukr, ap, bp, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
+      }
+    }
+  }
+  return true;
+}
+
+// One parallel_for splits C into a grid of rectangles (tasks), each computed by
+// gemm_rect with its own packing. The bridge's pool waits for every helper to
+// check in at the end of each parallel_for, which on a busy machine can cost a
+// scheduler time slice, so a product makes exactly one call. A few tasks per
+// thread let a thread that the OS preempts fall behind without holding up the
+// others, at the price of repeated packing (A per column range, B per row
+// range); the grid is the one with the least packing plus critical-path work,
+// charging ~16 multiply-adds per packed element.
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-               const b_source<T>& B, T beta, T* C, int64_t ldc) {
+               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
+  const bool gemv = (M == 1 || N == 1) && !B.rows;
+  if (bias && (K <= 0 || gemv)) {
+    fill_bias(0, M, 0, N, bias, beta, C, ldc);
+    beta = T(1);
+    bias = nullptr;
+  }
   if (K <= 0) {
     for (int64_t i = 0; i < M; i++)
       for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return true;
   }
-  bool ok = true;
-  if ((M == 1 || N == 1) && !B.rows && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &ok)) return ok;
+  bool gemv_ok = true;
+  if (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &gemv_ok)) return gemv_ok;
 
-  // Split C into tm x tn rectangles, one per thread. A thread packs its rows of A
-  // once per column block and its columns of B once, so the cost model charges
-  // packing (~16 multiply-adds per packed element) next to the compute.
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
-  const int64_t mp = (M + c::MR - 1) / c::MR, np = (N + c::NR - 1) / c::NR;  // panels
-  int tm = 1, tn = 1;
-  double best = -1;
-  for (int a = 1; a <= nt; a++) {
-    if (nt % a || a > mp || nt / a > np) continue;
-    const double rows = (double)((mp + a - 1) / a) * c::MR, cols = (double)((np + nt / a - 1) / (nt / a)) * c::NR;
-    const double cost = rows * cols + 16.0 * (rows * std::ceil(cols / c::NC) + cols);
-    if (best < 0 || cost < best) { best = cost; tm = a; tn = nt / a; }
+  const int64_t mp = (M + c::MR - 1) / c::MR, np = (N + c::NR - 1) / c::NR;  // register-tile rows, columns
+  int64_t R = 1, Cc = 1;  // grid: row ranges x column ranges
+  if (nt > 1) {
+    const int64_t want = kTasksPerThread * nt;
+    double best = -1;
+    for (int64_t r = 1; r <= std::min(want, mp); r++) {
+      const int64_t cc = std::min(np, (want + r - 1) / r);
+      const double rows = (double)((mp + r - 1) / r * c::MR), cols = (double)((np + cc - 1) / cc * c::NR);
+      const double pack = (double)(r * cc) * K * (rows * std::ceil(cols / c::NC) + cols);
+      const double cost = 16.0 * pack + (double)((r * cc + nt - 1) / nt) * nt * rows * cols * K;
+      if (best < 0 || cost < best) best = cost, R = r, Cc = cc;
+    }
   }
   const ukr_fn<T> ukr = pick_ukr<T>();
-  if (tm * tn == 1) return gemm_rect(ukr, 0, M, 0, N, K, alpha, A, B, beta, C, ldc);
-  std::atomic<bool> all_ok{true};
-  parallel_for(pool, tm * tn, 1, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; t++) {
-      const int64_t im = t / tn, in = t % tn;
-      const int64_t m0 = std::min(M, mp * im / tm * c::MR), m1 = std::min(M, mp * (im + 1) / tm * c::MR);
-      const int64_t n0 = std::min(N, np * in / tn * c::NR), n1 = std::min(N, np * (in + 1) / tn * c::NR);
-      if (m0 < m1 && n0 < n1 && !gemm_rect(ukr, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc)) all_ok = false;
+  std::atomic<bool> ok{true};
+  parallel_for(R * Cc > 1 ? pool : nullptr, R * Cc, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t r = t / Cc, cc = t % Cc;
+      const int64_t m0 = std::min(M, mp * r / R * c::MR), m1 = std::min(M, mp * (r + 1) / R * c::MR);
+      const int64_t n0 = std::min(N, np * cc / Cc * c::NR), n1 = std::min(N, np * (cc + 1) / Cc * c::NR);
+      if (m0 >= m1 || n0 >= n1) continue;
+      T b = beta;
+      if (bias) fill_bias(m0, m1, n0, n1, bias, b, C, ldc), b = T(1);
+      if (!gemm_rect(ukr, m0, m1, n0, n1, K, alpha, A, B, b, C, ldc)) ok = false;
     }
   });
-  return all_ok;
+  return ok;
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
-          float beta, float* C, int64_t ldc) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc);
+          float beta, float* C, int64_t ldc, const float* row_bias) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          mat_view<double> B, double beta, double* C, int64_t ldc) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc);
+          mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc, row_bias);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          const b_rows<double>& B, double beta, double* C, int64_t ldc) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc);
+          const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc, row_bias);
 }
 
 // ---------------------------------------------------------------- 16-bit floats via float32

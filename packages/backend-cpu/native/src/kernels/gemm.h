@@ -5,8 +5,8 @@
 // panels, A in MC x KC blocks of MR-high row panels, and a register-blocked
 // micro-kernel (AVX2/FMA when the CPU has it, portable C++ otherwise) computes
 // MR x NR tiles of C. Transposed operands are handled by the packing routines
-// through strides. Threads split C into independent rectangles, each with its own
-// packing buffers; M == 1 or N == 1 take a GEMV path.
+// through strides. Threads take rectangles of C (several per thread), each with
+// its own packing buffers; M == 1 or N == 1 take a GEMV path.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -29,15 +29,16 @@ template <class T> struct mat_view {
   int64_t rs, cs;
 };
 
-// C[M,N] = alpha * A[M,K] * B[K,N] + beta * C, where C is row-major with leading
-// dimension ldc. beta == 0 overwrites C without reading it (NaN in C does not
-// propagate); K == 0 gives beta * C. Runs on pool's threads (pool may be null:
-// the calling thread only); must not be called from inside a parallel_for on the
+// C[M,N] = alpha * A[M,K] * B[K,N] + beta * C (+ row_bias[i] on row i when
+// row_bias is given), where C is row-major with leading dimension ldc. beta == 0
+// overwrites C without reading it (NaN in C does not propagate); K == 0 gives
+// beta * C. Runs on pool's threads (pool may be null: the calling thread only)
+// with one parallel_for; must not be called from inside a parallel_for on the
 // same pool unless pool is null. Returns false when scratch memory ran out.
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          mat_view<float> B, float beta, float* C, int64_t ldc);
+          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          mat_view<double> B, double beta, double* C, int64_t ldc);
+          mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
 
 // A B operand computed on demand instead of read from a matrix (Conv's implicit
 // im2col): rows(self, p0, np, j0, nc, out) writes B[p0 + i, j0 + j] to
@@ -49,9 +50,9 @@ template <class T> struct b_rows {
   const void* self;
 };
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          const b_rows<double>& B, double beta, double* C, int64_t ldc);
+          const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
 
 // Runs a float32 kernel on float16/bfloat16 tensors: every 16-bit float input is
 // widened into a float32 scratch copy, outputs of those dtypes get float32 scratch

@@ -50,8 +50,8 @@ bool geometry(const mx_kernel_ctx* ctx, pool_geom* g) {
 // Taps t in [lo, hi) of a window starting at input position `base` (dilation d,
 // k taps) whose position base + t * d lies in [0, limit).
 inline void tap_range(int64_t base, int64_t d, int64_t limit, int64_t k, int64_t* lo, int64_t* hi) {
-  const int64_t l = base >= 0 ? 0 : (-base + d - 1) / d;
-  const int64_t h = base >= limit ? 0 : (limit - base + d - 1) / d;
+  const int64_t l = base >= 0 ? 0 : d == 1 ? -base : (-base + d - 1) / d;
+  const int64_t h = base >= limit ? 0 : d == 1 ? limit - base : (limit - base + d - 1) / d;
   *lo = std::min(l, k);
   *hi = std::max(*lo, std::min(h, k));
 }
@@ -65,6 +65,52 @@ template <class F> void each_row(const mx_kernel_ctx* ctx, const pool_geom& g, F
   parallel_for(ctx->pool, rows, std::max<int64_t>(1, 16384 / cost), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) f(r / (g.out[0] * g.out[1]), r / g.out[1] % g.out[0], r % g.out[1], r);
   });
+}
+
+// Flat offsets of a window's taps from its first tap, and the range [lo2, hi2)
+// of o2 whose windows lie inside the input along axis 2. In an output row whose
+// windows lie inside along axes 0 and 1 too, those outputs need no bounds checks.
+struct window_table {
+  const int64_t* off = nullptr;
+  int64_t taps = 0, lo2 = 0, hi2 = 0;
+  bool init(const pool_geom& g) {
+    taps = g.k[0] * g.k[1] * g.k[2];
+    int64_t* o = static_cast<int64_t*>(scratch(SCRATCH_OP, sizeof(int64_t) * taps));
+    if (!o) return false;
+    off = o;
+    for (int64_t t0 = 0; t0 < g.k[0]; t0++)
+      for (int64_t t1 = 0; t1 < g.k[1]; t1++)
+        for (int64_t t2 = 0; t2 < g.k[2]; t2++) *o++ = (t0 * g.d[0] * g.in[1] + t1 * g.d[1]) * g.in[2] + t2 * g.d[2];
+    const int64_t last = g.in[2] - 1 - (g.k[2] - 1) * g.d[2] + g.pb[2];  // o2 * s2 <= last
+    lo2 = std::min(g.out[2], (g.pb[2] + g.s[2] - 1) / g.s[2]);
+    hi2 = std::max(lo2, last < 0 ? 0 : std::min(g.out[2], last / g.s[2] + 1));
+    return true;
+  }
+  // Whether row (o0, o1) has every window inside along axes 0 and 1, and if so
+  // the flat index of its o2 = 0 window origin (+ o2 * s2 for others).
+  bool inside(const pool_geom& g, int64_t o0, int64_t o1, int64_t* origin) const {
+    const int64_t b0 = o0 * g.s[0] - g.pb[0], b1 = o1 * g.s[1] - g.pb[1];
+    *origin = (b0 * g.in[1] + b1) * g.in[2] - g.pb[2];
+    return b0 >= 0 && b0 + (g.k[0] - 1) * g.d[0] < g.in[0] && b1 >= 0 && b1 + (g.k[1] - 1) * g.d[1] < g.in[1];
+  }
+};
+
+// Outputs [lo2, hi2) of an inside row: y[o2] = (fold of the taps of the window
+// at origin + o2 * s2) / divisor, 16 outputs at a time so the folds run side by side.
+template <class T, class C, class F>
+void fold_inside(const pool_geom& g, const window_table& win, const T* xp, int64_t origin, C init, F&& fold,
+                 T* y, C divisor) {
+  constexpr int kBlock = 16;
+  for (int64_t ob = win.lo2; ob < win.hi2; ob += kBlock) {
+    const int64_t n = std::min<int64_t>(kBlock, win.hi2 - ob);
+    C acc[kBlock];
+    for (int64_t i = 0; i < n; i++) acc[i] = init;
+    for (int64_t t = 0; t < win.taps; t++) {
+      const T* src = xp + origin + ob * g.s[2] + win.off[t];
+      for (int64_t i = 0; i < n; i++) acc[i] = fold(acc[i], load(src[i * g.s[2]]));
+    }
+    for (int64_t i = 0; i < n; i++) y[ob + i] = store<T>(acc[i] / divisor);
+  }
 }
 
 int bad_window(mx_kernel_ctx* ctx, const char* op) {
@@ -81,38 +127,51 @@ template <class T> int max_pool(mx_kernel_ctx* ctx) {
   T* y = static_cast<T*>(ctx->outputs[0].data);
   int64_t* ind = ctx->num_outputs > 1 ? static_cast<int64_t*>(ctx->outputs[1].data) : nullptr;
   const bool col_major = mx_attr_int(ctx->attrs, "storage_order", 0) == 1;
+  window_table win;
+  if (!win.init(g)) return fail_oom(ctx, "MaxPool");
   each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
     const T* xp = x + plane * g.in_plane;
-    int64_t l0, h0, l1, h1;
+    int64_t l0, h0, l1, h1, origin;
     tap_range(o0 * g.s[0] - g.pb[0], g.d[0], g.in[0], g.k[0], &l0, &h0);
     tap_range(o1 * g.s[1] - g.pb[1], g.d[1], g.in[1], g.k[1], &l1, &h1);
+    const bool inside = win.inside(g, o0, o1, &origin);
+    const C lowest = has_inf ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::lowest();
     for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
-      const int64_t b2 = o2 * g.s[2] - g.pb[2];
-      int64_t l2, h2;
-      tap_range(b2, g.d[2], g.in[2], g.k[2], &l2, &h2);
+      if (inside && !ind && o2 == win.lo2 && win.lo2 < win.hi2) {
+        fold_inside(g, win, xp, origin, lowest, [](C a, C v) { return v > a ? v : a; }, y + row * g.out[2], C(1));
+        o2 = win.hi2 - 1;
+        continue;
+      }
       // Floats start below every value but -inf and NaN (which never win, as in
-      // the reference); integers take their first tap.
-      C best = has_inf ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::lowest();
-      int64_t at = -1, a0 = 0, a1 = 0, a2 = 0;
-      for (int64_t t0 = l0; t0 < h0; t0++) {
-        const int64_t i0 = o0 * g.s[0] - g.pb[0] + t0 * g.d[0];
-        for (int64_t t1 = l1; t1 < h1; t1++) {
-          const int64_t i1 = o1 * g.s[1] - g.pb[1] + t1 * g.d[1];
-          const T* xr = xp + (i0 * g.in[1] + i1) * g.in[2];
-          for (int64_t t2 = l2; t2 < h2; t2++) {
-            const int64_t i2 = b2 + t2 * g.d[2];
-            const C v = load(xr[i2]);
-            if (v > best || (!has_inf && at < 0)) {
-              best = v;
-              at = (i0 * g.in[1] + i1) * g.in[2] + i2;
-              a0 = i0, a1 = i1, a2 = i2;
-            }
+      // the reference); with Indices, integers take their first tap. The
+      // selects are written branch-free (maxima of random data mispredict).
+      C best = lowest;
+      int64_t at = -1;
+      const auto visit = [&](int64_t i) {
+        const C v = load(xp[i]);
+        const bool take = v > best || (!has_inf && at < 0);
+        best = take ? v : best;
+        at = take ? i : at;
+      };
+      if (inside && o2 >= win.lo2 && o2 < win.hi2) {
+        for (int64_t t = 0; t < win.taps; t++) visit(origin + o2 * g.s[2] + win.off[t]);
+      } else {
+        const int64_t b2 = o2 * g.s[2] - g.pb[2];
+        int64_t l2, h2;
+        tap_range(b2, g.d[2], g.in[2], g.k[2], &l2, &h2);
+        for (int64_t t0 = l0; t0 < h0; t0++)
+          for (int64_t t1 = l1; t1 < h1; t1++) {
+            const int64_t r = ((o0 * g.s[0] - g.pb[0] + t0 * g.d[0]) * g.in[1] + o1 * g.s[1] - g.pb[1] + t1 * g.d[1]) * g.in[2];
+            for (int64_t t2 = l2; t2 < h2; t2++) visit(r + b2 + t2 * g.d[2]);
           }
-        }
       }
       y[row * g.out[2] + o2] = store<T>(best);
       if (ind) {
-        const int64_t off = at < 0 || !col_major ? at : a0 + g.in[0] * (a1 + g.in[1] * a2);
+        int64_t off = at;
+        if (at >= 0 && col_major) {  // (i0, i1, i2) -> i0 + in0 * (i1 + in1 * i2)
+          const int64_t i2 = at % g.in[2], i1 = at / g.in[2] % g.in[1], i0 = at / g.in[2] / g.in[1];
+          off = i0 + g.in[0] * (i1 + g.in[1] * i2);
+        }
         ind[row * g.out[2] + o2] = plane * g.in_plane + off;
       }
     }
@@ -127,8 +186,12 @@ template <class T> int average_pool(mx_kernel_ctx* ctx) {
   const T* x = static_cast<const T*>(ctx->inputs[0].data);
   T* y = static_cast<T*>(ctx->outputs[0].data);
   const bool include_pad = mx_attr_int(ctx->attrs, "count_include_pad", 0) == 1;
+  window_table win;
+  if (!win.init(g)) return fail_oom(ctx, "AveragePool");
   each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
     const T* xp = x + plane * g.in_plane;
+    int64_t origin;
+    const bool inside = win.inside(g, o0, o1, &origin);
     // Per axis: taps in the input [l, h) and taps within the padded extent [0, hp).
     int64_t l[3], h[3], hp[3], base[3] = {o0 * g.s[0] - g.pb[0], o1 * g.s[1] - g.pb[1], 0};
     for (int a = 0; a < 2; a++) {
@@ -137,6 +200,11 @@ template <class T> int average_pool(mx_kernel_ctx* ctx) {
       tap_range(base[a] + g.pb[a], g.d[a], g.in[a] + g.pb[a] + g.pe[a], g.k[a], &unused, &hp[a]);
     }
     for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
+      if (inside && o2 == win.lo2 && win.lo2 < win.hi2) {  // every tap in the input
+        fold_inside(g, win, xp, origin, C(0), [](C a, C v) { return a + v; }, y + row * g.out[2], (C)win.taps);
+        o2 = win.hi2 - 1;
+        continue;
+      }
       base[2] = o2 * g.s[2] - g.pb[2];
       tap_range(base[2], g.d[2], g.in[2], g.k[2], &l[2], &h[2]);
       int64_t unused;

@@ -13,7 +13,7 @@ namespace {
 struct op_pow {
   static constexpr bool kVec = false;
   explicit op_pow(const mx_attrs*) {}
-  template <class C, class E> auto operator()(C a, E b) const {
+  template <class C, class E> MXCPU_INLINE auto operator()(C a, E b) const {
     if constexpr (is_int_v<C> && is_int_v<E>) {
       if (b < 0) return a == 1 ? C(1) : a == C(-1) ? C((b & 1) ? -1 : 1) : C(0);
       C r = 1;

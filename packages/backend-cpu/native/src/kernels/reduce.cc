@@ -7,9 +7,10 @@
 // The input's dims are merged into alternating kept/reduced groups. Each output
 // folds either a contiguous run (the innermost group is reduced) or, when the
 // innermost group is kept, a block of up to kBlock neighbouring outputs folds
-// contiguous rows at once. Work is split over outputs; when there are few outputs
-// each one's reduction is split into parts folded in a fixed order (so results do
-// not depend on the thread count) and merged.
+// contiguous rows at once. Work is split over outputs; when that leaves too few
+// work items, each reduction is also split into parts (whole rows at a time),
+// folded into partial accumulators and merged in a fixed order, so results do not
+// depend on the thread count.
 //
 // Numerics: float16/bfloat16/float32/float64 accumulate in double; integers in
 // 64 bits, wrapping like the element type would (sum and product are exact modulo
@@ -28,7 +29,7 @@ namespace {
 
 template <class T> using acc_t = std::conditional_t<is_float_v<T>, double, std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
 
-template <class A> inline A abs_of(A x) {
+template <class A> inline MXCPU_INLINE A abs_of(A x) {
   if constexpr (std::is_unsigned_v<A>) return x;
   else return x < 0 ? wneg(x) : x;
 }
@@ -41,19 +42,19 @@ struct f_sum {
   static constexpr bool kVec = true;
   template <class T> using acc = acc_t<T>;
   template <class T, class A> static A init() { return A(0); }
-  template <class A, class V> static void add(A& a, V v) { a = wadd(a, A(v)); }
-  template <class A> static void merge(A& a, A b) { a = wadd(a, b); }
+  template <class A, class V> static MXCPU_INLINE void add(A& a, V v) { a = wadd(a, A(v)); }
+  template <class A> static MXCPU_INLINE void merge(A& a, A b) { a = wadd(a, b); }
 };
 struct f_abs_sum : f_sum {
-  template <class A, class V> static void add(A& a, V v) { a = wadd(a, abs_of(A(v))); }
+  template <class A, class V> static MXCPU_INLINE void add(A& a, V v) { a = wadd(a, abs_of(A(v))); }
 };
 struct f_square_sum : f_sum {
-  template <class A, class V> static void add(A& a, V v) { a = wadd(a, wmul(A(v), A(v))); }
+  template <class A, class V> static MXCPU_INLINE void add(A& a, V v) { a = wadd(a, wmul(A(v), A(v))); }
 };
 struct f_prod : f_sum {
   template <class T, class A> static A init() { return A(1); }
-  template <class A, class V> static void add(A& a, V v) { a = wmul(a, A(v)); }
-  template <class A> static void merge(A& a, A b) { a = wmul(a, b); }
+  template <class A, class V> static MXCPU_INLINE void add(A& a, V v) { a = wmul(a, A(v)); }
+  template <class A> static MXCPU_INLINE void merge(A& a, A b) { a = wmul(a, b); }
 };
 template <bool kMax> struct f_extreme : f_sum {
   template <class T> using acc = compute_t<T>;  // exact: no need to widen
@@ -62,10 +63,10 @@ template <bool kMax> struct f_extreme : f_sum {
     if constexpr (is_float_v<T>) return kMax ? -L::infinity() : L::infinity();
     else return kMax ? L::lowest() : L::max();
   }
-  template <class A> static void merge(A& a, A x) {
-    if (x != x || (kMax ? x > a : x < a)) a = x;  // NaN sticks
+  template <class A> static MXCPU_INLINE void merge(A& a, A x) {
+    a = ((x != x) | (kMax ? x > a : x < a)) ? x : a;  // NaN sticks; no ||: it would branch
   }
-  template <class A, class V> static void add(A& a, V v) { merge(a, A(v)); }
+  template <class A, class V> static MXCPU_INLINE void add(A& a, V v) { merge(a, A(v)); }
 };
 
 // log(sum(exp(x))) kept as (m, s) = (running max, sum of exp(x - m)), so nothing
@@ -78,7 +79,7 @@ struct f_lse {
   template <class T> using acc = lse_acc;
   template <class T, class A> static A init() { return {-std::numeric_limits<double>::infinity(), 0.0}; }
   static double scale(double from, double to) { return from == to ? 1.0 : std::exp(from - to); }  // inf - inf safe
-  template <class V> static void add(lse_acc& a, V v) {
+  template <class V> static MXCPU_INLINE void add(lse_acc& a, V v) {
     const double x = v;
     if (x > a.m) {
       a.s = a.s * scale(a.m, x) + 1.0;
@@ -87,7 +88,7 @@ struct f_lse {
       a.s += scale(x, a.m);  // NaN x makes s NaN
     }
   }
-  static void merge(lse_acc& a, lse_acc b) {
+  static MXCPU_INLINE void merge(lse_acc& a, lse_acc b) {
     if (b.s == 0) return;
     const double m = std::fmax(a.m, b.m);
     a.s = a.s * scale(a.m, m) + b.s * scale(b.m, m);
@@ -116,7 +117,8 @@ struct fin_lse {
 };
 template <class Fin, class T, class A> T finish(const A& a, int64_t count) { return convert<T>(Fin::f(a, count)); }
 
-constexpr int64_t kMaxParts = 64;
+constexpr int64_t kMaxParts = 64;          // parts one reduction is split into, at most
+constexpr int64_t kMaxPartial = 1 << 18;   // partial accumulators, at most (when over 2 parts)
 
 // The input as kept/reduced groups (size-1 dims dropped, neighbours of the same
 // kind merged). The innermost group is `run` (contiguous); the other kept groups
@@ -176,10 +178,11 @@ struct reduce_geom {
   }
 };
 
-// Folds n contiguous elements into acc with independent partial accumulators,
-// which vectorize and shorten the rounding chain of long sums.
+// Folds n contiguous elements into acc with K independent partial accumulators:
+// the inner loop over them vectorizes (K is too long to be unrolled into scalar
+// code), and long sums get K shorter rounding chains.
 template <class R, class T, class A> inline MXCPU_INLINE void fold_run(A& acc, const T* x, int64_t n) {
-  constexpr int K = 8;
+  constexpr int K = 64;
   int64_t i = 0;
   if (n >= 2 * K) {
     A part[K];
@@ -207,10 +210,10 @@ inline MXCPU_INLINE void fold_flat(const reduce_geom& g, A& acc, const T* x, int
 
 // Innermost group kept: folds the combos [cb, ce) into len neighbouring outputs.
 template <class R, class T, class A>
-inline MXCPU_INLINE void fold_block(const reduce_geom& g, A* acc, const T* x, int len, int64_t cb, int64_t ce) {
+inline MXCPU_INLINE void fold_block(const reduce_geom& g, A* acc, const T* x, int64_t len, int64_t cb, int64_t ce) {
   g.for_combos(cb, ce, [&](int64_t off) MXCPU_INLINE {
     const T* r = x + off;
-    for (int i = 0; i < len; i++) R::add(acc[i], load(r[i]));
+    for (int64_t i = 0; i < len; i++) R::add(acc[i], load(r[i]));
   });
 }
 
@@ -232,35 +235,37 @@ int reduce_run(mx_kernel_ctx* ctx, T (*fin)(const A&, int64_t)) {
   const int64_t n_out = g.rows * (g.run_reduced ? 1 : g.run);
   if (n_out == 0) return MX_OK;
   const A init = R::template init<T, A>();
-  // Work items: (block of outputs, part of their reduction). A block is one output
-  // when the innermost group is reduced, else up to kBlock outputs of one row.
-  // Only few outputs with long reductions are split into parts.
+  // Work items: (unit, part of its reduction). A unit is one output when the
+  // innermost group is reduced; else a block of up to kBlock outputs of one row,
+  // or with parts a whole row, whose accumulators then live in `partial`.
   const int64_t per_row = g.run_reduced ? 1 : (g.run + kBlock - 1) / kBlock;
   const int64_t span = g.run_reduced ? g.combos * g.run : g.combos;  // what parts divide
-  const int64_t parts = n_out < 16 && g.count >= 4 * kGrain ? std::min(kMaxParts, g.count / (2 * kGrain)) : 1;
-  const int64_t item_work = std::max<int64_t>(1, g.count / parts * std::min<int64_t>(n_out, kBlock));
+  const int64_t total = g.count * n_out;
+  int64_t parts = 1;
+  if (g.rows * per_row < 16 && total >= 4 * kGrain)
+    parts = std::min({kMaxParts, span, total / (2 * kGrain), std::max<int64_t>(2, kMaxPartial / n_out)});
+  const int64_t units = g.run_reduced ? n_out : parts > 1 ? g.rows : g.rows * per_row;
+  const int64_t unit_len = g.run_reduced ? 1 : parts > 1 ? g.run : std::min<int64_t>(g.run, kBlock);
+  const int64_t item_work = std::max<int64_t>(1, g.count / parts * unit_len);
   std::unique_ptr<A[]> partial(parts > 1 ? new A[parts * n_out] : nullptr);  // not vector<bool>
-  parallel_simd<R::kVec>(ctx->pool, g.rows * per_row * parts, std::max<int64_t>(1, kGrain / item_work),
+  parallel_simd<R::kVec>(ctx->pool, units * parts, std::max<int64_t>(1, kGrain / item_work),
                          [&](int64_t wb, int64_t we) MXCPU_INLINE {
-    A acc[kBlock];
+    A block[kBlock];
     for (int64_t w = wb; w < we; w++) {
-      const int64_t blk = w / parts, p = w % parts, row = blk / per_row, col = (blk % per_row) * kBlock;
-      const int64_t cb = span * p / parts, ce = span * (p + 1) / parts;
-      const T* xb = x + g.row_offset(row);
-      int len = 1;
-      acc[0] = init;
+      const int64_t unit = w / parts, p = w % parts, cb = span * p / parts, ce = span * (p + 1) / parts;
       if (g.run_reduced) {
-        fold_flat<R>(g, acc[0], xb, cb, ce);
-      } else {
-        len = (int)std::min<int64_t>(kBlock, g.run - col);
-        for (int i = 1; i < len; i++) acc[i] = init;
-        fold_block<R>(g, acc, xb + col, len, cb, ce);
+        A acc = init;
+        fold_flat<R>(g, acc, x + g.row_offset(unit), cb, ce);
+        if (parts == 1) y[unit] = fin(acc, g.count);
+        else partial[p * n_out + unit] = acc;
+        continue;
       }
-      const int64_t o = g.run_reduced ? row : row * g.run + col;
-      for (int i = 0; i < len; i++) {
-        if (parts == 1) y[o + i] = fin(acc[i], g.count);
-        else partial[p * n_out + o + i] = acc[i];
-      }
+      const int64_t row = parts > 1 ? unit : unit / per_row, col = parts > 1 ? 0 : (unit % per_row) * kBlock;
+      const int64_t len = std::min(unit_len, g.run - col), o = row * g.run + col;
+      A* acc = parts > 1 ? &partial[p * n_out + o] : block;
+      for (int64_t i = 0; i < len; i++) acc[i] = init;
+      fold_block<R>(g, acc, x + g.row_offset(row) + col, len, cb, ce);
+      for (int64_t i = 0; parts == 1 && i < len; i++) y[o + i] = fin(acc[i], g.count);
     }
   });
   for (int64_t o = 0; parts > 1 && o < n_out; o++) {  // merge the parts in order

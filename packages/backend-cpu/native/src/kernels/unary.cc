@@ -1,8 +1,8 @@
 // Unary elementwise math: y = f(x), same shape. 16-bit floats compute in float,
-// float32 in float (libm or simd.h, within a few ulp), float64 in double. Integer Abs and
-// Neg wrap (|INT_MIN| = INT_MIN); Round is half to even (current rounding mode,
-// which nothing here changes from round-to-nearest); integer Erf computes in double
-// and truncates.
+// float32 in float (simd.h's vectorized exp/log/erf, else libm; within a few
+// ulp), float64 in double. Integer Abs and Neg wrap (|INT_MIN| = INT_MIN); Round
+// is half to even (the current rounding mode, which nothing here changes from
+// round-to-nearest); integer Erf computes in double and truncates.
 #include "elementwise.h"
 
 #include <cmath>
@@ -13,12 +13,12 @@ namespace {
 
 template <class C> using real_t = std::conditional_t<is_int_v<C>, double, C>;
 
-template <class C> inline C abs_of(C x) {
+template <class C> inline MXCPU_INLINE C abs_of(C x) {
   if constexpr (std::is_unsigned_v<C>) return x;
   else if constexpr (is_int_v<C>) return x < 0 ? wneg(x) : x;
   else return std::fabs(x);
 }
-template <class C> inline C sign_of(C x) {
+template <class C> inline MXCPU_INLINE C sign_of(C x) {
   if constexpr (is_int_v<C>) return C((x > 0) - (x < 0));
   else return x > 0 ? C(1) : x < 0 ? C(-1) : x;  // 0 and NaN pass through
 }
@@ -30,9 +30,9 @@ MXCPU_UNARY_OP(op_reciprocal, true, C(1) / x)
 MXCPU_UNARY_OP(op_floor, true, std::floor(x))
 MXCPU_UNARY_OP(op_ceil, true, std::ceil(x))
 MXCPU_UNARY_OP(op_round, true, std::nearbyint(x))
-MXCPU_UNARY_OP(op_sqrt, false, std::sqrt(x))
+MXCPU_UNARY_OP(op_sqrt, false, std::sqrt(x))  // a call: it may set errno
 MXCPU_UNARY_OP(op_exp, true, exp_of(x))
-MXCPU_UNARY_OP(op_log, false, std::log(x))
+MXCPU_UNARY_OP(op_log, true, log_of(x))
 MXCPU_UNARY_OP(op_sin, false, std::sin(x))
 MXCPU_UNARY_OP(op_cos, false, std::cos(x))
 MXCPU_UNARY_OP(op_tan, false, std::tan(x))
@@ -44,7 +44,7 @@ MXCPU_UNARY_OP(op_cosh, false, std::cosh(x))
 MXCPU_UNARY_OP(op_asinh, false, std::asinh(x))
 MXCPU_UNARY_OP(op_acosh, false, std::acosh(x))
 MXCPU_UNARY_OP(op_atanh, false, std::atanh(x))
-MXCPU_UNARY_OP(op_erf, false, std::erf((real_t<C>)x))
+MXCPU_UNARY_OP(op_erf, true, erf_of((real_t<C>)x))
 MXCPU_UNARY_OP(op_isnan, true, x != x)
 MXCPU_UNARY_OP(op_not, true, !x)
 MXCPU_UNARY_OP(op_bitnot, true, C(~x))
@@ -53,7 +53,7 @@ struct op_isinf : stateless {
   bool neg, pos;
   explicit op_isinf(const mx_attrs* at)
       : stateless(at), neg(mx_attr_int(at, "detect_negative", 1) != 0), pos(mx_attr_int(at, "detect_positive", 1) != 0) {}
-  template <class C> bool operator()(C x) const {
+  template <class C> MXCPU_INLINE bool operator()(C x) const {
     const C inf = std::numeric_limits<C>::infinity();
     return (pos && x == inf) || (neg && x == -inf);
   }

@@ -1,0 +1,221 @@
+// The nn kernels (MatMul, Gemm, Conv, pooling, normalization, softmax) on what the
+// conformance cases keep small: shapes that cross the GEMM's cache blocks and
+// register tiles and spread over the thread pool, transposed operands, GEMV
+// shapes, batched products, grouped/depthwise/strided/dilated and 1x1
+// convolutions, pooling windows on the borders and inside, long softmax rows.
+// Each call goes straight to the backend with the attributes core would pass and
+// is compared with the reference kernel run on the same call. Run after
+// `pnpm build` in this package.
+import { describe, expect, it } from 'vitest';
+import { DTYPES, type DType, type KernelCall, type KernelTensor } from '@mx/core';
+import { type NativeBackend } from '@mx/core/bridge';
+import { runReferenceKernel } from '@mx/core/reference';
+import cpu from '../dist/index.js';
+
+const q = (cpu as NativeBackend).queue('cpu');
+type Arr = Float32Array | Float64Array | Int8Array | BigInt64Array;
+type T = KernelTensor & { view: Arr };
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function kt(dtype: DType, shape: number[], values?: ArrayLike<number>): T {
+  const C = DTYPES[dtype].array as unknown as new (n: number) => Arr;
+  const view = new C(size(shape));
+  if (values) view.set(values as never);
+  return { storage: { data: view.buffer as ArrayBuffer, byteOffset: 0 }, dtype, shape, view };
+}
+
+/** Deterministic values in [-1, 1) (integers in [-100, 100] for integer dtypes). */
+function input(dtype: DType, shape: number[], seed: number): T {
+  let s = seed >>> 0;
+  const vals = Array.from({ length: size(shape) }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return dtype === 'int8' ? (s >>> 24) % 201 - 100 : s / 2 ** 31 - 1;
+  });
+  return kt(dtype, shape, vals);
+}
+
+const bytes = (t: KernelTensor) => new Uint8Array(t.storage.data as ArrayBuffer, t.storage.byteOffset, size(t.shape) * DTYPES[t.dtype].size);
+const values = (t: T) => Array.from(t.view as ArrayLike<number | bigint>, Number);
+
+/**
+ * Runs op on the cpu backend and the reference kernel on fresh outputs of the
+ * given shapes, and checks |cpu - ref| <= atol + rtol * |ref| element by element.
+ */
+async function check(
+  op: string,
+  key: string,
+  inputs: (T | null)[],
+  outputs: [DType, number[]][],
+  attrs: KernelCall['attrs'],
+  tol: { rtol: number; atol: number },
+): Promise<void> {
+  const call = (outs: T[]): KernelCall => ({ op, domain: '', key, device: 'cpu', inputs, outputs: outs, attrs });
+  const got = outputs.map(([d, s]) => kt(d, s));
+  const want = outputs.map(([d, s]) => kt(d, s));
+  cpu.run(call(got));
+  await q.sync();
+  runReferenceKernel(call(want), bytes);
+  got.forEach((g, k) => {
+    const a = values(g);
+    const b = values(want[k]!);
+    for (let i = 0; i < a.length; i++) {
+      const ok = a[i] === b[i] || (Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) || Math.abs(a[i]! - b[i]!) <= tol.atol + tol.rtol * Math.abs(b[i]!);
+      if (!ok) expect.fail(`${op}(${key}) ${JSON.stringify(attrs)} output ${k} element ${i}: got ${a[i]}, expected ${b[i]}`);
+    }
+  });
+}
+
+/** float32 tolerance for sums of k products of values in [-1, 1]. */
+const f32 = (k: number) => ({ rtol: 1e-5, atol: 2e-6 * Math.sqrt(k) + 1e-6 });
+const f64 = { rtol: 1e-12, atol: 1e-12 };
+
+/** Output spatial dims of a sliding window with explicit attributes (no ceil_mode). */
+function windowOut(x: number[], k: number[], s: number[], d: number[], p: number[]): number[] {
+  const n = k.length;
+  return k.map((kk, i) => Math.floor((x[2 + i]! + p[i]! + p[i + n]! - ((kk - 1) * d[i]! + 1)) / s[i]!) + 1);
+}
+
+describe('cpu MatMul and Gemm', () => {
+  it('crosses every cache block and register tile edge, on the pool: [150,300] x [300,2100] float32', async () => {
+    await check('MatMul', 'float32', [input('float32', [150, 300], 1), input('float32', [300, 2100], 2)], [['float32', [150, 2100]]], {}, f32(300));
+  });
+
+  it('runs the float64 kernel over several K slices: [100,600] x [600,130]', async () => {
+    await check('MatMul', 'float64', [input('float64', [100, 600], 3), input('float64', [600, 130], 4)], [['float64', [100, 130]]], {}, f64);
+  });
+
+  it('multiplies batches: broadcast batch dims, many small products, a shared B', async () => {
+    const cases: [number[], number[], number[]][] = [
+      [[16, 33, 40], [16, 40, 20], [16, 33, 20]],
+      [[2, 1, 65, 70], [3, 70, 66], [2, 3, 65, 66]],
+      [[4, 70, 90], [90, 50], [4, 70, 50]],
+      [[70], [5, 70, 300], [5, 300]],
+    ];
+    for (const [a, b, y] of cases)
+      await check('MatMul', 'float32', [input('float32', a, 5), input('float32', b, 6)], [['float32', y]], {}, f32(a[a.length - 1]!));
+  });
+
+  it('takes the GEMV paths for one row or one column, both operand layouts', async () => {
+    await check('MatMul', 'float32', [input('float32', [1, 3000], 7), input('float32', [3000, 700], 8)], [['float32', [1, 700]]], {}, f32(3000));
+    await check('MatMul', 'float32', [input('float32', [700, 3000], 9), input('float32', [3000], 10)], [['float32', [700]]], {}, f32(3000));
+    const gemm = { alpha: 1, beta: 1, transA: 0, transB: 1 };
+    await check('Gemm', 'float32', [input('float32', [1, 2000], 11), input('float32', [600, 2000], 12), null], [['float32', [1, 600]]], gemm, f32(2000));
+    await check('Gemm', 'float32', [input('float32', [2000, 600], 13), input('float32', [2000, 1], 14), null], [['float32', [600, 1]]], { ...gemm, transA: 1, transB: 0 }, f32(2000));
+  });
+
+  it('packs transposed operands and adds alpha * AB + beta * C with C broadcast', async () => {
+    const attrs = { alpha: 0.5, beta: -1.5, transA: 1, transB: 1 };
+    const a = input('float32', [400, 300], 15);
+    const b = input('float32', [500, 400], 16);
+    for (const c of [[500], [300, 1], [300, 500]])
+      await check('Gemm', 'float32', [a, b, input('float32', c, 17)], [['float32', [300, 500]]], attrs, f32(400));
+  });
+
+  it('wraps int32 products and truncates an integer Gemm with alpha and beta', async () => {
+    const a = input('int8', [40, 70], 18);
+    const b = input('int8', [70, 50], 19);
+    const i32 = (t: T, scale: number) => kt('int32', t.shape as number[], values(t).map((v) => v * scale));
+    const exact = { rtol: 0, atol: 0 };
+    // products up to 1e10 overflow int32: both sides wrap modulo 2^32
+    await check('MatMul', 'int32', [i32(a, 1000), i32(b, 1000)], [['int32', [40, 50]]], {}, exact);
+    const c = i32(input('int8', [50], 20), 1);
+    await check('Gemm', 'int32', [i32(a, 1), i32(b, 1), c], [['int32', [40, 50]]], { alpha: 0.5, beta: 3, transA: 0, transB: 0 }, exact);
+  });
+});
+
+describe('cpu Conv', () => {
+  const conv = async (x: number[], w: number[], group: number, k: number[], s: number[], d: number[], p: number[], bias: boolean) => {
+    const y = [x[0]!, w[0]!, ...windowOut(x, k, s, d, p)];
+    const inputs = [input('float32', x, 21), input('float32', w, 22), bias ? input('float32', [w[0]!], 23) : null];
+    await check('Conv', 'float32', inputs, [['float32', y]], { kernel_shape: k, strides: s, dilations: d, pads: p, group, auto_pad: 'NOTSET' }, f32(size(w.slice(1))));
+  };
+
+  it('3x3 over 64 channels (im2col packed straight from X, several K slices, the pool)', async () => {
+    await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
+  });
+
+  it('strides, dilations, asymmetric pads and groups; many small images and groups', async () => {
+    await conv([2, 32, 17, 19], [48, 16, 5, 3], 2, [5, 3], [2, 1], [1, 2], [2, 1, 1, 2], true);
+    await conv([6, 16, 12, 12], [24, 4, 3, 3], 4, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);
+  });
+
+  it('1x1 convolutions read X directly; strided 1x1 does not', async () => {
+    await conv([1, 128, 20, 20], [96, 128, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
+    await conv([1, 300, 1, 1], [1, 300, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
+    await conv([2, 64, 15, 15], [32, 64, 1, 1], 1, [1, 1], [2, 2], [1, 1], [0, 0, 0, 0], false);
+  });
+
+  it('depthwise (one input channel per group), with a channel multiplier and strides', async () => {
+    await conv([1, 32, 40, 40], [32, 1, 3, 3], 32, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], true);
+    await conv([2, 8, 21, 23], [16, 1, 3, 5], 8, [3, 5], [1, 2], [2, 1], [2, 0, 1, 2], false);
+  });
+
+  it('1-D and 3-D', async () => {
+    await conv([2, 24, 300], [20, 24, 7], 1, [7], [3], [2], [4, 1], true);
+    await conv([1, 8, 10, 12, 14], [16, 8, 3, 3, 3], 1, [3, 3, 3], [1, 2, 1], [1, 1, 2], [1, 1, 0, 1, 0, 2], true);
+  });
+});
+
+describe('cpu pooling', () => {
+  const win = (k: number[], s: number[], d: number[], p: number[]) => ({ kernel_shape: k, strides: s, dilations: d, pads: p, auto_pad: 'NOTSET' });
+
+  it('MaxPool with Indices in both storage orders, float32 and int8 (ties), windows inside and on the borders', async () => {
+    const x = [2, 16, 57, 53];
+    const a = win([3, 3], [2, 2], [1, 1], [1, 1, 1, 1]);
+    const y = [2, 16, ...windowOut(x, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1])];
+    for (const dtype of ['float32', 'int8'] as const)
+      for (const storage_order of [0, 1])
+        await check('MaxPool', dtype, [input(dtype, x, 24)], [[dtype, y], ['int64', y]], { ...a, ceil_mode: 0, storage_order }, { rtol: 0, atol: 0 });
+    await check('MaxPool', 'float32', [input('float32', x, 25)], [['float32', y]], { ...a, ceil_mode: 0, storage_order: 0 }, { rtol: 0, atol: 0 });
+  });
+
+  it('AveragePool counting pads or not, with dilations, 3-D, and ceil_mode windows past the end padding', async () => {
+    const x = [1, 8, 31, 29];
+    for (const count_include_pad of [0, 1]) {
+      const a = win([3, 4], [2, 3], [2, 1], [1, 2, 2, 1]);
+      await check('AveragePool', 'float32', [input('float32', x, 26)], [['float32', [1, 8, ...windowOut(x, [3, 4], [2, 3], [2, 1], [1, 2, 2, 1])]]], { ...a, ceil_mode: 0, count_include_pad }, f32(12));
+      // ceil_mode: 31 + 1 + 1 - 3 = 30 -> ceil(30 / 4) + 1 = 9 windows, the last one past the end padding
+      await check('AveragePool', 'float32', [input('float32', x, 27)], [['float32', [1, 8, 9, 8]]], { ...win([3, 3], [4, 4], [1, 1], [1, 1, 1, 1]), ceil_mode: 1, count_include_pad }, f32(9));
+      const x3 = [1, 4, 9, 10, 11];
+      await check('AveragePool', 'float32', [input('float32', x3, 28)], [['float32', [1, 4, ...windowOut(x3, [2, 3, 3], [1, 2, 2], [1, 1, 1], [1, 1, 1, 0, 1, 1])]]], {
+        ...win([2, 3, 3], [1, 2, 2], [1, 1, 1], [1, 1, 1, 0, 1, 1]),
+        ceil_mode: 0,
+        count_include_pad,
+      }, f32(18));
+    }
+  });
+
+  it('global pools over large planes', async () => {
+    const x = input('float32', [2, 64, 33, 33], 29);
+    await check('GlobalAveragePool', 'float32', [x], [['float32', [2, 64, 1, 1]]], {}, f32(1089));
+    await check('GlobalMaxPool', 'float32', [x], [['float32', [2, 64, 1, 1]]], {}, { rtol: 0, atol: 0 });
+  });
+});
+
+describe('cpu normalization and softmax', () => {
+  it('BatchNormalization over large planes, scale/B/mean/var in another float dtype', async () => {
+    const c = 64;
+    const variance = kt('float64', [c], values(input('float64', [c], 30)).map((v) => v + 1.5));
+    const inputs = [input('float32', [2, c, 33, 33], 31), input('float64', [c], 32), input('float64', [c], 33), input('float64', [c], 34), variance];
+    await check('BatchNormalization', 'float32,float64,float64', inputs, [['float32', [2, c, 33, 33]]], { epsilon: 1e-3, momentum: 0.9, training_mode: 0 }, f32(1));
+  });
+
+  it('LayerNormalization over long rows, with Mean and InvStdDev', async () => {
+    for (const [shape, axis] of [[[64, 3000], 1], [[8, 16, 40], 1]] as [number[], number][]) {
+      const norm = shape.slice(axis);
+      const stats = shape.map((d, i) => (i < axis ? d : 1));
+      const inputs = [input('float32', shape, 35), input('float32', norm, 36), input('float32', norm, 37)];
+      await check('LayerNormalization', 'float32', inputs, [['float32', shape], ['float32', stats], ['float32', stats]], { axis, epsilon: 1e-5, stash_type: 1 }, f32(16));
+    }
+  });
+
+  it('Softmax and LogSoftmax: long rows, lanes along an inner axis, large and -inf inputs', async () => {
+    for (const [shape, axis] of [[[37, 5003], 1], [[6, 700, 37], 1], [[3, 50, 130], 1]] as [number[], number][]) {
+      const x = input('float32', shape, 38);
+      x.view.forEach((v, i) => (x.view[i] = i % 97 === 0 ? -Infinity : (v as number) * 80));
+      await check('Softmax', 'float32', [x], [['float32', shape]], { axis }, { rtol: 1e-5, atol: 1e-7 });
+      await check('LogSoftmax', 'float32', [x], [['float32', shape]], { axis }, { rtol: 1e-5, atol: 2e-5 });
+    }
+  });
+});
