@@ -10,6 +10,8 @@
  * command buffer (layout documented in mx_bridge.cc) and calls submit() with the
  * attributes encoded once per KernelCall (kept in call.cache).
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { DTYPES, isDType, type DType } from './dtype.js';
 import { MxError, type MxErrorCode } from './errors.js';
 import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Backend, type DeviceInfo, type KernelCall, type KernelInfo, type KernelTensor, type Queue, type StorageRef } from './protocol.js';
@@ -339,4 +341,35 @@ export function unavailableBackend(info: NativeBackendInfo, reason: string): Bac
       throw new MxError('BACKEND_UNAVAILABLE', `backend ${info.name} cannot run here: ${reason}`, { backend: info.name, op: call.op, device: call.device });
     },
   };
+}
+
+/**
+ * Loads a backend package's native binary for this platform with node-gyp-build
+ * (prebuilds/<platform>-<arch>/, or build/Release) and wraps it with the bridge.
+ * `entryUrl` is the package entry's `import.meta.url`; the package root is its
+ * parent folder unless `root` is given. The name, version and priority come from
+ * the package's package.json (`mx` field). When no binary loads, the result is an
+ * unavailable backend whose reason names the platform, what was tried, the
+ * loader's message and the fix.
+ * @example
+ * export const backend = loadNativeBackend(import.meta.url);
+ */
+export function loadNativeBackend(entryUrl: string, root?: string): Backend {
+  const require = createRequire(entryUrl);
+  const dir = root ?? fileURLToPath(new URL('..', entryUrl));
+  const pkg = require(`${fileURLToPath(new URL('..', entryUrl))}/package.json`) as { name: string; version: string; mx: { backend: string; priority?: number } };
+  const info = { name: pkg.mx.backend, version: pkg.version, priority: pkg.mx.priority ?? 100 };
+  let tried = `${dir} (prebuilds/${process.platform}-${process.arch}/)`;
+  try {
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    tried = nodeGypBuild.resolve(dir);
+    return nativeBackend(require(tried), info);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).trim();
+    return unavailableBackend(
+      info,
+      `cannot load the ${info.name} backend's native binary for ${process.platform}-${process.arch} from ${tried}: ${why}; ` +
+        `fix: reinstall ${pkg.name} (its prebuilds/ holds the binaries), or build it from source with \`pnpm --filter ${pkg.name} build\``,
+    );
+  }
 }
