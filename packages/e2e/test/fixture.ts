@@ -14,6 +14,7 @@ export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 export const PACKAGES = {
   core: 'packages/core',
   cpu: 'packages/backend-cpu',
+  onednn: 'packages/backend-onednn',
   toy: 'examples/mx-backend-toy',
   js: 'examples/mx-backend-js',
 } as const;
@@ -48,7 +49,7 @@ export interface Fixture {
   packed: Record<PackageKey, Packed>;
   /** Registry packages the tarballs depend on, as tarballs made from the workspace's install. */
   vendored: string[];
-  apps: { npm: AppInstall; pnpm: AppInstall; thirdParty: AppInstall };
+  apps: { npm: AppInstall; pnpm: AppInstall; thirdParty: AppInstall; onednn: AppInstall };
 }
 
 declare module 'vitest' {

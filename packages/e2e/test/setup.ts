@@ -77,6 +77,7 @@ function prepare(work: string): Fixture {
       npm: install('npm', join(work, 'npm-app'), ['core', 'cpu'], base, overrides),
       pnpm: install('pnpm', join(work, 'pnpm-app'), ['core', 'cpu'], base, overrides),
       thirdParty: install('npm', join(work, 'third-party-app'), ['core', 'cpu', 'toy', 'js'], base, overrides),
+      onednn: install('npm', join(work, 'onednn-app'), ['core', 'cpu', 'onednn'], base, overrides),
     },
   };
 }
