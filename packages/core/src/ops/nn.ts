@@ -4,10 +4,11 @@
  * kernels always read explicit `kernel_shape`, `strides`, `dilations` and `pads`
  * (2 per spatial axis: all begins, then all ends).
  */
+import { FLOAT_DTYPES } from '../dtype.js';
 import { broadcastShapes, defineOp, type InferContext, type InferInput } from './schema.js';
 import { axisIn, fmt, inp } from './tensor.js';
 
-const FLOAT = ['float32', 'float64', 'float16', 'bfloat16'] as const;
+const FLOAT = FLOAT_DTYPES;
 const GEMM_T = [...FLOAT, 'int32', 'int64', 'uint32', 'uint64'] as const;
 const MAXPOOL_T = [...FLOAT, 'int8', 'uint8'] as const;
 
@@ -62,10 +63,10 @@ function slidingWindow(ctx: InferContext, x: InferInput, kernel: readonly number
   return { out, attrs: { kernel_shape: kernel.slice(), strides, dilations, pads, auto_pad: 'NOTSET' } };
 }
 
-/** N x C x D1... input of a conv or pool. */
-function spatialInput(ctx: InferContext): InferInput {
-  const x = inp(ctx, 0);
-  if (x.shape.length < 3) ctx.fail(`X must be N x C x D1 x ... (rank >= 3), got ${fmt(x.shape)}`);
+/** Input i as N x C x D1 x ... with at least `min` spatial dims (conv and pool inputs). */
+export function spatialInput(ctx: InferContext, i = 0, min = 1): InferInput {
+  const x = inp(ctx, i);
+  if (x.shape.length < 2 + min) ctx.fail(`X must be N x C x D1 x ... (rank >= ${2 + min}), got ${fmt(x.shape)}`);
   return x;
 }
 

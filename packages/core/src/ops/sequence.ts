@@ -19,12 +19,12 @@
  * Attention's softmax_precision (the softmax runs in float32 or wider) and
  * QuantizeLinear's saturate (it concerns float8 outputs only).
  */
-import type { DType } from '../dtype.js';
+import { FLOAT_DTYPES, type DType } from '../dtype.js';
 import { nnOps } from './nn.js';
 import { defineOp, sizeOf, type InferContext, type InferInput, type InferResult } from './schema.js';
 import { axisIn, fmt, inp } from './tensor.js';
 
-const FLOAT = ['float32', 'float64', 'float16', 'bfloat16'] as const;
+const FLOAT = FLOAT_DTYPES;
 /** ONNX's "float, float16, bfloat16" constraints (no float64). */
 const FLOAT32_16 = ['float32', 'float16', 'bfloat16'] as const;
 const IND = ['int32', 'int64'] as const;

@@ -15,7 +15,7 @@
  * DeformConv the float types.
  */
 import { ALL_DTYPES, FLOAT_DTYPES, NUMERIC_DTYPES } from '../dtype.js';
-import { nnOps } from './nn.js';
+import { nnOps, spatialInput } from './nn.js';
 import { broadcastShapes, defineOp, sizeOf, type InferContext, type InferInput, type InferResult } from './schema.js';
 import { axisIn, fmt, inp, intValues, uniqueAxes } from './tensor.js';
 
@@ -24,12 +24,7 @@ const AUTO_PAD = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
 
 // ---------------------------------------------------------------- rule helpers
 
-/** Input i as N x C x D1 x ... with at least `min` spatial dims. */
-function spatial(ctx: InferContext, i = 0, min = 1): InferInput {
-  const x = inp(ctx, i);
-  if (x.shape.length < 2 + min) ctx.fail(`X must be N x C x D1 x ... (rank >= ${2 + min}), got ${fmt(x.shape)}`);
-  return x;
-}
+const spatial = spatialInput;
 
 /** An int-list attribute of `n` values (default: all `dflt`), each >= `min`. */
 function ints(ctx: InferContext, name: string, n: number, dflt: number, min = 0): number[] {
