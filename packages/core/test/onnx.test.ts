@@ -185,6 +185,30 @@ describe('executor', () => {
     m.dispose();
   });
 
+  it('expands ai.onnx.preview FlexAttention with its score_mod subgraph and grouped heads', async () => {
+    // score_mod doubles the scores; two query heads share the one key/value head
+    const mod = graph({
+      name: 'score_mod',
+      nodes: [{ op: 'Mul', inputs: ['s', 'two'], outputs: ['s2'] }],
+      inputs: [['s', 'float32']],
+      outputs: [['s2', 'float32']],
+      initializers: [tensorProto('two', 'float32', [], [2])],
+    });
+    const g = graph({
+      nodes: [{ op: 'FlexAttention', domain: 'ai.onnx.preview', inputs: ['q', 'k', 'v'], outputs: ['y'], attrs: { scale: f(0.5), score_mod: { g: mod } } }],
+      inputs: [['q', 'float32', [1, 2, 2, 1]], ['k', 'float32', [1, 1, 2, 1]], ['v', 'float32', [1, 1, 2, 1]]],
+      outputs: [['y', 'float32']],
+    });
+    const m = await mx.onnx.load(modelBytes(g, 21, { 'ai.onnx.preview': 1 }));
+    const r = await m.run({ q: mx.tensor([1, 2, 0, 1], { shape: [1, 2, 2, 1] }), k: mx.tensor([1, -1], { shape: [1, 1, 2, 1] }), v: mx.tensor([10, 20], { shape: [1, 1, 2, 1] }) });
+    // scores q * [1, -1] (scale 0.5, doubled): y = 10 p + 20 (1 - p), p = 1 / (1 + e^(-2q))
+    const want = [1, 2, 0, 1].map((q) => 20 - 10 / (1 + Math.exp(-2 * q)));
+    expect(r.y!.shape).toEqual([1, 2, 2, 1]);
+    (await arr(r.y!)).forEach((y, i) => expect(y).toBeCloseTo(want[i]!, 5));
+    r.y!.dispose();
+    m.dispose();
+  });
+
   it('runs If, Loop and Scan subgraphs that read outer values', async () => {
     const thenG = graph({ name: 'then', nodes: [{ op: 'Add', inputs: ['x', 'x'], outputs: ['t'] }], inputs: [], outputs: [['t', 'float32']] });
     const elseG = graph({ name: 'else', nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['e'] }], inputs: [], outputs: [['e', 'float32']] });

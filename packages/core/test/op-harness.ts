@@ -77,8 +77,8 @@ function expandVariadic(schema: OpSchema, inputs: readonly (T | null)[]) {
 }
 
 /** infer + reference kernel; outputs stored in their dtypes. */
-export function run(schema: OpSchema, ref: RefKernel, inputs: readonly (T | null)[], attrs: Record<string, AttrValue> = {}): T[] {
-  const r = infer(schema, inputs, attrs);
+export function run(schema: OpSchema, ref: RefKernel, inputs: readonly (T | null)[], attrs: Record<string, AttrValue> = {}, numOutputs?: number): T[] {
+  const r = infer(schema, inputs, attrs, numOutputs);
   const kernelInputs = expandVariadic(schema, inputs).map(([spec, x]) => (spec.value ? null : x));
   const outs = ref(kernelInputs, { ...withDefaults(schema, attrs), ...r.attrs }, r.outputs);
   return r.outputs.map((o, i) => {
@@ -119,11 +119,12 @@ export interface Instance {
   unrepresentable: string[];
 }
 
-/** The calls a conformance case makes: one per allowed binding (filtered by `dtypes`). */
+/** The calls a conformance case makes: one per allowed binding (filtered by `dtypes` and `bindings`). */
 export function instances(schema: OpSchema, c: ConformanceCase): Instance[] {
   const first = Object.keys(schema.types)[0];
   return bindings(schema)
     .filter((b) => !c.dtypes || (first !== undefined && c.dtypes.includes(b[first]!)))
+    .filter((b) => !c.bindings || c.bindings(b))
     .map((binding) => {
       const unrepresentable: string[] = [];
       const inputs = c.inputs.map((ci, i) => {
@@ -157,7 +158,7 @@ export function checkCases(ops: Readonly<Record<string, OpSchema>>, refs: Readon
       const where = `${c.op}/${c.name} [${Object.values(binding).join(',')}]`;
       for (const p of unrepresentable) problems.push(`${where}: ${p}`);
       try {
-        const outs = run(schema, refs[c.op]!, inputs, attrs);
+        const outs = run(schema, refs[c.op]!, inputs, attrs, c.outputs);
         if (c.throws) problems.push(`${where}: did not throw`);
         const nanIn = inputs.some((x) => x?.data.some(Number.isNaN));
         if (!nanIn && outs.some((o) => o.data.some(Number.isNaN))) problems.push(`${where}: NaN result (input out of domain?)`);

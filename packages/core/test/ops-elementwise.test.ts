@@ -241,6 +241,23 @@ describe('elementwise reference kernels', () => {
   });
 });
 
+describe('Swish, Shrink and BitCast', () => {
+  it('Swish is x * sigmoid(alpha x) and Shrink moves values outside [-lambd, lambd] toward 0 by bias', () => {
+    expect(ref('Swish', [f([3], [3, 0, -1])])[0]).toBeCloseTo(3 / (1 + Math.exp(-3)), 6);
+    expect(ref('Swish', [f([1], [2])], { alpha: 0.5 })[0]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+    expect(ref('Shrink', [f([5], [-2, -1, 0, 1, 2])], { lambd: 1.5 })).toEqual([-2, 0, 0, 0, 2]);
+    expect(ref('Shrink', [f([5], [-2, -1, 0, 1, 2])], { lambd: 1.5, bias: 1.5 })).toEqual([-0.5, 0, 0, 0, 0.5]);
+  });
+
+  it('BitCast keeps the bytes and the shape, and only between dtypes of one width', () => {
+    expect(ref('BitCast', [f([3], [1, -2.5, 3.75])], { to: 'int32' })).toEqual([1065353216, -1071644672, 1081081856]);
+    expect(ref('BitCast', [t('int8', [2], [-1, 5])], { to: 'uint8' })).toEqual([255, 5]);
+    expect(ref('BitCast', [t('uint16', [1], [0x3c00])], { to: 'float16' })).toEqual([1]);
+    expect(shapeOf('BitCast', [f([2, 3])], { to: 'uint32' })).toEqual({ shape: [2, 3], dtype: 'uint32' });
+    expect(failure(() => shapeOf('BitCast', [f([2])], { to: 'float64' }))).toMatch(/element width of float32/);
+  });
+});
+
 describe('elementwise conformance cases', () => {
   it('are valid calls for every binding, and the throwing ones throw INVALID_ARGUMENT', () => {
     expect(checkCases(OPS, elementwiseRef, elementwiseCases)).toEqual([]);

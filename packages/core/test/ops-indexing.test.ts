@@ -35,6 +35,20 @@ function rejects(op: string, inputs: (T | null)[], attrs: Record<string, AttrVal
   throw new Error(`${op} accepted the call`);
 }
 
+describe('TensorScatter', () => {
+  const past = f32([2, 4, 2], range(16));
+  it('writes each batch entry at its own position, or from 0 without write_indices', () => {
+    const upd = f32([2, 1, 2], [-1, -2, -3, -4]);
+    expect(data('TensorScatter', [past, upd, i64([2], [3, 0])])).toEqual([0, 1, 2, 3, 4, 5, -1, -2, -3, -4, 10, 11, 12, 13, 14, 15]);
+    expect(data('TensorScatter', [past, upd])).toEqual([-1, -2, 2, 3, 4, 5, 6, 7, -3, -4, 10, 11, 12, 13, 14, 15]);
+  });
+  it("mode 'circular' wraps; 'linear' rejects a write past the end", () => {
+    const upd = f32([2, 2, 2], [-1, -2, -3, -4, -5, -6, -7, -8]);
+    expect(data('TensorScatter', [past, upd, i64([2], [3, 1])], { mode: 'circular' })).toEqual([-3, -4, 2, 3, 4, 5, -1, -2, 8, 9, -5, -6, -7, -8, 14, 15]);
+    expect(() => data('TensorScatter', [past, upd, i64([2], [3, 1])])).toThrow(/exceed the axis size 4/);
+  });
+});
+
 describe('gather and scatter (ONNX operator examples)', () => {
   it('GatherElements picks along the axis, negative indices from the end', () => {
     expect(data('GatherElements', [f32([2, 2], [1, 2, 3, 4]), i64([2, 2], [0, 0, 1, 0])], { axis: 1 })).toEqual([1, 1, 4, 3]);

@@ -278,6 +278,29 @@ describe('reference kernels', () => {
   });
 });
 
+describe('linear attention blocks', () => {
+  it('CausalConvWithState convolves [past_state, input] per channel and keeps the last K - 1 positions', () => {
+    const x = f32([1, 1, 3], [1, 2, 3]);
+    const w = f32([1, 1, 2], [0.5, 1]);
+    expect(outputs('CausalConvWithState', [x, w, null, f32([1, 1, 1], [4])], {}, 2)).toEqual([[3, 2.5, 4], [3]]);
+    expect(outputs('CausalConvWithState', [x, w, f32([1], [1])], {}, 2)).toEqual([[2, 3.5, 5], [3]]);
+    const [silu] = outputs('CausalConvWithState', [x, w], { activation: 'silu' });
+    expect(silu![0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+  });
+
+  it('LinearAttention accumulates k v^T and reads scale * S^T q; delta rules correct toward v', () => {
+    const [q, k, v] = [f32([1, 2, 1], [1, 2]), f32([1, 2, 1], [1, 1]), f32([1, 2, 1], [2, 3])];
+    const heads = { q_num_heads: 1, kv_num_heads: 1 };
+    expect(outputs('LinearAttention', [q, k, v], { ...heads, update_rule: 'linear' }, 2)).toEqual([[2, 10], [5]]);
+    // delta with beta 1 and |k| = 1 stores v exactly: S = 2, then 3
+    expect(outputs('LinearAttention', [q, k, v, null, null, f32([1, 2, 1], [1, 1])], { ...heads, update_rule: 'delta' }, 2)).toEqual([[2, 6], [3]]);
+    // gated: S = e^g S + k v
+    const g = Math.log(0.5);
+    const gated = outputs('LinearAttention', [q, k, v, f32([1, 1, 1, 1], [4]), f32([1, 2, 1], [g, g])], { ...heads, update_rule: 'gated' }, 2);
+    [4, 10, 5].forEach((want, i) => expect(gated.flat()[i]).toBeCloseTo(want, 6));
+  });
+});
+
 describe('conformance cases', () => {
   it('are valid calls for every binding (throwing cases are rejected)', () => {
     expect(checkCases(OPS, sequenceRef, sequenceCases)).toEqual([]);

@@ -120,12 +120,17 @@ function compare(got: ArrayLike<number>, want: ArrayLike<number>, dtype: DType, 
   return undefined;
 }
 
-async function runCase(schema: OpSchema, c: ConformanceCase, key: string, backend: Backend, deviceId: string): Promise<CaseResult> {
-  const op = schema.name;
-  const ktypes = keyTypes(schema);
+/** The binding (type-constraint name -> dtype) a kernel key stands for. */
+function bindingOf(schema: OpSchema, key: string): Record<string, DType> {
   const parts = key.split(',');
   const binding: Record<string, DType> = {};
-  ktypes.forEach((t, i) => (binding[t] = parts[i] as DType));
+  keyTypes(schema).forEach((t, i) => (binding[t] = parts[i] as DType));
+  return binding;
+}
+
+async function runCase(schema: OpSchema, c: ConformanceCase, key: string, backend: Backend, deviceId: string): Promise<CaseResult> {
+  const op = schema.name;
+  const binding = bindingOf(schema, key);
   const specs = schema.inputs;
   const rand = rng(`${op}|${c.name}|${key}`);
   const made: TensorBase[] = [];
@@ -223,13 +228,16 @@ export async function runConformance(
     const viewOnly = cases.length > 0 && !REFERENCE[name];
     for (const key of allKeys(schema)) {
       const first = key.split(',')[0] as DType;
+      const binding = bindingOf(schema, key);
+      const applies = (c: ConformanceCase) => (!c.dtypes || c.dtypes.includes(first)) && (!c.bindings || c.bindings(binding));
+      if (cases.some((c) => c.bindings) && !cases.some(applies)) continue;
       if (!viewOnly && !declared.has(`${name}:${key}`)) {
         unsupported.push({ op: name, key });
         results.push({ op: name, key, case: '*', status: 'unsupported' });
         continue;
       }
       for (const c of cases) {
-        if (c.dtypes && !c.dtypes.includes(first)) continue;
+        if (!applies(c)) continue;
         results.push(await runCase(schema, c, key, backend, deviceId));
       }
     }

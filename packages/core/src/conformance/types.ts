@@ -28,6 +28,12 @@ export interface ConformanceCase {
   readonly attrs?: Readonly<Record<string, AttrValue>> | ((b: Readonly<Record<string, DType>>) => Record<string, AttrValue>);
   /** Only run for these bindings of the first type constraint (default: all the backend declares). */
   readonly dtypes?: readonly DType[];
+  /**
+   * Only run for the bindings (type-constraint name -> dtype) this accepts. A key
+   * that no case of the op accepts is a combination the op rejects (BitCast between
+   * widths): the kit neither runs nor reports it.
+   */
+  readonly bindings?: (b: Readonly<Record<string, DType>>) => boolean;
   /** Tolerance override: |got - want| <= atol + rtol * |want|. Defaults per dtype in the kit. */
   readonly rtol?: number;
   readonly atol?: number;

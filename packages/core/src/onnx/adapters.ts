@@ -3,9 +3,15 @@
  * newest form of its op (the form the op table declares). One small function
  * per op; each says which versions it rewrites. Attributes that became inputs
  * become constant initializers; changed semantics become a few equivalent nodes.
+ *
+ * Function ops of other domains whose attributes are graphs are expanded here
+ * into their function body: ai.onnx.preview FlexAttention becomes MatMul, Mul,
+ * Softmax and MatMul with its score_mod / prob_mod subgraphs inlined between them
+ * (such an op cannot be one kernel: the subgraphs are arbitrary ONNX).
  */
+import { MxError } from '../errors.js';
 import type { HostTensor } from './proto.js';
-import type { AttrJs, Node } from './graph.js';
+import type { AttrJs, Graph, Node } from './graph.js';
 
 export interface AdaptContext {
   /** Adds an initializer to the node's graph and returns its (unique) name. */
@@ -184,9 +190,70 @@ const TYPE_IDS: Record<string, number> = {
 /** Binary ops before opset 7: `broadcast` (suffix-aligned, NumPy-compatible when no axis is given). */
 const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'And', 'Or', 'Xor', 'Equal', 'Greater', 'Less', 'Gemm', 'PRelu']);
 
-/** The newest form of `n` (one or more nodes). Nodes outside ai.onnx pass through. */
+/**
+ * Inlines subgraph `g` (one input, one output) applied to value `input`: its
+ * initializers become constants, its values get names under `prefix`; names it
+ * takes from enclosing graphs stay. Returns the nodes and the output's name.
+ */
+function inlineGraph(g: Graph, input: string, prefix: string, c: AdaptContext): { nodes: Node[]; output: string } {
+  if (g.inputs.length !== 1 || g.outputs.length !== 1) throw new MxError('INVALID_ARGUMENT', `subgraph '${g.name}' must have one input and one output, it has ${g.inputs.length} and ${g.outputs.length}`);
+  const names = new Map<string, string>([[g.inputs[0]!.name, input]]);
+  for (const [name, t] of g.initializers) names.set(name, c.constant(`${prefix}_${name}`, t));
+  for (const m of g.nodes) for (const o of m.outputs) if (o) names.set(o, `${prefix}_${o}`);
+  const rename = (v: string) => names.get(v) ?? v;
+  const nodes = g.nodes.map((m) => ({ ...m, name: `${prefix}_${m.name || m.opType}`, inputs: m.inputs.map((v) => v && rename(v)), outputs: m.outputs.map((v) => v && rename(v)) }));
+  return { nodes, output: rename(g.outputs[0]!.name) };
+}
+
+/**
+ * FlexAttention: Y = prob_mod(Softmax(score_mod((Q K^T) * scale))) V over
+ * [batch, heads, seq, size] inputs; query head h uses key/value head
+ * h / (q_heads / kv_heads). The grouping is a reshape: Q [B, Hq, L, E] viewed as
+ * [B, Hkv, (Hq / Hkv) * L, E] multiplies K^T of its key/value head directly.
+ */
+const flexAttention: Adapter = (n, c) => {
+  const [q, k, v] = n.inputs as [string, string, string];
+  const y = n.outputs[0]!;
+  const p = `${y}__flex`;
+  const nodes: Node[] = [];
+  const node = (opType: string, inputs: string[], attrs: Record<string, AttrJs> = {}, out = `${p}_${nodes.length}_${opType}`): string => {
+    nodes.push({ name: out, opType, domain: '', inputs, outputs: [out], attrs, version: 21 });
+    return out;
+  };
+  const dims = (x: string, start: number, end: number) => node('Shape', [x], { start, end });
+  const concat = (...parts: string[]) => node('Concat', parts, { axis: 0 });
+  const minusOne = c.constant(`${p}_minus_one`, i64([-1]));
+  const kvHeads = dims(k, 1, 2);
+  const grouped = (x: string, last: string) => node('Reshape', [x, concat(dims(q, 0, 1), kvHeads, minusOne, last)]);
+  const scores = node('MatMul', [grouped(q, dims(q, 3, 4)), node('Transpose', [k], { perm: [0, 1, 3, 2] })]);
+  let s = node('Reshape', [scores, concat(dims(q, 0, 3), dims(k, 2, 3))]);
+  const scale =
+    n.attrs.scale !== undefined
+      ? node('CastLike', [c.constant(`${p}_scale`, f32(n.attrs.scale as number)), q])
+      : node('Reciprocal', [node('Sqrt', [node('CastLike', [dims(q, 3, 4), q])])]);
+  s = node('Mul', [s, scale]);
+  const mod = (attr: string, x: string): string => {
+    const g = n.attrs[attr] as Graph | undefined;
+    if (!g) return x;
+    const r = inlineGraph(g, x, `${p}_${attr}`, c);
+    nodes.push(...r.nodes);
+    return r.output;
+  };
+  s = mod('score_mod', s);
+  const probs = mod('prob_mod', node('Softmax', [s], { axis: -1 }));
+  const out = node('MatMul', [grouped(probs, dims(k, 2, 3)), v]);
+  node('Reshape', [out, concat(dims(q, 0, 3), dims(v, 3, 4))], {}, y);
+  return nodes;
+};
+
+/** Adapters of other domains, keyed 'domain:op'. */
+const DOMAIN_ADAPTERS: Record<string, Adapter> = {
+  'ai.onnx.preview:FlexAttention': flexAttention,
+};
+
+/** The newest form of `n` (one or more nodes). Nodes outside ai.onnx pass through, except function ops expanded here. */
 export function adaptNode(n: Node, c: AdaptContext): Node[] {
-  if (n.domain !== '') return [n];
+  if (n.domain !== '') return DOMAIN_ADAPTERS[`${n.domain}:${n.opType}`]?.(n, c) ?? [n];
   delete n.attrs.consumed_inputs; // opset < 6 memory hint, no meaning today
   if (LEGACY_BROADCAST.has(n.opType) && n.version < 7 && n.attrs.axis === undefined) delete n.attrs.broadcast;
   return ADAPTERS[n.opType]?.(n, c) ?? [n];

@@ -7,10 +7,13 @@
  * widening: ONNX declares it for float32 only, mx for every float type like the
  * other activations.
  *
+ * Shrink is declared for the float types only (ONNX also lists the integer
+ * types, for which lambd and bias would be truncated).
+ *
  * Broadcasting ops produce the NumPy broadcast shape; kernels receive the inputs
  * with their own shapes and broadcast themselves.
  */
-import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES, isDType, isFloat, type DType } from '../dtype.js';
+import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES, dtypeSize, isDType, isFloat, type DType } from '../dtype.js';
 import { broadcastShapes, defineOp, sizeOf, type AttrSpec, type InferContext, type InferResult } from './schema.js';
 
 type Attrs = Readonly<Record<string, AttrSpec>>;
@@ -109,6 +112,14 @@ const castRule = (ctx: InferContext): InferResult => {
   return sameAs(ctx, to);
 };
 
+/** BitCast: `to` must have the input's element width; the shape is kept. */
+const bitCastRule = (ctx: InferContext): InferResult => {
+  const r = castRule(ctx);
+  const [from, to] = [ctx.inputs[0]!.dtype, r.outputs[0]!.dtype];
+  if (dtypeSize(from) !== dtypeSize(to)) ctx.fail(`to=${to} (${dtypeSize(to)} bytes) must have the element width of ${from} (${dtypeSize(from)} bytes)`);
+  return r;
+};
+
 // ---------------------------------------------------------------- the table
 
 export const elementwiseOps = {
@@ -166,6 +177,11 @@ export const elementwiseOps = {
     beta: { type: 'float', default: 0.5 },
   }),
   HardSwish: unary('HardSwish', FLOAT_DTYPES, 'x * max(0, min(1, x / 6 + 1/2)).'),
+  Swish: unary('Swish', FLOAT_DTYPES, 'x * sigmoid(alpha * x).', alpha(1)),
+  Shrink: unary('Shrink', FLOAT_DTYPES, 'x - bias for x > lambd, x + bias for x < -lambd, 0 otherwise.', {
+    bias: { type: 'float', default: 0 },
+    lambd: { type: 'float', default: 0.5 },
+  }),
   Sigmoid: unary('Sigmoid', FLOAT_DTYPES, 'Logistic function, 1 / (1 + e^-x).'),
   Tanh: unary('Tanh', FLOAT_DTYPES, 'Hyperbolic tangent.'),
   Softplus: unary('Softplus', FLOAT_DTYPES, 'log(1 + e^x).'),
@@ -239,5 +255,14 @@ export const elementwiseOps = {
     outputs: [{ name: 'output', type: 'T2' }],
     types: { T1: ALL_DTYPES, T2: ALL_DTYPES },
     infer: (ctx) => sameAs(ctx, ctx.inputs[1]!.dtype),
+  }),
+  BitCast: defineOp({
+    name: 'BitCast',
+    doc: 'Reinterprets the bytes of each element (little endian) as dtype `to`, which has the same width; the shape is kept.',
+    inputs: [{ name: 'input', type: 'T1' }],
+    outputs: [{ name: 'output', type: 'T2' }],
+    attrs: { to: { type: 'dtype', required: true } },
+    types: { T1: ALL_DTYPES, T2: ALL_DTYPES },
+    infer: bitCastRule,
   }),
 };

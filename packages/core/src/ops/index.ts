@@ -6,7 +6,8 @@ import { tensorOps } from './tensor.js';
 import { indexingOps } from './indexing.js';
 import { visionOps } from './vision.js';
 import { sequenceOps } from './sequence.js';
+import { mlOps } from './ml.js';
 
-export const OPS = { ...elementwiseOps, ...reduceOps, ...nnOps, ...tensorOps, ...indexingOps, ...visionOps, ...sequenceOps } as const;
+export const OPS = { ...elementwiseOps, ...reduceOps, ...nnOps, ...tensorOps, ...indexingOps, ...visionOps, ...sequenceOps, ...mlOps } as const;
 export type OpName = keyof typeof OPS;
 export type Ops = typeof OPS;

@@ -1,6 +1,6 @@
 /**
  * Indexing, selection and rearrangement ops: GatherElements/GatherND,
- * ScatterElements/ScatterND, TopK, OneHot, Trilu, Compress, DepthToSpace/
+ * ScatterElements/ScatterND, TensorScatter (a key/value cache write), TopK, OneHot, Trilu, Compress, DepthToSpace/
  * SpaceToDepth, ReverseSequence, EyeLike, Size, Hardmax, Det, CumProd, Dropout
  * (inference only) and the ops whose output shape depends on input values:
  * NonZero, Unique, NonMaxSuppression.
@@ -190,6 +190,27 @@ function nonMaxSuppression(ctx: InferContext): number[] {
 // ---------------------------------------------------------------- the ops
 
 export const indexingOps = {
+  TensorScatter: defineOp({
+    name: 'TensorScatter',
+    doc: "A copy of past_cache where, per batch entry b, the slices of update along `axis` are written from position write_indices[b] (0 when absent) on; mode 'circular' wraps positions around the axis.",
+    inputs: [{ name: 'past_cache', type: 'T' }, { name: 'update', type: 'T' }, { name: 'write_indices', type: 'int64', optional: true }],
+    outputs: [{ name: 'present_cache', type: 'T' }],
+    attrs: { axis: { type: 'int', default: -2 }, mode: { type: 'string', default: 'linear' } },
+    types: { T },
+    infer(ctx) {
+      oneOf(ctx, 'mode', ['linear', 'circular']);
+      const [past, upd] = [inp(ctx, 0), inp(ctx, 1)];
+      const rank = past.shape.length;
+      const axis = rank < 2 ? ctx.fail(`past_cache must have rank >= 2, got ${fmt(past.shape)}`) : axisIn(ctx, ctx.attrs.axis as number, rank);
+      if (axis === 0) ctx.fail('axis must not be the batch axis 0');
+      if (upd.dtype !== past.dtype) ctx.fail('past_cache and update must have the same dtype');
+      if (upd.shape.length !== rank || upd.shape.some((d, i) => (i === axis ? d > past.shape[i]! : d !== past.shape[i])))
+        ctx.fail(`update ${fmt(upd.shape)} must have past_cache's shape ${fmt(past.shape)} except along axis ${axis}, where it may be shorter`);
+      const w = ctx.inputs[2];
+      if (w && fmt(w.shape) !== fmt([past.shape[0]!])) ctx.fail(`write_indices must have shape [${past.shape[0]}] (the batch size), got ${fmt(w.shape)}`);
+      return { outputs: [{ shape: past.shape.slice(), dtype: past.dtype }], attrs: { axis } };
+    },
+  }),
   GatherElements: defineOp({
     name: 'GatherElements',
     doc: 'Y has the shape of indices; Y[i][j][k] = data[indices[i][j][k]][j][k] for axis 0 (likewise for other axes); negative indices count from the end.',

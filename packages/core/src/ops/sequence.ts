@@ -1,6 +1,8 @@
 /**
  * Sequence-model ops: recurrent layers (RNN, GRU, LSTM), attention
- * (Attention, RotaryEmbedding), losses, quantization and signal processing.
+ * (Attention, RotaryEmbedding), the linear-attention blocks of Gated DeltaNet
+ * and Mamba models (CausalConvWithState, LinearAttention), losses, quantization
+ * and signal processing.
  *
  * Shape rules resolve every defaulted attribute, so kernels read explicit values:
  * recurrent ops get `hidden_size`, one canonical activation name per function and
@@ -228,6 +230,62 @@ function attention(ctx: InferContext): InferResult {
   return { outputs, attrs: { q_num_heads: qHeads, kv_num_heads: kvHeads, scale, qk_matmul_output_mode: mode } };
 }
 
+// ---------------------------------------------------------------- linear attention (Gated DeltaNet, Mamba)
+
+/** CausalConvWithState: input [B, C, L], depthwise weight [C, 1, K]; the state holds the last K - 1 positions. */
+function causalConv(ctx: InferContext): InferResult {
+  const [x, w] = [inp(ctx, 0), inp(ctx, 1)];
+  if (x.shape.length !== 3) ctx.fail(`input must be 3-D [batch, channels, length], got ${fmt(x.shape)}`);
+  const [b, c] = [x.shape[0]!, x.shape[1]!];
+  if (w.shape.length !== 3 || w.shape[0] !== c || w.shape[1] !== 1 || w.shape[2]! < 1) ctx.fail(`weight must be [${c}, 1, kernel_size], got ${fmt(w.shape)}`);
+  const k = w.shape[2]!;
+  shapeIs(ctx, 2, 'bias', [c]);
+  shapeIs(ctx, 3, 'past_state', [b, c, k - 1]);
+  if (ctx.inputs.some((t) => t && t.dtype !== x.dtype)) ctx.fail('every input must have the dtype of input');
+  oneOf(ctx, 'activation', ['none', 'silu', 'swish']);
+  const outputs = [{ shape: x.shape.slice(), dtype: x.dtype }];
+  if (ctx.numOutputs > 1) outputs.push({ shape: [b, c, k - 1], dtype: x.dtype });
+  return { outputs };
+}
+
+/**
+ * LinearAttention: query [B, T, Hq*dk], key [B, T, Hkv*dk], value [B, T, Hkv*dv];
+ * decay [B, T, Hkv*dk] (per key row) or [B, T, Hkv] (per head); beta [B, T, Hkv]
+ * or [B, T, 1]. Folds the head sizes, the scale, and how decay and beta are laid out.
+ */
+function linearAttention(ctx: InferContext): InferResult {
+  const [q, k, v] = [inp(ctx, 0), inp(ctx, 1), inp(ctx, 2)];
+  if (q.shape.length !== 3 || k.shape.length !== 3 || v.shape.length !== 3) ctx.fail('query, key and value must be 3-D [batch, seq, heads * head_size]');
+  const [b, t] = [q.shape[0]!, q.shape[1]!];
+  if ([k, v].some((x) => x.shape[0] !== b || x.shape[1] !== t)) ctx.fail('query, key and value must have the same batch and sequence sizes');
+  if (ctx.inputs.some((x) => x && x.dtype !== q.dtype)) ctx.fail('every input must have the dtype of query');
+  const hq = ctx.attrs.q_num_heads as number | undefined;
+  const hkv = ctx.attrs.kv_num_heads as number | undefined;
+  if (!hq || !hkv || hq < 1 || hkv < 1 || hq % hkv !== 0) ctx.fail(`q_num_heads (${hq}) must be a positive multiple of kv_num_heads (${hkv})`);
+  const dk = q.shape[2]! / hq;
+  const dv = v.shape[2]! / hkv;
+  if (!Number.isInteger(dk) || !Number.isInteger(dv) || k.shape[2] !== hkv * dk)
+    ctx.fail(`query ${fmt(q.shape)}, key ${fmt(k.shape)} and value ${fmt(v.shape)} must split into ${hq} query heads and ${hkv} key/value heads of one key size`);
+  const rule = oneOf(ctx, 'update_rule', ['linear', 'gated', 'delta', 'gated_delta']);
+  const [decay, beta] = [ctx.inputs[4], ctx.inputs[5]];
+  const gated = rule.startsWith('gated');
+  const delta = rule.endsWith('delta');
+  if (gated !== !!decay) ctx.fail(`decay is ${gated ? 'required' : 'not taken'} by update_rule '${rule}'`);
+  if (delta !== !!beta) ctx.fail(`beta is ${delta ? 'required' : 'not taken'} by update_rule '${rule}'`);
+  const last = (x: InferInput | undefined, name: string, allowed: number[]) => {
+    if (!x) return 0;
+    if (x.shape.length !== 3 || x.shape[0] !== b || x.shape[1] !== t || !allowed.includes(x.shape[2]!)) ctx.fail(`${name} must be [${b}, ${t}, ${allowed.join(' or ')}], got ${fmt(x.shape)}`);
+    return x.shape[2]!;
+  };
+  const decayWidth = last(decay, 'decay', [hkv * dk, hkv]);
+  const betaWidth = last(beta, 'beta', [hkv, 1]);
+  shapeIs(ctx, 3, 'past_state', [b, hkv, dk, dv]);
+  const scale = (ctx.attrs.scale as number | undefined) || 1 / Math.sqrt(dk);
+  const outputs = [{ shape: [b, t, hq * dv], dtype: q.dtype }];
+  if (ctx.numOutputs > 1) outputs.push({ shape: [b, hkv, dk, dv], dtype: q.dtype });
+  return { outputs, attrs: { q_num_heads: hq, kv_num_heads: hkv, scale, decay_per_row: decayWidth === hkv * dk && dk > 1 ? 1 : 0, beta_per_head: betaWidth === hkv ? 1 : 0 } };
+}
+
 // ---------------------------------------------------------------- losses
 
 /** input [N, C, d...], target [N, d...], weight [C]; the loss is per element or reduced to a scalar. */
@@ -305,6 +363,37 @@ function complexLast(ctx: InferContext, x: InferInput, name: string): void {
 }
 
 export const sequenceOps = {
+  CausalConvWithState: defineOp({
+    name: 'CausalConvWithState',
+    doc: "Causal depthwise 1-D convolution with a carried state: each channel of [past_state, input] convolved with its kernel (plus bias, then SiLU for activation 'silu'/'swish'); present_state is the last kernel_size - 1 positions.",
+    inputs: [
+      { name: 'input', type: 'T' },
+      { name: 'weight', type: 'T' },
+      { name: 'bias', type: 'T', optional: true },
+      { name: 'past_state', type: 'T', optional: true },
+    ],
+    outputs: [{ name: 'output', type: 'T' }, { name: 'present_state', type: 'T', optional: true }],
+    attrs: { activation: { type: 'string', default: 'none' } },
+    types: { T: FLOAT },
+    infer: causalConv,
+  }),
+
+  LinearAttention: defineOp({
+    name: 'LinearAttention',
+    doc: "Recurrent linear attention over packed heads: per step a state S [dk, dv] per key/value head is updated by update_rule 'linear' (S + k v^T), 'gated' (exp(g) S + k v^T), 'delta' or 'gated_delta' (S' + beta k (v - S'^T k)^T with S' = exp(g) S), and o = scale * S^T q.",
+    inputs: [
+      { name: 'query', type: 'T' },
+      { name: 'key', type: 'T' },
+      { name: 'value', type: 'T' },
+      { name: 'past_state', type: 'T', optional: true },
+      { name: 'decay', type: 'T', optional: true },
+      { name: 'beta', type: 'T', optional: true },
+    ],
+    outputs: [{ name: 'output', type: 'T' }, { name: 'present_state', type: 'T', optional: true }],
+    attrs: { kv_num_heads: { type: 'int' }, q_num_heads: { type: 'int' }, scale: { type: 'float' }, update_rule: { type: 'string', default: 'gated_delta' } },
+    types: { T: FLOAT },
+    infer: linearAttention,
+  }),
   RNN: defineOp({
     name: 'RNN',
     doc: 'Elman recurrent layer: H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb) per direction; optional final state Y_h.',

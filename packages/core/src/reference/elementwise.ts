@@ -3,7 +3,7 @@
  * results are returned exact (the caller wraps them into the output dtype); bools
  * are 0/1. Broadcasting inputs are read through broadcastIndex maps.
  */
-import type { DType } from '../dtype.js';
+import { dtypeSize, readNumber, typedView, writeNumber, type DType } from '../dtype.js';
 import type { AttrValue } from '../ops/schema.js';
 import type { RefKernel, RefTensor } from './types.js';
 import { broadcastIndex, integral, sizeOf } from './util.js';
@@ -66,6 +66,16 @@ const hardSigmoid = (x: number, alpha: number, beta: number) => Math.max(0, Math
 const cast: RefKernel = (inputs, attrs, outs) =>
   unary((x) => (outs[0]!.dtype === 'bool' ? Number(x !== 0) : x))([inputs[0]!], attrs, outs);
 
+/** BitCast: each value written with the input's encoding and read back with the output's. */
+const bitCast: RefKernel = ([x], _attrs, [out]) => {
+  const n = x!.data.length;
+  const bytes = new ArrayBuffer(n * dtypeSize(x!.dtype));
+  const src = typedView(x!.dtype, bytes);
+  for (let i = 0; i < n; i++) writeNumber(x!.dtype, src, i, x!.data[i]!);
+  const dst = typedView(out!.dtype, bytes);
+  return [Array.from({ length: n }, (_, i) => readNumber(out!.dtype, dst, i))];
+};
+
 export const elementwiseRef: Record<string, RefKernel> = {
   Abs: unary(Math.abs),
   Neg: unary((x) => -x),
@@ -104,6 +114,8 @@ export const elementwiseRef: Record<string, RefKernel> = {
   ThresholdedRelu: unary((x, a) => (x > num(a, 'alpha') ? x : 0)),
   HardSigmoid: unary((x, a) => hardSigmoid(x, num(a, 'alpha'), num(a, 'beta'))),
   HardSwish: unary((x) => x * hardSigmoid(x, 1 / 6, 0.5)),
+  Swish: unary((x, a) => x / (1 + Math.exp(-num(a, 'alpha') * x))),
+  Shrink: unary((x, a) => (x < -num(a, 'lambd') ? x + num(a, 'bias') : x > num(a, 'lambd') ? x - num(a, 'bias') : 0)),
   Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   Tanh: unary(Math.tanh),
   Softplus: unary(softplus),
@@ -150,4 +162,5 @@ export const elementwiseRef: Record<string, RefKernel> = {
   },
   Cast: cast,
   CastLike: cast,
+  BitCast: bitCast,
 };

@@ -7,6 +7,7 @@ import { tensorRef } from './tensor.js';
 import { indexingRef } from './indexing.js';
 import { visionRef } from './vision.js';
 import { sequenceRef } from './sequence.js';
+import { mlRef } from './ml.js';
 
-export const REFERENCE: Readonly<Record<string, RefKernel>> = { ...elementwiseRef, ...reduceRef, ...nnRef, ...tensorRef, ...indexingRef, ...visionRef, ...sequenceRef };
+export const REFERENCE: Readonly<Record<string, RefKernel>> = { ...elementwiseRef, ...reduceRef, ...nnRef, ...tensorRef, ...indexingRef, ...visionRef, ...sequenceRef, ...mlRef };
 export type { RefKernel, RefTensor } from './types.js';

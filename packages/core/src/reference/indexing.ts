@@ -92,6 +92,22 @@ function det(a: number[], m: number): number {
 }
 
 export const indexingRef: Record<string, RefKernel> = {
+  TensorScatter: ([past, upd, w], { axis, mode }) => {
+    const out = Float64Array.from(past!.data);
+    const [outer, n] = axisSplit(past!.shape, axis as number);
+    const [, u, inner] = axisSplit(upd!.shape, axis as number);
+    const perBatch = outer / past!.shape[0]!;
+    for (let o = 0; o < outer; o++) {
+      const start = w ? w.data[Math.floor(o / perBatch)]! : 0;
+      for (let k = 0; k < u; k++) {
+        let pos = start + k;
+        if (mode === 'circular') pos = ((pos % n) + n) % n;
+        else if (!(start >= 0 && pos < n)) throw new RangeError(`TensorScatter: write index ${start} + ${u} positions exceed the axis size ${n}`);
+        for (let i = 0; i < inner; i++) out[(o * n + pos) * inner + i] = upd!.data[(o * u + k) * inner + i]!;
+      }
+    }
+    return [out];
+  },
   GatherElements: ([x, indices], { axis }, [o]) =>
     [Float64Array.from({ length: sizeOf(o!.shape) }, (_, i) => x!.data[elementOffset('GatherElements', x!, indices!.shape, indices!, axis as number, i)]!)],
 

@@ -428,7 +428,81 @@ const melWeightMatrix: RefKernel = (_, attrs, [o]) => {
   return [out];
 };
 
+// ---------------------------------------------------------------- linear attention
+
+/** y[b,c,t] = act(bias[c] + sum_j w[c,j] * seq[t + j]) over seq = [past_state (or zeros), x]; present = seq's last K - 1. */
+const causalConvWithState: RefKernel = ([x, w, bias, past], a, outs) => {
+  const [b, c, l] = x!.shape as [number, number, number];
+  const k = w!.shape[2]!;
+  const silu = a.activation !== 'none';
+  const y = new Float64Array(b * c * l);
+  const present = new Float64Array(b * c * (k - 1));
+  for (let bc = 0; bc < b * c; bc++) {
+    const ch = bc % c;
+    const seq = [...(past ? Array.from(past.data).slice(bc * (k - 1), (bc + 1) * (k - 1)) : new Array<number>(k - 1).fill(0)), ...Array.from(x!.data).slice(bc * l, (bc + 1) * l)];
+    for (let t = 0; t < l; t++) {
+      let s = bias ? bias.data[ch]! : 0;
+      for (let j = 0; j < k; j++) s += w!.data[ch * k + j]! * seq[t + j]!;
+      y[bc * l + t] = silu ? s * sigmoid(s) : s;
+    }
+    present.set(seq.slice(l), bc * (k - 1));
+  }
+  return outs.length > 1 ? [y, present] : [y];
+};
+
+/**
+ * Per batch entry and key/value head, the state S [dk, dv] runs over the steps:
+ * decayed by exp(g) (per row or per head), then S += k (v - S^T k)^T * beta for
+ * the delta rules, S += k v^T otherwise; each query head of the group reads
+ * o = scale * S^T q.
+ */
+const linearAttention: RefKernel = ([q, k, v, past, decay, beta], a, outs) => {
+  const [b, t] = q!.shape as [number, number];
+  const [hq, hkv, scale] = [a.q_num_heads as number, a.kv_num_heads as number, a.scale as number];
+  const dk = q!.shape[2]! / hq;
+  const dv = v!.shape[2]! / hkv;
+  const group = hq / hkv;
+  const delta = (a.update_rule as string).endsWith('delta');
+  const out = new Float64Array(b * t * hq * dv);
+  const state = new Float64Array(b * hkv * dk * dv);
+  if (past) state.set(past.data);
+  for (let bi = 0; bi < b; bi++)
+    for (let h = 0; h < hkv; h++) {
+      const S = state.subarray((bi * hkv + h) * dk * dv, (bi * hkv + h + 1) * dk * dv);
+      for (let s = 0; s < t; s++) {
+        const row = bi * t + s;
+        const kv = (i: number) => k!.data[(row * hkv + h) * dk + i]!;
+        if (decay)
+          for (let i = 0; i < dk; i++) {
+            const g = a.decay_per_row ? decay.data[(row * hkv + h) * dk + i]! : decay.data[row * hkv + h]!;
+            for (let j = 0; j < dv; j++) S[i * dv + j]! *= Math.exp(g);
+          }
+        const bt = beta ? beta.data[a.beta_per_head ? row * hkv + h : row]! : 1;
+        for (let j = 0; j < dv; j++) {
+          let u = v!.data[(row * hkv + h) * dv + j]!;
+          if (delta) {
+            let r = 0;
+            for (let i = 0; i < dk; i++) r += S[i * dv + j]! * kv(i);
+            u = bt * (u - r);
+          }
+          for (let i = 0; i < dk; i++) S[i * dv + j]! += kv(i) * u;
+        }
+        for (let g = 0; g < group; g++) {
+          const qh = h * group + g;
+          for (let j = 0; j < dv; j++) {
+            let o = 0;
+            for (let i = 0; i < dk; i++) o += q!.data[(row * hq + qh) * dk + i]! * S[i * dv + j]!;
+            out[(row * hq + qh) * dv + j] = scale * o;
+          }
+        }
+      }
+    }
+  return outs.length > 1 ? [out, state] : [out];
+};
+
 export const sequenceRef: Record<string, RefKernel> = {
+  CausalConvWithState: causalConvWithState,
+  LinearAttention: linearAttention,
   RNN: recurrent('RNN'),
   GRU: recurrent('GRU'),
   LSTM: recurrent('LSTM'),

@@ -1,4 +1,5 @@
-// Activations: y = f(x) elementwise (PRelu: y = x < 0 ? slope * x : x, with slope
+// Activations: y = f(x) elementwise (Swish: x * sigmoid(alpha x); Shrink: x -+ bias
+// outside [-lambd, lambd], 0 inside; PRelu: y = x < 0 ? slope * x : x, with slope
 // broadcast to x's shape). Float attributes arrive with core's defaults applied;
 // the defaults below only document ONNX's. 16-bit floats compute in float; the
 // exp/log family, tanh, sigmoid and erfc of float come from simd.h (vectorized). NaN passes through Relu-like selections (x < 0 is false for NaN).
@@ -41,6 +42,8 @@ MXCPU_ACTIVATION(op_celu, true, alpha, 1.0, unused, 0, x < 0 ? alpha * expm1_of(
 MXCPU_ACTIVATION(op_selu, true, alpha, 1.67326319217681884765625, gamma, 1.05070102214813232421875,
                  x > 0 ? gamma * x : gamma * alpha * expm1_of(x))
 MXCPU_ACTIVATION(op_hard_sigmoid, true, alpha, 0.2, beta, 0.5, clamp01(alpha * x + beta))
+MXCPU_ACTIVATION(op_swish, true, alpha, 1.0, unused, 0, x * sigmoid_of(alpha * x))
+MXCPU_ACTIVATION(op_shrink, true, lambd, 0.5, bias, 0.0, x < -lambd ? x + bias : x > lambd ? x - bias : C(0))
 
 // Gelu: 0.5 x (1 + erf(x / sqrt 2)), computed as 0.5 x erfc(-x / sqrt 2), which
 // does not cancel for negative x; with approximate='tanh'
@@ -72,6 +75,8 @@ MXCPU_FLOAT_TYPES(REG_UNARY, "Celu", op_celu)
 MXCPU_FLOAT_TYPES(REG_UNARY, "Selu", op_selu)
 MXCPU_FLOAT_TYPES(REG_UNARY, "HardSigmoid", op_hard_sigmoid)
 MXCPU_FLOAT_TYPES(REG_UNARY, "HardSwish", op_hardswish)
+MXCPU_FLOAT_TYPES(REG_UNARY, "Swish", op_swish)
+MXCPU_FLOAT_TYPES(REG_UNARY, "Shrink", op_shrink)
 MXCPU_FLOAT_TYPES(REG_UNARY, "Sigmoid", op_sigmoid)
 MXCPU_FLOAT_TYPES(REG_UNARY, "Tanh", op_tanh)
 MXCPU_FLOAT_TYPES(REG_UNARY, "Softplus", op_softplus)

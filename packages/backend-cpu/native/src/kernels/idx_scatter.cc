@@ -6,6 +6,9 @@
 // (integers wrap, 16-bit floats round after each update), 'max'/'min' keep the
 // extreme (NaN propagates); on bool, add/max are OR and mul/min are AND.
 // Core checked the shapes; indices out of range fail before anything is written.
+// TensorScatter: Y = past_cache, then per batch entry b the update's slices along
+// `axis` are copied to positions write_indices[b] + k (0 + k when absent), taken
+// modulo the axis size in mode 'circular'; in mode 'linear' they must fit.
 #include <algorithm>
 #include <cstring>
 
@@ -85,10 +88,41 @@ template <class T> int scatter_nd(mx_kernel_ctx* ctx) {
   });
 }
 
+// Any dtype: the slices are copied as bytes.
+int tensor_scatter(mx_kernel_ctx* ctx) {
+  const mx_tensor &past = ctx->inputs[0], &upd = ctx->inputs[1], &y = ctx->outputs[0];
+  const int64_t* w = ctx->num_inputs > 2 ? static_cast<const int64_t*>(ctx->inputs[2].data) : nullptr;  // absent: null
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", past.ndim - 2);
+  const bool circular = std::strcmp(mx_attr_string(ctx->attrs, "mode", "linear"), "circular") == 0;
+  const int64_t es = movement::elem_size(past.dtype), batch = past.shape[0], n = past.shape[axis], u = upd.shape[axis];
+  int64_t per_batch = 1, inner = es;  // [batch, per_batch, n, inner bytes]
+  for (int d = 1; d < axis; d++) per_batch *= past.shape[d];
+  for (int d = int(axis) + 1; d < past.ndim; d++) inner *= past.shape[d];
+  std::vector<int64_t> start(size_t(batch), 0);
+  for (int64_t b = 0; b < batch && w; b++) {
+    start[size_t(b)] = w[b];
+    if (!circular && (start[size_t(b)] < 0 || start[size_t(b)] + u > n))
+      return mx_fail(ctx, MX_ERR_INVALID, "TensorScatter: write index %lld of batch entry %lld with %lld positions exceeds the axis size %lld",
+                     (long long)start[size_t(b)], (long long)b, (long long)u, (long long)n);
+  }
+  movement::copy_rows(y.data, 0, past.data, 0, 1, mx_numel(&past) * es, ctx->pool);
+  char* dst = static_cast<char*>(y.data);
+  const char* src = static_cast<const char*>(upd.data);
+  for (int64_t o = 0; o < batch * per_batch; o++)
+    for (int64_t k = 0; k < u; k++) {
+      const int64_t pos = circular ? ((start[size_t(o / per_batch)] + k) % n + n) % n : start[size_t(o / per_batch)] + k;
+      std::memcpy(dst + (o * n + pos) * inner, src + (o * u + k) * inner, size_t(inner));
+    }
+  return MX_OK;
+}
+
 }  // namespace
 }  // namespace mxcpu
 
 using namespace mxcpu;
+
+#define REG_TENSOR_SCATTER(T, key, ...) MX_KERNEL("TensorScatter", key, tensor_scatter);
+MXCPU_ALL_TYPES(REG_TENSOR_SCATTER, _)
 
 #define REG_SCATTER(T, key, ...)                                      \
   MX_KERNEL("ScatterElements", key ",int32", (scatter_elements<T>)); \

@@ -57,6 +57,8 @@ MX_KERNEL_EVERY_DTYPE("Shape", "", mxcpu::movement::shape);
 MX_KERNEL_EVERY_DTYPE("ConstantOfShape", "", mxcpu::movement::constant_of_shape);
 MX_KERNEL("Range", "float32", mxcpu::movement::range);
 MX_KERNEL("Range", "float64", mxcpu::movement::range);
+MX_KERNEL("Range", "float16", mxcpu::movement::range);
+MX_KERNEL("Range", "bfloat16", mxcpu::movement::range);
 MX_KERNEL("Range", "int16", mxcpu::movement::range);
 MX_KERNEL("Range", "int32", mxcpu::movement::range);
 MX_KERNEL("Range", "int64", mxcpu::movement::range);

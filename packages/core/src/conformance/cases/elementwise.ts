@@ -4,7 +4,7 @@
  * scalar-with-tensor; every behaviour-changing attribute; and calls that must fail.
  * Ranges keep inputs in each function's domain and results representable.
  */
-import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, type DType } from '../../dtype.js';
+import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, dtypeSize, type DType } from '../../dtype.js';
 import type { AttrValue } from '../../ops/schema.js';
 import type { CaseInput, ConformanceCase } from '../types.js';
 
@@ -63,7 +63,7 @@ const unaryMath: ConformanceCase[] = [
 ];
 
 const activations: ConformanceCase[] = [
-  ...['Relu', 'LeakyRelu', 'Elu', 'Selu', 'Celu', 'ThresholdedRelu', 'HardSigmoid', 'HardSwish', 'Sigmoid', 'Tanh', 'Softplus', 'Softsign', 'Gelu', 'Mish'].flatMap(
+  ...['Relu', 'LeakyRelu', 'Elu', 'Selu', 'Celu', 'ThresholdedRelu', 'HardSigmoid', 'HardSwish', 'Sigmoid', 'Tanh', 'Softplus', 'Softsign', 'Gelu', 'Mish', 'Swish', 'Shrink'].flatMap(
     (op) => unaryCases(op),
   ),
   ...unaryCases('LeakyRelu', {}, { tag: 'alpha=0.2', attrs: { alpha: 0.2 } }),
@@ -73,6 +73,8 @@ const activations: ConformanceCase[] = [
   ...unaryCases('ThresholdedRelu', {}, { tag: 'alpha=0.5', attrs: { alpha: 0.5 } }),
   ...unaryCases('HardSigmoid', {}, { tag: 'alpha=0.3, beta=0.4', attrs: { alpha: 0.3, beta: 0.4 } }),
   ...unaryCases('Gelu', {}, { tag: 'tanh', attrs: { approximate: 'tanh' } }),
+  ...unaryCases('Swish', {}, { tag: 'alpha=0.5', attrs: { alpha: 0.5 } }),
+  { op: 'Shrink', name: 'lambd=1.5, bias=1 at the thresholds', inputs: [vals([-3, -1.5, -1, 0, 1, 1.5, 2, 3])], attrs: { lambd: 1.5, bias: 1 } },
   { op: 'Gelu', name: "approximate='fast' is rejected", inputs: [{ shape: [2] }], attrs: { approximate: 'fast' }, throws: true },
   { op: 'PRelu', name: 'scalars', inputs: [{ shape: [] }, { shape: [] }] },
   { op: 'PRelu', name: 'empty', inputs: [{ shape: [0, 4] }, { shape: [4] }] },
@@ -144,6 +146,9 @@ const selection: ConformanceCase[] = [
 /** Cast to the binding's T2; values every dtype holds ([0, 100] integers, or 0/1 from bool). */
 const castTo = (b: Readonly<Record<string, DType>>) => ({ to: b.T2! });
 const NOT_BOOL = ALL_DTYPES.filter((d) => d !== 'bool');
+/** BitCast's bindings: T1 and T2 of one width (the op rejects the others). */
+const sameWidth = (b: Readonly<Record<string, DType>>) => dtypeSize(b.T1!) === dtypeSize(b.T2!);
+const toNotBool = (b: Readonly<Record<string, DType>>) => sameWidth(b) && b.T2 !== 'bool';
 const SMALL: In = { range: [0, 100], integer: true };
 const conversion: ConformanceCase[] = [
   ...(['Cast', 'CastLike'] as const).flatMap((op) => {
@@ -159,6 +164,16 @@ const conversion: ConformanceCase[] = [
     ];
     return cases.map((c) => (attrs ? { ...c, attrs } : c));
   }),
+  // BitCast to T2 for the bindings of one width; NaN payloads aside, every value round-trips through the bytes
+  ...([
+    ['integers 0..100', { shape: [3, 4], ...SMALL }, NOT_BOOL],
+    ['scalar', { shape: [], ...SMALL }, NOT_BOOL],
+    ['empty', { shape: [0, 2], ...SMALL }, NOT_BOOL],
+    ['negative fractions', vals([-0.5, -1.75, 2.25, -3]), FLOAT_DTYPES],
+    ['from bool', { shape: [2, 3] }, ['bool']],
+  ] as const).map(([name, x, dtypes]): ConformanceCase => ({ op: 'BitCast', name, inputs: [x], attrs: castTo, bindings: toNotBool, dtypes })),
+  { op: 'BitCast', name: 'to bool from 0 and 1', inputs: [{ shape: [2, 3], range: [0, 1], integer: true }], attrs: castTo, bindings: (b) => sameWidth(b) && b.T2 === 'bool' },
+  { op: 'BitCast', name: 'to a dtype of another width is rejected', inputs: [{ shape: [2] }], attrs: { to: 'float64' }, bindings: (b) => b.T1 === 'float32' && b.T2 === 'int32', throws: true },
   { op: 'Cast', name: "to='complex64' is rejected", inputs: [{ shape: [2] }], attrs: { to: 'complex64' }, dtypes: ['float32'], throws: true },
 ];
 

@@ -7,5 +7,6 @@ import { tensorCases } from './tensor.js';
 import { indexingCases } from './indexing.js';
 import { visionCases } from './vision.js';
 import { sequenceCases } from './sequence.js';
+import { mlCases } from './ml.js';
 
-export const CASES: readonly ConformanceCase[] = [...elementwiseCases, ...reduceCases, ...nnCases, ...tensorCases, ...indexingCases, ...visionCases, ...sequenceCases];
+export const CASES: readonly ConformanceCase[] = [...elementwiseCases, ...reduceCases, ...nnCases, ...tensorCases, ...indexingCases, ...visionCases, ...sequenceCases, ...mlCases];

@@ -42,6 +42,12 @@ const gather: ConformanceCase[] = [
 ];
 
 const scatter: ConformanceCase[] = [
+  { op: 'TensorScatter', name: 'one position per batch entry, axis -2', inputs: [x(2, 1, 4, 3), x(2, 1, 1, 3), i64([2], [1, 3])] },
+  { op: 'TensorScatter', name: '3-D, two positions, no write_indices', inputs: [x(3, 4, 2), x(3, 2, 2)] },
+  { op: 'TensorScatter', name: 'axis 1 of 4-D', inputs: [x(2, 4, 2, 3), x(2, 2, 2, 3), i64([2], [2, 0])], attrs: { axis: 1 } },
+  { op: 'TensorScatter', name: 'circular wraps around', inputs: [x(2, 1, 4, 3), x(2, 1, 3, 3), i64([2], [1, 3])], attrs: { mode: 'circular' } },
+  { op: 'TensorScatter', name: 'update longer than the cache', inputs: [x(2, 3, 2), x(2, 4, 2)], throws: true },
+  { op: 'TensorScatter', name: 'axis 0 is the batch', inputs: [x(2, 3), x(1, 3)], attrs: { axis: 0 }, throws: true },
   { op: 'ScatterElements', name: 'axis 0', inputs: [x(3, 3), v([2, 3], [1, 0, 2, 0, 2, 1]), x(2, 3)] },
   { op: 'ScatterElements', name: 'axis 1, negative indices', inputs: [x(1, 5), v([1, 2], [1, -2]), x(1, 2)], attrs: { axis: 1 } },
   { op: 'ScatterElements', name: 'reduction add with duplicates', inputs: [x(2, 4), v([2, 3], [1, 1, 3, 0, 0, 0]), x(2, 3)], attrs: { axis: 1, reduction: 'add' } },

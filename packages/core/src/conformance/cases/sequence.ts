@@ -310,6 +310,34 @@ const melWeightMatrix: ConformanceCase[] = [
   { op: 'MelWeightMatrix', name: 'lower edge above upper', inputs: mel(4, 16, 8000, 500, 100), throws: true },
 ];
 
+// ---------------------------------------------------------------- linear attention
+
+const causalConv: ConformanceCase[] = [
+  { op: 'CausalConvWithState', name: 'no state, kernel 4', inputs: [x(2, 3, 6), w(3, 1, 4)], outputs: 2 },
+  { op: 'CausalConvWithState', name: 'bias and past_state, silu', inputs: [x(2, 3, 5), w(3, 1, 3), w(3), x(2, 3, 2)], attrs: { activation: 'silu' }, outputs: 2 },
+  { op: 'CausalConvWithState', name: 'decode step (length 1) with state', inputs: [x(1, 4, 1), w(4, 1, 4), null, x(1, 4, 3)], outputs: 2 },
+  { op: 'CausalConvWithState', name: 'input shorter than the state', inputs: [x(1, 2, 2), w(2, 1, 4), w(2)], attrs: { activation: 'swish' }, outputs: 2 },
+  { op: 'CausalConvWithState', name: 'kernel size 1 (empty state), output only', inputs: [x(2, 2, 3), w(2, 1, 1)] },
+  { op: 'CausalConvWithState', name: 'past_state of the wrong length', inputs: [x(1, 2, 3), w(2, 1, 3), null, x(1, 2, 3)], throws: true },
+];
+
+/** query, key, value [B, T, H*d] for hq/hkv heads of key size dk and value size dv. */
+const lin = (b: number, t: number, hq: number, hkv: number, dk: number, dv: number): CaseInput[] => [w(b, t, hq * dk), w(b, t, hkv * dk), w(b, t, hkv * dv)];
+const gate = (...shape: number[]): CaseInput => ({ shape, range: [-1, 0] });
+const beta = (...shape: number[]): CaseInput => ({ shape, range: [0, 1] });
+const heads = (hq: number, hkv: number, rule: string) => ({ q_num_heads: hq, kv_num_heads: hkv, update_rule: rule });
+const linearAttention: ConformanceCase[] = [
+  { op: 'LinearAttention', name: 'linear', inputs: lin(2, 3, 2, 2, 3, 4), attrs: heads(2, 2, 'linear'), outputs: 2 },
+  { op: 'LinearAttention', name: 'linear with past_state, explicit scale', inputs: [...lin(1, 2, 2, 2, 3, 3), w(1, 2, 3, 3)], attrs: { ...heads(2, 2, 'linear'), scale: 0.3 }, outputs: 2 },
+  { op: 'LinearAttention', name: 'gated, decay per row', inputs: [...lin(2, 3, 2, 2, 3, 4), null, gate(2, 3, 6)], attrs: heads(2, 2, 'gated'), outputs: 2 },
+  { op: 'LinearAttention', name: 'gated, decay per head', inputs: [...lin(2, 3, 2, 2, 3, 4), null, gate(2, 3, 2)], attrs: heads(2, 2, 'gated'), outputs: 2 },
+  { op: 'LinearAttention', name: 'delta, beta per head', inputs: [...lin(1, 4, 2, 2, 3, 2), null, null, beta(1, 4, 2)], attrs: heads(2, 2, 'delta'), outputs: 2 },
+  { op: 'LinearAttention', name: 'gated_delta, grouped heads 4/2, shared beta', inputs: [...lin(2, 3, 4, 2, 2, 3), w(2, 2, 2, 3), gate(2, 3, 4), beta(2, 3, 1)], attrs: heads(4, 2, 'gated_delta'), outputs: 2 },
+  { op: 'LinearAttention', name: 'gated_delta decode step, output only', inputs: [...lin(1, 1, 2, 1, 4, 4), w(1, 1, 4, 4), gate(1, 1, 1), beta(1, 1, 1)], attrs: heads(2, 1, 'gated_delta') },
+  { op: 'LinearAttention', name: 'gated without decay', inputs: lin(1, 2, 2, 2, 3, 3), attrs: heads(2, 2, 'gated'), throws: true },
+  { op: 'LinearAttention', name: 'heads that do not divide', inputs: lin(1, 2, 3, 2, 2, 2), attrs: heads(3, 2, 'linear'), throws: true },
+];
+
 export const sequenceCases: ConformanceCase[] = [
   ...recurrentCases('RNN', 1, 2),
   ...recurrentCases('GRU', 3, 2),
@@ -318,6 +346,8 @@ export const sequenceCases: ConformanceCase[] = [
   ...lstmOnly,
   ...attention,
   ...rotary,
+  ...causalConv,
+  ...linearAttention,
   ...lossCases('NegativeLogLikelihoodLoss'),
   ...lossCases('SoftmaxCrossEntropyLoss'),
   ...quantize,
