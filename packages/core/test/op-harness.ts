@@ -89,13 +89,14 @@ export function run(schema: OpSchema, ref: RefKernel, inputs: readonly (T | null
 
 // ---------------------------------------------------------------- conformance cases
 
-/** Every binding (constraint -> dtype) of the constraints that kernel-visible inputs and outputs use. */
+/** Every binding (constraint -> dtype) of the constraints that kernel-visible inputs and outputs use; those of optional inputs only may also stay unbound. */
 export function bindings(schema: OpSchema): Record<string, DType>[] {
   const used = new Set([...schema.inputs.filter((i) => !i.value), ...schema.outputs].map((s) => s.type));
+  const required = new Set([...schema.inputs.filter((i) => !i.value && !i.optional), ...schema.outputs].map((s) => s.type));
   let all: Record<string, DType>[] = [{}];
   for (const [name, dts] of Object.entries(schema.types)) {
     if (!used.has(name)) continue;
-    all = all.flatMap((b) => dts.map((d) => ({ ...b, [name]: d })));
+    all = all.flatMap((b) => [...(required.has(name) ? [] : [b]), ...dts.map((d) => ({ ...b, [name]: d }))]);
   }
   return all;
 }

@@ -12,14 +12,22 @@ import { PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../protocol.js';
 import { REFERENCE } from '../reference/index.js';
 import type { RefTensor } from '../reference/types.js';
 
-/** Every kernel key an op's type constraints allow (constraints of `value` inputs excluded). */
+/**
+ * Every kernel key an op's type constraints allow (constraints of `value` inputs
+ * excluded). A constraint that only optional inputs use is also left unbound
+ * (the input absent), as the engine does: Attention without a mask is "float32".
+ */
 export function allKeys(schema: OpSchema): string[] {
   const kernelTypes = new Set<string>();
-  for (const i of schema.inputs) if (!i.value) kernelTypes.add(i.type);
-  for (const o of schema.outputs) kernelTypes.add(o.type);
+  const required = new Set<string>();
+  for (const i of schema.inputs) if (!i.value) (kernelTypes.add(i.type), !i.optional && required.add(i.type));
+  for (const o of schema.outputs) (kernelTypes.add(o.type), required.add(o.type));
   const names = Object.keys(schema.types).filter((t) => kernelTypes.has(t));
   let combos: Record<string, DType>[] = [{}];
-  for (const t of names) combos = combos.flatMap((c) => schema.types[t]!.map((d) => ({ ...c, [t]: d })));
+  for (const t of names) {
+    const options: (DType | undefined)[] = required.has(t) ? [...schema.types[t]!] : [undefined, ...schema.types[t]!];
+    combos = combos.flatMap((c) => options.map((d) => (d ? { ...c, [t]: d } : c)));
+  }
   return combos.map((b) => kernelKey(schema, b));
 }
 

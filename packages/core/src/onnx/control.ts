@@ -240,29 +240,37 @@ export const EXEC_OPS: Record<string, ExecOp> = {
     });
   },
 
+  /**
+   * Scan-9 and later scan each input along its axis. Scan-8 has a batch axis 0
+   * on every state and scan input (scanned along axis 1, `directions` per input)
+   * and an optional first input sequence_lens: each batch entry is scanned on its
+   * own and the results are stacked; sequence_lens must then be the full length.
+   */
   async Scan(b, n, ins, label) {
-    if (n.version < 9) throw new MxError('UNSUPPORTED', `${label}: Scan-8 (with a batch axis and sequence_lens) is not supported; re-export with opset >= 9`, { op: 'Scan' });
+    const v8 = n.version < 9;
+    const seqLens = v8 ? ins[0] : undefined;
+    if (v8) ins = ins.slice(1);
     const body = n.attrs.body as Graph;
     const m = n.attrs.num_scan_inputs as number;
     const nState = ins.length - m;
     const nScanOut = body.outputs.length - nState;
-    const inAxes = (n.attrs.scan_input_axes as number[] | undefined) ?? new Array(m).fill(0);
-    const inDirs = (n.attrs.scan_input_directions as number[] | undefined) ?? new Array(m).fill(0);
-    const outAxes = (n.attrs.scan_output_axes as number[] | undefined) ?? new Array(nScanOut).fill(0);
-    const outDirs = (n.attrs.scan_output_directions as number[] | undefined) ?? new Array(nScanOut).fill(0);
+    const inAxes = v8 ? new Array(m).fill(0) : ((n.attrs.scan_input_axes as number[] | undefined) ?? new Array(m).fill(0));
+    const inDirs = ((v8 ? n.attrs.directions : n.attrs.scan_input_directions) as number[] | undefined) ?? new Array(m).fill(0);
+    const outAxes = v8 ? new Array(nScanOut).fill(0) : ((n.attrs.scan_output_axes as number[] | undefined) ?? new Array(nScanOut).fill(0));
+    const outDirs = v8 ? new Array(nScanOut).fill(0) : ((n.attrs.scan_output_directions as number[] | undefined) ?? new Array(nScanOut).fill(0));
     const formal: Meta[] = ins.map((s) => (s ? { kind: s.meta.kind, ...(s.meta.dtype && { dtype: s.meta.dtype }) } : { kind: 'unknown' }));
     const p = await b.subplan(body, formal, where('body', label));
     const outMetas: Meta[] = [...formal.slice(0, nState), ...new Array(nScanOut).fill({ kind: 'tensor' })];
     const dev = b.device;
-    fnStep(b, n, label, [...slotsOf(ins), ...p.captureFrom], outMetas, async (v) => {
-      const xs = ins.slice(nState).map((s, j) => tensorAt(v, s, `Scan input ${j}`));
+
+    /** One scan over xs from `initial` (borrowed); returns the final states and the stacked scan outputs, owned. */
+    const scan = async (initial: Value[], xs: Tensor[], caps: Value[]): Promise<Value[]> => {
       const axes = xs.map((x, j) => (inAxes[j]! < 0 ? inAxes[j]! + x.rank : inAxes[j]!));
       const len = xs[0]!.shape[axes[0]!]!;
       if (xs.some((x, j) => x.shape[axes[j]!] !== len)) throw new MxError('INVALID_ARGUMENT', 'Scan inputs differ in sequence length');
-      let state: Value[] = ins.slice(0, nState).map((s) => v[s!.slot]!);
+      let state = initial;
       let ownState = false;
       const scans: Tensor[][] = Array.from({ length: nScanOut }, () => []);
-      const caps = p.captureFrom.map((s) => v[s]!);
       try {
         for (let t = 0; t < len; t++) {
           const slices = xs.map((x, j) => {
@@ -297,6 +305,36 @@ export const EXEC_OPS: Record<string, ExecOp> = {
       } finally {
         if (ownState) for (const s of state) disposeValue(s);
         for (const ts of scans) for (const t of ts) t.dispose();
+      }
+    };
+
+    fnStep(b, n, label, [...slotsOf(v8 ? [seqLens, ...ins] : ins), ...p.captureFrom], outMetas, async (v) => {
+      const xs = ins.slice(nState).map((s, j) => tensorAt(v, s, `Scan input ${j}`));
+      const initial = ins.slice(0, nState).map((s) => v[s!.slot]!);
+      const caps = p.captureFrom.map((s) => v[s]!);
+      if (!v8) return scan(initial, xs, caps);
+      const batch = xs[0]!.shape[0]!;
+      if (seqLens) {
+        const lens = await numbersOf(tensorAt(v, seqLens, 'Scan sequence_lens'));
+        const full = xs[0]!.shape[1]!;
+        if (lens.some((l) => l !== full)) throw new MxError('UNSUPPORTED', `${label}: Scan-8 with sequence_lens shorter than the sequence (${full}) is not supported`, { op: 'Scan' });
+      }
+      const perBatch: Value[][] = [];
+      try {
+        for (let i = 0; i < batch; i++) {
+          const idx = int64Scalar(i, dev);
+          const pick = (x: Tensor) => run1('Gather', [x, idx], { axis: 0 });
+          const [st, xb] = [initial.map((s) => pick(s as Tensor)), xs.map(pick)];
+          idx.dispose();
+          try {
+            perBatch.push(await scan(st, xb, caps));
+          } finally {
+            for (const t of [...st, ...xb]) t.dispose();
+          }
+        }
+        return perBatch[0]!.map((_, k) => stack(perBatch.map((r) => r[k] as Tensor), 0));
+      } finally {
+        for (const r of perBatch) for (const t of r) disposeValue(t);
       }
     });
   },

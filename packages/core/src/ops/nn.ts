@@ -255,7 +255,7 @@ export const nnOps = {
 
   BatchNormalization: defineOp({
     name: 'BatchNormalization',
-    doc: 'Inference batch norm over channel axis 1: Y = (X - mean) / sqrt(var + epsilon) * scale + B.',
+    doc: 'Batch norm over channel axis 1: Y = (X - mean) / sqrt(var + epsilon) * scale + B, with the input statistics, or with those of X when training_mode=1 (then running_mean/var = input * momentum + current * (1 - momentum)).',
     inputs: [
       { name: 'X', type: 'T' },
       { name: 'scale', type: 'T1' },
@@ -276,12 +276,15 @@ export const nnOps = {
     types: { T: FLOAT, T1: FLOAT, T2: FLOAT },
     infer(ctx) {
       const x = inp(ctx, 0);
-      if (ctx.attrs.training_mode !== 0) ctx.fail('training_mode=1 is not supported: BatchNormalization runs in inference mode');
-      if (ctx.numOutputs > 1) ctx.fail('running_mean and running_var are outputs of training mode, which is not supported');
+      const training = ctx.attrs.training_mode;
+      if (training !== 0 && training !== 1) ctx.fail(`training_mode must be 0 or 1, got ${training}`);
+      if (ctx.numOutputs > 1 && !training) ctx.fail('running_mean and running_var are outputs of training_mode=1');
       if (x.shape.length < 2) ctx.fail(`X must be N x C x ... (rank >= 2), got ${fmt(x.shape)}`);
       const c = x.shape[1]!;
       ['scale', 'B', 'input_mean', 'input_var'].forEach((name, i) => perChannel(ctx, i + 1, name, c));
-      return { outputs: [{ shape: x.shape.slice(), dtype: x.dtype }] };
+      const outputs = [{ shape: x.shape.slice(), dtype: x.dtype }];
+      for (let i = 1; i < ctx.numOutputs; i++) outputs.push({ shape: [c], dtype: inp(ctx, 3).dtype });
+      return { outputs };
     },
   }),
 

@@ -13,10 +13,9 @@
  *
  * Type constraints follow ONNX restricted to mx's dtypes, with these
  * simplifications: Attention's V shares Q and K's constraint (ONNX's T2 would let
- * V differ in float type, which no exporter produces); Attention's attn_mask is
- * an additive float mask of Q's dtype (ONNX's U also allows a bool mask, but a
- * constraint bound only by an optional input leaves kernel keys unbound when the
- * mask is absent); QuantizeLinear's scale is a float type (ONNX also lists int32,
+ * V differ in float type, which no exporter produces); Attention's attn_mask (U)
+ * is a bool mask (true takes part) or an additive mask of Q's dtype, so its
+ * kernel keys are "T1" (no mask), "T1,T1" and "T1,bool"; QuantizeLinear's scale is a float type (ONNX also lists int32,
  * whose division precision is undefined). Accepted and without effect:
  * Attention's softmax_precision (the softmax runs in float32 or wider) and
  * QuantizeLinear's saturate (it concerns float8 outputs only).
@@ -204,6 +203,7 @@ function attention(ctx: InferContext): InferResult {
   const total = past + kvSeq;
   const mask = ctx.inputs[3];
   if (mask) {
+    if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) ctx.fail(`attn_mask must be bool or of Q's dtype ${q.dtype}, got ${mask.dtype}`);
     const ms = mask.shape;
     // The mask broadcasts to [batch, q_heads, q_seq, total]; a shorter last dim is padded with masked-out keys.
     if (ms.length < 2 || ms.length > 4 || ms[ms.length - 1]! > total)
@@ -434,7 +434,7 @@ export const sequenceOps = {
       { name: 'Q', type: 'T1' },
       { name: 'K', type: 'T1' },
       { name: 'V', type: 'T1' },
-      { name: 'attn_mask', type: 'T1', optional: true },
+      { name: 'attn_mask', type: 'U', optional: true },
       { name: 'past_key', type: 'T1', optional: true },
       { name: 'past_value', type: 'T1', optional: true },
       { name: 'nonpad_kv_seqlen', type: 'int64', optional: true },
@@ -454,7 +454,7 @@ export const sequenceOps = {
       softcap: { type: 'float', default: 0 },
       softmax_precision: { type: 'dtype' },
     },
-    types: { T1: FLOAT },
+    types: { T1: FLOAT, U: [...FLOAT, 'bool'] },
     infer: attention,
   }),
 

@@ -201,14 +201,27 @@ export const nnRef: Record<string, RefKernel> = {
     return [perPlane(x!, o!.shape, (c) => Array.from({ length: n }, (_, i) => x!.data[c * n + i]!).reduce((m, v) => Math.max(m, v), -Infinity))];
   },
 
-  BatchNormalization: ([x, scale, b, mean, variance], { epsilon }) => {
+  // training_mode=1: the statistics of X (population variance) normalize, and blend into the running ones.
+  BatchNormalization: ([x, scale, b, mean, variance], { epsilon, training_mode, momentum }, outs) => {
     const [outer, ch, inner] = around(x!.shape, 1);
+    const channel = (i: number) => Math.floor(i / inner) % ch;
+    let [m, v] = [Array.from(mean!.data), Array.from(variance!.data)];
+    if (training_mode) {
+      const count = outer * inner;
+      m = new Array<number>(ch).fill(0);
+      v = new Array<number>(ch).fill(0);
+      const xs = Array.from(x!.data);
+      xs.forEach((val, i) => (m[channel(i)]! += val / count));
+      xs.forEach((val, i) => (v[channel(i)]! += (val - m[channel(i)]!) ** 2 / count));
+    }
     const out = new Float64Array(sizeOf(x!.shape));
     for (let i = 0; i < outer * ch * inner; i++) {
-      const c = Math.floor(i / inner) % ch;
-      out[i] = ((x!.data[i]! - mean!.data[c]!) / Math.sqrt(variance!.data[c]! + (epsilon as number))) * scale!.data[c]! + b!.data[c]!;
+      const c = channel(i);
+      out[i] = ((x!.data[i]! - m[c]!) / Math.sqrt(v[c]! + (epsilon as number))) * scale!.data[c]! + b!.data[c]!;
     }
-    return [out];
+    const mo = momentum as number;
+    const running = [m.map((cur, c) => mean!.data[c]! * mo + cur * (1 - mo)), v.map((cur, c) => variance!.data[c]! * mo + cur * (1 - mo))];
+    return [out, ...running.slice(0, outs.length - 1)];
   },
 
   // Population variance over the block X.shape[axis:]; Scale and B are read flat over that block.

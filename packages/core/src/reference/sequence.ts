@@ -190,7 +190,10 @@ const attention: RefKernel = ([q, k, v, mask, pk, pv, nonpad], attrs, outs) => {
           s *= scale;
           if (cap > 0) s = cap * Math.tanh(s / cap);
           let bias = 0;
-          if (mask) bias = j < width ? mask.data[maskAt(b, h, i, j)]! : -Infinity;
+          if (mask) {
+            const m = j < width ? mask.data[maskAt(b, h, i, j)]! : 0;
+            bias = mask.dtype === 'bool' ? (m ? 0 : -Infinity) : j < width ? m : -Infinity;
+          }
           if ((attrs.is_causal && j > i + offset) || j >= valid) bias = -Infinity;
           z[j] = s + bias;
           qk[row + j] = mode === 2 ? z[j]! : s;

@@ -1,6 +1,9 @@
 // Normalizations.
-//   BatchNormalization (inference; core rejects training_mode=1): over channel axis
-//   1 of X [N, C, ..], Y = (X - mean[c]) * (scale[c] / sqrt(var[c] + epsilon)) + B[c].
+//   BatchNormalization: over channel axis 1 of X [N, C, ..],
+//   Y = (X - mean[c]) * (scale[c] / sqrt(var[c] + epsilon)) + B[c]; with
+//   training_mode=1, mean and var are X's per-channel mean and population variance
+//   (accumulated in double) and the optional outputs running_mean/var (T2) are
+//   input_mean/var * momentum + mean/var * (1 - momentum).
 //   scale/B (T1) and mean/var (T2) may have float dtypes other than X's (T): they
 //   are read as double, so every T,T1,T2 combination shares one kernel per T.
 //   LayerNormalization: each row X[i, ..] over the dims from `axis` on (axis is
@@ -39,6 +42,27 @@ template <class T> int batch_norm(mx_kernel_ctx* ctx) {
   if (!read_doubles(ctx->inputs[1], ch, mul) || !read_doubles(ctx->inputs[2], ch, add) ||
       !read_doubles(ctx->inputs[3], ch, mean) || !read_doubles(ctx->inputs[4], ch, var))
     return mx_fail(ctx, MX_ERR_UNSUPPORTED, "BatchNormalization: unknown dtype of scale, B, mean or var");
+  if (mx_attr_int(ctx->attrs, "training_mode", 0)) {
+    const double mom = mx_attr_float(ctx->attrs, "momentum", 0.9);
+    const int64_t count = X.shape[0] * inner;
+    const T* xs = static_cast<const T*>(X.data);
+    for (int64_t c = 0; c < ch; c++) {
+      double sum = 0, sq = 0;
+      for (int64_t n = 0; n < X.shape[0]; n++)
+        for (int64_t i = 0; i < inner; i++) sum += double(load(xs[(n * ch + c) * inner + i]));
+      const double m = sum / double(count);
+      for (int64_t n = 0; n < X.shape[0]; n++)
+        for (int64_t i = 0; i < inner; i++) sq += (double(load(xs[(n * ch + c) * inner + i])) - m) * (double(load(xs[(n * ch + c) * inner + i])) - m);
+      const double v = sq / double(count);
+      for (int k = 1; k < ctx->num_outputs && k < 3; k++)  // running_mean, running_var
+        dispatch(ctx->outputs[k].dtype, [&](auto zero) {
+          using V = decltype(zero);
+          static_cast<V*>(ctx->outputs[k].data)[c] = store<V>((k == 1 ? mean[c] : var[c]) * mom + (k == 1 ? m : v) * (1 - mom));
+        });
+      mean[c] = m;
+      var[c] = v;
+    }
+  }
   for (int64_t c = 0; c < ch; c++) mul[c] /= std::sqrt(var[c] + eps);
   const T* x = static_cast<const T*>(X.data);
   T* y = static_cast<T*>(ctx->outputs[0].data);

@@ -3,7 +3,8 @@
 // Attention: per batch b, query head h (kv head h / (q_heads / kv_heads)) and
 // query row i, over the keys j of [past_key; K] (total = past + kv_seq):
 //   s_j = scale * q_i . k_j, then cap * tanh(s_j / cap) when softcap > 0,
-//   z_j = s_j + mask[.., i, j] (-inf for j past the mask's width), -inf where
+//   z_j = s_j + mask[.., i, j] (-inf for j past the mask's width; a bool mask
+//   adds 0 where true, -inf where false), -inf where
 //   is_causal and j > i + offset, or where j >= nonpad_kv_seqlen[b],
 //   Y_i = softmax(z)_j v_j.
 // offset is the past length, or nonpad_kv_seqlen[b] - q_seq when there is no past.
@@ -45,7 +46,9 @@ template <class T> int attention(mx_kernel_ctx* ctx) {
   const int64_t P = PK ? PK->shape[2] : 0, Tk = P + Skv, group = Hq / Hkv;
   const T *q = static_cast<const T*>(Q.data), *k = static_cast<const T*>(K.data), *v = static_cast<const T*>(V.data);
   const T *pk = PK ? static_cast<const T*>(PK->data) : nullptr, *pv = PV ? static_cast<const T*>(PV->data) : nullptr;
-  const T* mask = M ? static_cast<const T*>(M->data) : nullptr;
+  // an additive mask of T, or a bool mask (true takes part: +0, false: -inf)
+  const T* mask = M && M->dtype != MX_BOOL ? static_cast<const T*>(M->data) : nullptr;
+  const bool* bmask = M && M->dtype == MX_BOOL ? static_cast<const bool*>(M->data) : nullptr;
   const int64_t* nonpad = NP ? static_cast<const int64_t*>(NP->data) : nullptr;
   T* y = static_cast<T*>(ctx->outputs[0].data);
   T* qk = ctx->num_outputs > 3 ? static_cast<T*>(ctx->outputs[3].data) : nullptr;
@@ -78,13 +81,16 @@ template <class T> int attention(mx_kernel_ctx* ctx) {
     for (int64_t i = 0; i < Sq; i++) {
       T* z = s + i * Tk;
       T* out = qk ? qk + ((b * Hq + h) * Sq + i) * Tk : nullptr;
-      const T* mrow = mask ? mask + b * mstride[0] + h * mstride[1] + i * mstride[2] : nullptr;
+      const int64_t moff = b * mstride[0] + h * mstride[1] + i * mstride[2];
+      const T* mrow = mask ? mask + moff : nullptr;
+      const bool* brow = bmask ? bmask + moff : nullptr;
       T max = neg_inf;
       for (int64_t j = 0; j < Tk; j++) {
         T sj = z[j];
         if (cap > T(0)) sj = cap * std::tanh(sj / cap);
         if (out && mode < 2) out[j] = sj;
         if (mrow) sj += j < width ? mrow[j] : neg_inf;
+        if (brow && (j >= width || !brow[j])) sj = neg_inf;
         if ((causal && j > i + offset) || j >= valid) sj = neg_inf;
         if (out && mode == 2) out[j] = sj;
         z[j] = sj;
@@ -170,10 +176,15 @@ int rotary_half(mx_kernel_ctx* ctx) { return run_widened(ctx, rotary_embedding);
 
 }  // namespace
 
-MX_KERNEL("Attention", "float32", attention<float>);
-MX_KERNEL("Attention", "float64", attention<double>);
-MX_KERNEL("Attention", "float16", attention_half);
-MX_KERNEL("Attention", "bfloat16", attention_half);
+// Keys "T1" (no mask), "T1,T1" (additive mask) and "T1,bool".
+#define REG_ATTENTION(key, fn)                   \
+  MX_KERNEL("Attention", key, fn);               \
+  MX_KERNEL("Attention", key "," key, fn);       \
+  MX_KERNEL("Attention", key ",bool", fn);
+REG_ATTENTION("float32", attention<float>)
+REG_ATTENTION("float64", attention<double>)
+REG_ATTENTION("float16", attention_half)
+REG_ATTENTION("bfloat16", attention_half)
 MX_KERNEL("RotaryEmbedding", "float32", rotary_embedding);
 MX_KERNEL("RotaryEmbedding", "float16", rotary_half);
 MX_KERNEL("RotaryEmbedding", "bfloat16", rotary_half);

@@ -153,7 +153,9 @@ const batchNorm: ConformanceCase[] = [
   { op: 'BatchNormalization', name: '3-D, epsilon', inputs: bnInputs([2, 2, 5]), attrs: { epsilon: 0.01 } },
   { op: 'BatchNormalization', name: 'empty batch', inputs: bnInputs([0, 3, 2]) },
   { op: 'BatchNormalization', name: 'scale of the wrong size', inputs: [x(2, 3, 4), x(4), x(3), x(3), { shape: [3], range: [0.5, 2] }], throws: true },
-  { op: 'BatchNormalization', name: 'training mode', inputs: bnInputs([2, 3, 4]), attrs: { training_mode: 1 }, throws: true },
+  { op: 'BatchNormalization', name: 'training mode, running statistics', inputs: bnInputs([2, 3, 4]), attrs: { training_mode: 1, momentum: 0.8 }, outputs: 3 },
+  { op: 'BatchNormalization', name: 'training mode 2-D, Y only', inputs: bnInputs([5, 2]), attrs: { training_mode: 1 } },
+  { op: 'BatchNormalization', name: 'running statistics without training mode', inputs: bnInputs([2, 3, 4]), outputs: 3, throws: true },
 ];
 
 const layerNorm: ConformanceCase[] = [

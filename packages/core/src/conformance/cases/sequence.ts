@@ -90,7 +90,10 @@ const gruOnly: ConformanceCase[] = [
 /** Q, K, V in the 4-D layout [batch, heads, seq, size]. */
 const qkv4 = (b: number, hq: number, hkv: number, sq: number, skv: number, d: number, dv = d): CaseInput[] => [x(b, hq, sq, d), x(b, hkv, skv, d), x(b, hkv, skv, dv)];
 
-const attention: ConformanceCase[] = [
+/** A bool mask with at least one key kept in every row (so that no row is all -inf). */
+const boolMask = (rows: number, cols: number): CaseInput => ({ shape: [rows, cols], values: Array.from({ length: rows * cols }, (_, i) => Number(i % cols === i % rows || i % 3 === 1)), dtype: 'bool' });
+
+const attentionCases: ConformanceCase[] = [
   { op: 'Attention', name: '4-D', inputs: qkv4(2, 3, 3, 4, 6, 8) },
   { op: 'Attention', name: '4-D, v head size differs', inputs: qkv4(1, 2, 2, 3, 5, 4, 6) },
   { op: 'Attention', name: '3-D with head counts', inputs: [x(2, 4, 12), x(2, 5, 12), x(2, 5, 6)], attrs: { q_num_heads: 3, kv_num_heads: 3 } },
@@ -137,6 +140,9 @@ const attention: ConformanceCase[] = [
     inputs: [...qkv4(2, 2, 2, 2, 5, 4), null, null, null, fixed('int64', [2], [4, 2])],
     attrs: { is_causal: 1 },
   },
+  { op: 'Attention', name: 'bool mask 2-D', inputs: [...qkv4(2, 2, 2, 3, 4, 4), boolMask(3, 4)] },
+  { op: 'Attention', name: 'bool mask narrower than the keys, causal', inputs: [...qkv4(1, 2, 2, 3, 5, 4), boolMask(3, 3)], attrs: { is_causal: 1 } },
+  { op: 'Attention', name: 'float mask of another dtype', inputs: [...qkv4(1, 2, 2, 2, 2, 4), { shape: [2, 2], dtype: 'float64' }], dtypes: ['float32'], throws: true },
   { op: 'Attention', name: 'q heads not a multiple of kv heads', inputs: qkv4(1, 3, 2, 2, 2, 4), throws: true },
   { op: 'Attention', name: '3-D without head counts', inputs: [x(1, 2, 8), x(1, 2, 8), x(1, 2, 8)], throws: true },
   { op: 'Attention', name: 'mask wider than the keys', inputs: [...qkv4(1, 2, 2, 3, 4, 4), x(3, 5)], throws: true },
@@ -309,6 +315,12 @@ const melWeightMatrix: ConformanceCase[] = [
   { op: 'MelWeightMatrix', name: 'default float32 output', inputs: mel(3, 8, 800, 50, 350) },
   { op: 'MelWeightMatrix', name: 'lower edge above upper', inputs: mel(4, 16, 8000, 500, 100), throws: true },
 ];
+
+/** Each case runs once per Q dtype, under the key the engine picks: U unbound without a mask, else the mask's dtype (bool or Q's). */
+const attention = attentionCases.map((c): ConformanceCase => {
+  const mask = c.inputs[3];
+  return { ...c, bindings: (b) => (!mask ? b.U === undefined : mask.dtype === 'bool' ? b.U === 'bool' : b.U === b.T1) };
+});
 
 // ---------------------------------------------------------------- linear attention
 
