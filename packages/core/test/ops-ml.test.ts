@@ -15,7 +15,7 @@ describe('ml op table', () => {
   it('every op has its domain, a doc, a reference kernel, and valid and rejected cases', () => {
     for (const [name, s] of Object.entries(OPS)) {
       expect(s.name).toBe(name);
-      expect(['ai.onnx.ml', 'ai.onnx.preview.training']).toContain(s.domain);
+      expect([undefined, 'ai.onnx.ml', 'ai.onnx.preview.training']).toContain(s.domain);
       expect(s.doc, name).toBeTruthy();
       expect(mlRef[name], name).toBeTypeOf('function');
       expect(mlCases.some((c) => c.op === name && !c.throws), name).toBe(true);
@@ -25,6 +25,15 @@ describe('ml op table', () => {
 
   it('conformance cases are valid calls for every binding (throwing cases are rejected)', () => {
     expect(checkCases(OPS, mlRef, mlCases)).toEqual([]);
+  });
+});
+
+describe('TfIdfVectorizer (onnx operator examples)', () => {
+  const x = t('int32', [2, 6], [1, 1, 3, 3, 3, 7, 8, 6, 7, 5, 6, 8]);
+  const attrs = { mode: 'TF', ngram_counts: [0, 4], ngram_indexes: [0, 1, 2, 3, 4, 5, 6], pool_int64s: [2, 3, 5, 4, 5, 6, 7, 8, 6, 7] };
+  it('counts bigrams without skips, and uni- and bigrams with skips', () => {
+    expect(exec('TfIdfVectorizer', [x], { ...attrs, min_gram_length: 2, max_gram_length: 2, max_skip_count: 0 }, 1)).toEqual([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]]);
+    expect(exec('TfIdfVectorizer', [x], { ...attrs, min_gram_length: 1, max_gram_length: 2, max_skip_count: 5 }, 1)).toEqual([[0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1]]);
   });
 });
 

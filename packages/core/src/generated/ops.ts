@@ -173,6 +173,7 @@ export const qlinearConv: OpFunctions['qlinearConv'] = ops.qlinearConv;
 export const dft: OpFunctions['dft'] = ops.dft;
 export const stft: OpFunctions['stft'] = ops.stft;
 export const melWeightMatrix: OpFunctions['melWeightMatrix'] = ops.melWeightMatrix;
+export const tfIdfVectorizer: OpFunctions['tfIdfVectorizer'] = ops.tfIdfVectorizer;
 export const binarizer: OpFunctions['binarizer'] = ops.binarizer;
 export const arrayFeatureExtractor: OpFunctions['arrayFeatureExtractor'] = ops.arrayFeatureExtractor;
 export const treeEnsemble: OpFunctions['treeEnsemble'] = ops.treeEnsemble;

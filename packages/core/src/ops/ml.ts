@@ -1,7 +1,13 @@
 /**
- * Ops of the ONNX domains beside ai.onnx: ai.onnx.ml (Binarizer,
- * ArrayFeatureExtractor, TreeEnsemble) and the optimizers of
+ * Classic machine-learning ops: TfIdfVectorizer (ai.onnx), ai.onnx.ml
+ * (Binarizer, ArrayFeatureExtractor, TreeEnsemble) and the optimizers of
  * ai.onnx.preview.training (Adagrad, Momentum, Adam).
+ *
+ * TfIdfVectorizer's rule resolves its pool into the n-grams of the counted sizes
+ * (`gram_sizes`, their items concatenated in `gram_items`, each one's output
+ * position in `gram_outputs`; a repeated n-gram keeps its last position, as in
+ * onnx's reference) and `output_size`. It takes integer tokens only (the
+ * pool_strings form needs string tensors).
  *
  * TreeEnsemble's rule checks the node and leaf tables and folds the set-membership
  * lists into per-node ranges (`member_start`, `member_count` into
@@ -119,7 +125,59 @@ const OPTIMIZER_IO = {
   method: false,
 } as const;
 
+function tfIdf(ctx: InferContext): InferResult {
+  const x = inp(ctx, 0);
+  if (x.shape.length > 2) ctx.fail(`X must be [C] or [B, C], got ${fmt(x.shape)}`);
+  const [minN, maxN, skips] = [ctx.attrs.min_gram_length as number, ctx.attrs.max_gram_length as number, ctx.attrs.max_skip_count as number];
+  if (!(minN >= 1 && maxN >= minN && skips >= 0)) ctx.fail(`need 1 <= min_gram_length (${minN}) <= max_gram_length (${maxN}) and max_skip_count (${skips}) >= 0`);
+  if (!['TF', 'IDF', 'TFIDF'].includes(ctx.attrs.mode as string)) ctx.fail(`mode must be 'TF', 'IDF' or 'TFIDF', got ${JSON.stringify(ctx.attrs.mode)}`);
+  if (ctx.attrs.pool_strings !== undefined) ctx.fail('pool_strings needs string tensors; mx counts integer tokens (pool_int64s)');
+  const pool = ints(ctx, 'pool_int64s');
+  const counts = ints(ctx, 'ngram_counts');
+  const indexes = ints(ctx, 'ngram_indexes');
+  if (!indexes.length || indexes.some((i) => !(i >= 0))) ctx.fail('ngram_indexes must be non-empty and non-negative');
+  const outputSize = Math.max(...indexes) + 1;
+  const weights = ctx.attrs.weights as number[] | undefined;
+  if (weights && weights.length !== outputSize) ctx.fail(`weights must have output_size (${outputSize}) entries, got ${weights.length}`);
+  const [sizes, items, outputs] = [[] as number[], [] as number[], [] as number[]];
+  let id = 0;
+  counts.forEach((start, k) => {
+    const n = k + 1;
+    const end = k + 1 < counts.length ? counts[k + 1]! : pool.length;
+    if (!(start >= 0 && end <= pool.length && end >= start && (end - start) % n === 0)) ctx.fail(`ngram_counts ${fmt(counts)} do not split pool_int64s (${pool.length} items) into ${n}-grams`);
+    for (let at = start; at < end; at += n, id++) {
+      if (id >= indexes.length) ctx.fail(`ngram_indexes has ${indexes.length} entries, the pool more n-grams`);
+      if (n < minN || n > maxN) continue;
+      sizes.push(n);
+      items.push(...pool.slice(at, at + n));
+      outputs.push(indexes[id]!);
+    }
+  });
+  const shape = x.shape.length === 2 ? [x.shape[0]!, outputSize] : [outputSize];
+  return { outputs: [{ shape, dtype: 'float32' }], attrs: { gram_sizes: sizes, gram_items: items, gram_outputs: outputs, output_size: outputSize } };
+}
+
 export const mlOps = {
+  TfIdfVectorizer: defineOp({
+    name: 'TfIdfVectorizer',
+    doc: "Counts, per row of integer tokens, the pool's n-grams (of min..max_gram_length items, at most max_skip_count tokens skipped between items) into their output positions; mode 'TF' gives the counts, 'IDF' weight (or 1) where counted, 'TFIDF' count * weight.",
+    inputs: [{ name: 'X', type: 'T' }],
+    outputs: [{ name: 'Y', type: 'float32' }],
+    attrs: {
+      max_gram_length: { type: 'int', required: true },
+      max_skip_count: { type: 'int', required: true },
+      min_gram_length: { type: 'int', required: true },
+      mode: { type: 'string', required: true },
+      ngram_counts: { type: 'ints', required: true },
+      ngram_indexes: { type: 'ints', required: true },
+      pool_int64s: { type: 'ints' },
+      pool_strings: { type: 'strings' },
+      weights: { type: 'floats' },
+    },
+    types: { T: ['int32', 'int64'] },
+    infer: tfIdf,
+  }),
+
   Binarizer: defineOp({
     name: 'Binarizer',
     domain: ML,

@@ -80,7 +80,47 @@ function optimizer(lists: number, step: (a: Attrs, v: number[]) => number[]): Re
   };
 }
 
+/**
+ * TfIdfVectorizer: per row and skip distance d = 1..max_skip_count + 1, from each
+ * start s the items x[s], x[s + d], ... extend a gram while it is a prefix of a
+ * pool n-gram; each one of a counted size (>= min_gram_length) adds 1 at its
+ * output position. Unigrams count at d = 1 only.
+ */
+const tfIdf: RefKernel = ([x], a, [o]) => {
+  const [sizes, items, outs] = [list(a, 'gram_sizes'), list(a, 'gram_items'), list(a, 'gram_outputs')];
+  const size = num(a, 'output_size');
+  const full = new Map<string, number>();
+  const prefixes = new Set<string>();
+  for (let g = 0, at = 0; g < sizes.length; at += sizes[g]!, g++) {
+    const gram = items.slice(at, at + sizes[g]!);
+    full.set(gram.join(','), outs[g]!);
+    for (let k = 1; k <= gram.length; k++) prefixes.add(gram.slice(0, k).join(','));
+  }
+  const cols = x!.shape.length ? x!.shape[x!.shape.length - 1]! : 1;
+  const rows = sizeOf(o!.shape) / size;
+  const counts = new Float64Array(rows * size);
+  for (let r = 0; r < rows; r++) {
+    let minN = num(a, 'min_gram_length');
+    for (let d = 1; d <= num(a, 'max_skip_count') + 1; d++) {
+      for (let s = 0; s + d * (minN - 1) < cols; s++) {
+        const gram: number[] = [];
+        for (let i = s; gram.length < num(a, 'max_gram_length') && i < cols; i += d) {
+          gram.push(x!.data[r * cols + i]!);
+          const key = gram.join(',');
+          if (!prefixes.has(key)) break;
+          if (gram.length >= minN && full.has(key)) counts[r * size + full.get(key)!]! += 1;
+        }
+      }
+      if (minN === 1) minN = 2; // unigrams do not depend on the skip distance
+      if (minN > num(a, 'max_gram_length')) break;
+    }
+  }
+  const w = a.weights as number[] | undefined;
+  return [counts.map((c, i) => (a.mode === 'TF' ? c : a.mode === 'IDF' ? (c > 0 ? (w ? w[i % size]! : 1) : 0) : c * (w ? w[i % size]! : 1)))];
+};
+
 export const mlRef: Record<string, RefKernel> = {
+  TfIdfVectorizer: tfIdf,
   Binarizer: ([x], a) => [Array.from(x!.data, (v) => (v > num(a, 'threshold') ? 1 : 0))],
   ArrayFeatureExtractor: ([x, y], _a, [o]) => {
     const n = x!.shape[x!.shape.length - 1]!;

@@ -1,5 +1,11 @@
-// ai.onnx.ml and ai.onnx.preview.training ops. Core's rules checked every shape
-// and table, and folded what the kernels read:
+// Classic ML ops: TfIdfVectorizer, ai.onnx.ml and ai.onnx.preview.training. Core's
+// rules checked every shape and table, and folded what the kernels read:
+// TfIdfVectorizer: the counted n-grams (`gram_sizes`, `gram_items`,
+// `gram_outputs`); per row and skip distance d = 1..max_skip_count + 1, from each
+// start the items x[s], x[s + d], ... extend a gram while it is a prefix of one of
+// them, and each counted gram (>= min_gram_length items) adds 1 at its output
+// position; unigrams count at d = 1 only. Then mode TF (counts), IDF (weight or 1
+// where counted), TFIDF (count * weight or count).
 // Binarizer: y = x > threshold ? 1 : 0.
 // ArrayFeatureExtractor: Z[o, j] = X[o, Y[j]] over X viewed as [outer, features];
 // an index out of range fails.
@@ -14,6 +20,9 @@
 // Computes in double.
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "seq_common.h"
@@ -22,6 +31,53 @@ namespace mxcpu::ml {
 namespace {
 
 using seq::attr_floats;
+
+template <class T> int tfidf_vectorizer(mx_kernel_ctx* ctx) {
+  const mx_attrs* a = ctx->attrs;
+  const int64_t *sizes, *items, *outs;
+  const int32_t n_grams = mx_attr_ints(a, "gram_sizes", &sizes);
+  mx_attr_ints(a, "gram_items", &items);
+  mx_attr_ints(a, "gram_outputs", &outs);
+  const double* w;
+  const int32_t n_w = attr_floats(a, "weights", &w);
+  const int64_t size = mx_attr_int(a, "output_size", 1), max_n = mx_attr_int(a, "max_gram_length", 1);
+  const int64_t max_d = mx_attr_int(a, "max_skip_count", 0) + 1;
+  const std::string mode = mx_attr_string(a, "mode", "TF");
+  std::map<std::vector<int64_t>, int64_t> full;  // n-gram -> output position (the last one wins)
+  std::set<std::vector<int64_t>> prefixes;
+  for (int32_t g = 0, at = 0; g < n_grams; at += int32_t(sizes[g]), g++) {
+    std::vector<int64_t> gram(items + at, items + at + sizes[g]);
+    full[gram] = outs[g];
+    for (size_t k = 1; k <= gram.size(); k++) prefixes.insert(std::vector<int64_t>(gram.begin(), gram.begin() + int64_t(k)));
+  }
+  const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
+  const int64_t cols = X.ndim ? X.shape[X.ndim - 1] : 1, rows = mx_numel(&Y) / size;
+  const T* x = static_cast<const T*>(X.data);
+  float* y = static_cast<float*>(Y.data);
+  std::vector<double> counts(static_cast<size_t>(rows * size), 0.0);
+  std::vector<int64_t> gram;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t min_n = mx_attr_int(a, "min_gram_length", 1);
+    for (int64_t d = 1; d <= max_d; d++) {
+      for (int64_t s = 0; s + d * (min_n - 1) < cols; s++) {
+        gram.clear();
+        for (int64_t i = s; int64_t(gram.size()) < max_n && i < cols; i += d) {
+          gram.push_back(int64_t(x[r * cols + i]));
+          if (!prefixes.count(gram)) break;
+          const auto hit = full.find(gram);
+          if (int64_t(gram.size()) >= min_n && hit != full.end()) counts[size_t(r * size + hit->second)] += 1;
+        }
+      }
+      if (min_n == 1) min_n = 2;  // unigrams do not depend on the skip distance
+      if (min_n > max_n) break;
+    }
+  }
+  for (int64_t i = 0; i < rows * size; i++) {
+    const double c = counts[size_t(i)], wt = n_w ? w[i % size] : 1.0;
+    y[i] = float(mode == "TF" ? c : mode == "IDF" ? (c > 0 ? wt : 0.0) : c * wt);
+  }
+  return MX_OK;
+}
 
 template <class T> int binarizer(mx_kernel_ctx* ctx) {
   const T* x = static_cast<const T*>(ctx->inputs[0].data);
@@ -177,6 +233,8 @@ template <class T> int adam(mx_kernel_ctx* ctx) {
 #define MXCPU_TRAINING(op, fn)                                                     \
   MX_KERNEL_DOMAIN(op, "ai.onnx.preview.training", "float32", (fn<float>)); \
   MX_KERNEL_DOMAIN(op, "ai.onnx.preview.training", "float64", (fn<double>));
+MX_KERNEL("TfIdfVectorizer", "int32", mxcpu::ml::tfidf_vectorizer<int32_t>);
+MX_KERNEL("TfIdfVectorizer", "int64", mxcpu::ml::tfidf_vectorizer<int64_t>);
 MXCPU_ML("Binarizer", "float32", mxcpu::ml::binarizer<float>);
 MXCPU_ML("Binarizer", "float64", mxcpu::ml::binarizer<double>);
 MXCPU_ML("Binarizer", "int32", mxcpu::ml::binarizer<int32_t>);

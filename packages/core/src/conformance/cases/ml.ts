@@ -1,5 +1,6 @@
 /**
- * Conformance cases of the ai.onnx.ml and ai.onnx.preview.training ops: a small
+ * Conformance cases of the classic ML ops: TfIdfVectorizer over onnx's example
+ * pool; a small
  * hand-built tree ensemble covering every node mode, missing values and each
  * aggregate; the optimizers with one and two optimized tensors, T = 0 and T > 0.
  */
@@ -32,7 +33,26 @@ const trees = (mode: number, aggregate = 1): Record<string, AttrValue> => ({
 });
 const ROWS = vals([6, 2], [0, 1, 0, 2, 1, 3, NaN, 3, 0.5, 1, -1, NaN]);
 
+/** onnx's TfIdfVectorizer example pool: unigrams 2 3 5 4, bigrams (5,6) (7,8) (6,7), output positions 0..6. */
+const tfidf = (min: number, max: number, skip: number, mode: string, extra: Record<string, AttrValue> = {}): Record<string, AttrValue> => ({
+  min_gram_length: min,
+  max_gram_length: max,
+  max_skip_count: skip,
+  mode,
+  ngram_counts: [0, 4],
+  ngram_indexes: [0, 1, 2, 3, 4, 5, 6],
+  pool_int64s: [2, 3, 5, 4, 5, 6, 7, 8, 6, 7],
+  ...extra,
+});
+const TOKENS = vals([2, 6], [1, 1, 3, 3, 3, 7, 8, 6, 7, 5, 6, 8]);
+
 const ml: ConformanceCase[] = [
+  { op: 'TfIdfVectorizer', name: 'bigrams, no skip', inputs: [TOKENS], attrs: tfidf(2, 2, 0, 'TF') },
+  { op: 'TfIdfVectorizer', name: 'unigrams and bigrams, skips up to 5', inputs: [TOKENS], attrs: tfidf(1, 2, 5, 'TF') },
+  { op: 'TfIdfVectorizer', name: '1-D, IDF with weights', inputs: [vals([8], [2, 3, 5, 6, 7, 8, 5, 6])], attrs: tfidf(1, 2, 1, 'IDF', { weights: [1, 2, 3, 4, 5, 6, 7] }) },
+  { op: 'TfIdfVectorizer', name: 'TFIDF without weights', inputs: [TOKENS], attrs: tfidf(1, 1, 0, 'TFIDF') },
+  { op: 'TfIdfVectorizer', name: 'ngram_counts that do not split the pool', inputs: [TOKENS], attrs: tfidf(1, 2, 0, 'TF', { ngram_counts: [0, 3] }), throws: true },
+  { op: 'TfIdfVectorizer', name: "mode 'BM25' is rejected", inputs: [TOKENS], attrs: tfidf(1, 2, 0, 'BM25'), throws: true },
   { op: 'Binarizer', name: 'threshold 0', inputs: [{ shape: [3, 4] }] },
   { op: 'Binarizer', name: 'threshold 1, values at it', inputs: [vals([6], [-1, 0, 1, 1.5, 2, 1])], attrs: { threshold: 1 }, dtypes: ['float32', 'float64'] },
   { op: 'Binarizer', name: 'integers, threshold 2', inputs: [vals([5], [-1, 1, 2, 3, 4])], attrs: { threshold: 2 } },
