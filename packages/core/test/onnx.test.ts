@@ -185,6 +185,27 @@ describe('executor', () => {
     m.dispose();
   });
 
+  it('runs Scan-8: each batch entry scanned on its own, reverse direction per input', async () => {
+    const body = graph({
+      name: 'body',
+      nodes: [{ op: 'Add', inputs: ['s', 'row'], outputs: ['s2'] }, { op: 'Identity', inputs: ['s2'], outputs: ['o'] }],
+      inputs: [['s', 'float32'], ['row', 'float32']],
+      outputs: [['s2', 'float32'], ['o', 'float32']],
+    });
+    const g = graph({
+      nodes: [{ op: 'Scan', inputs: ['', 'init', 'xs'], outputs: ['total', 'partial'], attrs: { body: { g: body }, num_scan_inputs: 1, directions: [1] } }],
+      inputs: [['init', 'float32', [2, 1]], ['xs', 'float32', [2, 3, 1]]],
+      outputs: [['total', 'float32'], ['partial', 'float32']],
+    });
+    const m = await mx.onnx.load(modelBytes(g, 8));
+    const r = await m.run({ init: mx.tensor([[0], [100]]), xs: mx.tensor([[[1], [2], [3]], [[4], [5], [6]]]) });
+    expect(await r.total!.array()).toEqual([[6], [115]]);
+    // reversed input: running sums of 3, 2, 1 and of 6, 5, 4
+    expect(await r.partial!.array()).toEqual([[[3], [5], [6]], [[106], [111], [115]]]);
+    for (const t of Object.values(r)) t.dispose();
+    m.dispose();
+  });
+
   it('expands ai.onnx.preview FlexAttention with its score_mod subgraph and grouped heads', async () => {
     // score_mod doubles the scores; two query heads share the one key/value head
     const mod = graph({
