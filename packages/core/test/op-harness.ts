@@ -7,6 +7,7 @@
  */
 import { DTYPES, isFloat, readNumber, writeNumber, type DType, type TypedArray } from '../src/dtype.js';
 import { MxError } from '../src/errors.js';
+import { intNarrowRange, isIntNarrow } from '../src/narrow.js';
 import type { ConformanceCase, CaseInput } from '../src/conformance/types.js';
 import { fail, sizeOf, type AttrValue, type InferContext, type InferResult, type OpSchema } from '../src/ops/schema.js';
 import type { RefKernel } from '../src/reference/types.js';
@@ -104,7 +105,7 @@ export function bindings(schema: OpSchema): Record<string, DType>[] {
 function generate(ci: CaseInput, dtype: DType, seed: number): number[] {
   if (ci.values) return [...ci.values];
   const unsigned = dtype === 'bool' || dtype.startsWith('uint');
-  const [lo, hi] = ci.range ?? (dtype === 'bool' ? [0, 1] : unsigned ? [0, 6] : [-3, 3]);
+  const [lo, hi] = ci.range ?? (dtype === 'bool' ? [0, 1] : isIntNarrow(dtype) ? intNarrowRange(dtype) : unsigned ? [0, 6] : [-3, 3]);
   const integer = ci.integer || !isFloat(dtype);
   let s = seed >>> 0 || 1;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);
@@ -124,6 +125,7 @@ export function instances(schema: OpSchema, c: ConformanceCase): Instance[] {
   const first = Object.keys(schema.types)[0];
   return bindings(schema)
     .filter((b) => !c.dtypes || (first !== undefined && c.dtypes.includes(b[first]!)))
+    .filter((b) => !c.when || c.when(b))
     .map((binding) => {
       const unrepresentable: string[] = [];
       const inputs = c.inputs.map((ci, i) => {
