@@ -7,6 +7,7 @@ import {
   dtypeOfArray,
   dtypeSize,
   isBigInt,
+  isFloat,
   isDType,
   readNumber,
   typedView,
@@ -233,7 +234,7 @@ const SUMMARIZE_OVER = 1000;
 export function formatNumpy(shape: readonly number[], dtype: DType, a: TypedArray): string {
   const n = sizeOfShape(shape);
   const summarize = n > SUMMARIZE_OVER;
-  const isF = dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+  const isF = isFloat(dtype);
   const val = (i: number) => readNumber(dtype, a, i);
   // which elements are printed (for widths)
   const shown: number[] = [];
