@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "common.h"
@@ -38,13 +39,14 @@ inline void int_range(int32_t dtype, double* lo, double* hi) {
 enum class special { ieee, fn, fnuz, none };
 struct float_format {
   int ebits, mbits, bias;
-  double max;  // largest finite magnitude
+  double max;        // largest finite magnitude
+  unsigned max_code; // its bits
   special sp;
 };
 // nullptr for e8m0 and the integers.
 inline const float_format* float_format_of(int32_t dtype) {
-  static const float_format e4m3fn{4, 3, 7, 448, special::fn}, e4m3fnuz{4, 3, 8, 240, special::fnuz},
-      e5m2{5, 2, 15, 57344, special::ieee}, e5m2fnuz{5, 2, 16, 57344, special::fnuz}, e2m1{2, 1, 1, 6, special::none};
+  static const float_format e4m3fn{4, 3, 7, 448, 0x7e, special::fn}, e4m3fnuz{4, 3, 8, 240, 0x7f, special::fnuz},
+      e5m2{5, 2, 15, 57344, 0x7b, special::ieee}, e5m2fnuz{5, 2, 16, 57344, 0x7f, special::fnuz}, e2m1{2, 1, 1, 6, 0x7, special::none};
   switch (dtype) {
     case MX_FLOAT8E4M3FN: return &e4m3fn;
     case MX_FLOAT8E4M3FNUZ: return &e4m3fnuz;
@@ -84,29 +86,35 @@ inline const float* decode_table(int32_t dtype) {
   return all.t[dtype - MX_FLOAT8E4M3FN];
 }
 
-inline uint8_t encode_float(const float_format& f, double x, bool saturate) {
+// x (float or double, so that each source rounds once) to the format's bits.
+// Exact integer arithmetic on the binary representation, no libm: the
+// magnitude scaled by 2^(mbits - e) (e: x's exponent, at least the format's
+// smallest normal one) is below 2^(mbits + 1), and adding 2^digits(F) rounds
+// it to an integer, half to even.
+template <class F> inline uint8_t encode_float(const float_format& f, F x, bool saturate) {
+  using U = std::conditional_t<sizeof(F) == 4, uint32_t, uint64_t>;
+  constexpr int kMant = std::numeric_limits<F>::digits - 1, kBias = std::numeric_limits<F>::max_exponent - 1;
+  const auto pow2 = [](int e) { const U u = (U)(e + kBias) << kMant; F v; std::memcpy(&v, &u, sizeof v); return v; };  // normal e
   const unsigned sign_bit = 1u << (f.ebits + f.mbits);
-  if (std::isnan(x)) return f.sp == special::fnuz ? 0x80 : f.sp == special::none ? sign_bit : f.sp == special::fn ? 0x7f : 0x7e;
-  const bool neg = std::signbit(x);
-  const unsigned sign = neg ? sign_bit : 0;
+  if (x != x) return f.sp == special::fnuz ? 0x80 : f.sp == special::none ? sign_bit : f.sp == special::fn ? 0x7f : 0x7e;
+  const unsigned sign = std::signbit(x) ? sign_bit : 0;
   const auto overflow = [&]() -> uint8_t {
     if (f.sp == special::fnuz) return 0x80;
     if (f.sp == special::fn) return (uint8_t)(sign | 0x7f);
     return (uint8_t)(sign | (((1u << f.ebits) - 1) << f.mbits));  // ieee: inf
   };
-  double a = std::fabs(x);
-  if (saturate || f.sp == special::none) a = std::min(a, f.max);
-  if (std::isinf(a)) return overflow();
-  // Round to a multiple of the spacing at a's exponent (the subnormal spacing below emin).
+  F a = std::fabs(x);
+  if (saturate || f.sp == special::none) a = std::min(a, (F)f.max);
+  if (a > std::numeric_limits<F>::max()) return overflow();  // inf
+  U ab;
+  std::memcpy(&ab, &a, sizeof ab);
   const int emin = 1 - f.bias;
-  const double quantum = std::ldexp(1.0, std::max(emin, a == 0 ? emin : std::ilogb(a)) - f.mbits);
-  const double m = std::nearbyint(a / quantum) * quantum;
-  if (m > f.max) return overflow();
-  if (m == 0) return (uint8_t)(f.sp == special::fnuz ? 0 : sign);
-  const int e = std::ilogb(m);
-  const unsigned bits = e < emin ? (unsigned)std::ldexp(m, f.mbits - emin)
-                                 : ((unsigned)(e + f.bias) << f.mbits) | ((unsigned)std::ldexp(m, f.mbits - e) - (1u << f.mbits));
-  return (uint8_t)(sign | bits);
+  int e = std::max(emin, (int)(ab >> kMant) - kBias);  // a subnormal F is far below emin
+  unsigned r = (unsigned)((a * pow2(f.mbits - e) + pow2(kMant)) - pow2(kMant));
+  if (r == 0) return (uint8_t)(f.sp == special::fnuz ? 0 : sign);
+  if (r == 2u << f.mbits) r >>= 1, e++;  // rounded up to the next power of two
+  const unsigned code = r < (1u << f.mbits) ? r : ((unsigned)(e + f.bias) << f.mbits) | (r - (1u << f.mbits));  // r < 2^mbits: subnormal
+  return code > f.max_code ? overflow() : (uint8_t)(sign | code);
 }
 
 enum class e8m0_rounding { up, down, nearest };
@@ -139,21 +147,21 @@ struct encoder {
     const uint8_t low = (uint8_t)((uint64_t)v & ((1u << b) - 1));
     return is_signed_int(dtype) ? (uint8_t)(int8_t)((int8_t)(low << (8 - b)) >> (8 - b)) : low;
   }
-  uint8_t from_double(double x) const {
+  template <class F> uint8_t from_float(F x) const {
     if (fmt) return encode_float(*fmt, x, saturate);
     if (dtype == MX_FLOAT8E8M0) return encode_e8m0((float)x, saturate, rounding);
     // truncate toward zero into int64, saturating (NaN gives 0), then wrap
     if (x != x) return 0;
-    if (x >= 9223372036854775808.0) return wrap(INT64_MAX);
-    if (x < -9223372036854775808.0) return wrap(INT64_MIN);
+    if (x >= (F)9223372036854775808.0) return wrap(INT64_MAX);
+    if (x < (F)-9223372036854775808.0) return wrap(INT64_MIN);
     return wrap((int64_t)x);
   }
   template <class T> uint8_t operator()(T v) const {
     if constexpr (std::is_integral_v<T>) {
       if (is_int(dtype)) return wrap((int64_t)v);  // uint64 beyond int64 keeps its low bits
-      return from_double((double)v);
+      return from_float((double)v);
     } else {
-      return from_double((double)load(v));
+      return from_float(load(v));  // float or double
     }
   }
 };

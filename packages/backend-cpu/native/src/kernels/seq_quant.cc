@@ -96,7 +96,7 @@ int quantize_linear(mx_kernel_ctx* ctx) {
       parallel_for(ctx->pool, n, 1 << 14, [&](int64_t b, int64_t e) {
         for (int64_t k = b; k < e; k++) {
           const int64_t p = idx(k);
-          y[k] = enc.from_double((float)(quotient(k, p) + zps[p]));
+          y[k] = enc.from_float((float)(quotient(k, p) + zps[p]));
         }
       });
       return;
