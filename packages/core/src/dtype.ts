@@ -9,7 +9,7 @@
  * as Uint8Array values. `size` is that storage size; ONNX's packed layout of the
  * sub-byte types exists only in the ONNX loader.
  */
-import { decodeNarrow, encodeNarrow, isFloatNarrow, type Narrow } from './narrow.js';
+import { decodeNarrow, encodeNarrow, isNarrowFloat, type Narrow } from './narrow.js';
 
 export const DTYPES = {
   float32: { id: 1, size: 4, array: Float32Array },
@@ -69,7 +69,7 @@ const BY_ID = new Map<number, DType>(EVERY_DTYPE.map((d) => [DTYPES[d].id, d]));
 export const dtypeFromId = (id: number): DType | undefined => BY_ID.get(id);
 /** Floating-point dtypes, the narrow float formats included. */
 export const isFloat = (d: DType) =>
-  d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16' || isFloatNarrow(d) || d === 'float8e8m0';
+  d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16' || isNarrowFloat(d);
 export const isNarrow = (d: DType): d is Narrow => (NARROW_DTYPES as readonly string[]).includes(d);
 export const isBigInt = (d: DType) => d === 'int64' || d === 'uint64';
 
@@ -150,7 +150,7 @@ export function readNumber(d: DType, a: TypedArray, i: number): number {
   const v = a[i]!;
   if (d === 'float16') return f16ToF32(v as number);
   if (d === 'bfloat16') return bf16ToF32(v as number);
-  if (isFloatNarrow(d) || d === 'float8e8m0') return decodeNarrow(d, v as number);
+  if (isNarrowFloat(d)) return decodeNarrow(d, v as number);
   return typeof v === 'bigint' ? Number(v) : v;
 }
 /**

@@ -21,6 +21,7 @@
  *   toward zero first (NaN gives 0, beyond the int64 range it saturates there).
  */
 
+/** The narrow types with sign, exponent and mantissa fields (e8m0 has an exponent only). */
 export type FloatNarrow = 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'float4e2m1';
 export type IntNarrow = 'int4' | 'uint4' | 'int2' | 'uint2';
 export type Narrow = FloatNarrow | 'float8e8m0' | IntNarrow;
@@ -52,7 +53,9 @@ export const INT_NARROW: Record<IntNarrow, { bits: number; signed: boolean }> = 
   uint2: { bits: 2, signed: false },
 };
 
-export const isFloatNarrow = (d: string): d is FloatNarrow => Object.prototype.hasOwnProperty.call(FORMATS, d);
+const hasFloatFormat = (d: string): d is FloatNarrow => Object.prototype.hasOwnProperty.call(FORMATS, d);
+/** The narrow floating-point types (float8, e8m0 included, and float4e2m1). */
+export const isNarrowFloat = (d: string): d is FloatNarrow | 'float8e8m0' => hasFloatFormat(d) || d === 'float8e8m0';
 export const isIntNarrow = (d: string): d is IntNarrow => Object.prototype.hasOwnProperty.call(INT_NARROW, d);
 
 /** The [min, max] of a narrow integer type. */
@@ -152,7 +155,7 @@ function table(d: Narrow): Float64Array {
     t = new Float64Array(256);
     for (let b = 0; b < 256; b++) {
       if (d === 'float8e8m0') t[b] = decodeE8m0(b);
-      else if (isFloatNarrow(d)) t[b] = decodeFloat(FORMATS[d], d === 'float4e2m1' ? b & 0xf : b);
+      else if (hasFloatFormat(d)) t[b] = decodeFloat(FORMATS[d], d === 'float4e2m1' ? b & 0xf : b);
       else t[b] = INT_NARROW[d].signed ? (b << 24) >> 24 : b; // int4/int2 are stored sign-extended
     }
     TABLES.set(d, t);

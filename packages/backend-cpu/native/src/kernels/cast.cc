@@ -28,6 +28,13 @@ template <class I, class O> int cast_kernel(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
+// y[i] = f(i) for i in [0, n), on the pool.
+template <class O, class F> void fill(const mx_pool* pool, O* y, int64_t n, const F& f) {
+  parallel_for(pool, n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) y[i] = f(i);
+  });
+}
+
 // Every pair with a narrow type: T1 or T2 is narrow (run-time dtypes).
 int cast_narrow(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
@@ -36,53 +43,35 @@ int cast_narrow(mx_kernel_ctx* ctx) {
     std::memcpy(Y.data, X.data, (size_t)n);
     return MX_OK;
   }
-  bool ok = true;
-  if (narrow::is_int(X.dtype)) {
-    // read as the stored int8/uint8: the same conversions as from those types
-    const int32_t storage = narrow::is_signed_int(X.dtype) ? MX_INT8 : MX_UINT8;
-    ok = seq::dispatch_among<int8_t, uint8_t>(storage, [&](auto z) {
-      using I = decltype(z);
-      const I* x = static_cast<const I*>(X.data);
-      if (narrow::is_narrow(Y.dtype)) {
-        const narrow::encoder enc(Y.dtype, ctx->attrs);
-        uint8_t* y = static_cast<uint8_t*>(Y.data);
-        parallel_for(ctx->pool, n, kGrain, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; i++) y[i] = enc(x[i]);
-        });
-      } else {
-        dispatch(Y.dtype, [&](auto w) {
-          using O = decltype(w);
-          unary_apply<I, O>(ctx->pool, [](auto v) { return v; }, x, static_cast<O*>(Y.data), n);
-        });
-      }
+  uint8_t* y8 = static_cast<uint8_t*>(Y.data);
+  const narrow::encoder enc(Y.dtype, ctx->attrs);  // used when Y is narrow
+  // Writes y from read(i), the value of x[i] as a standard type.
+  const auto write = [&](const auto& read) {
+    if (narrow::is_narrow(Y.dtype)) {
+      fill(ctx->pool, y8, n, [&](int64_t i) { return enc(read(i)); });
+      return true;
+    }
+    return dispatch(Y.dtype, [&](auto z) {
+      using O = decltype(z);
+      fill(ctx->pool, static_cast<O*>(Y.data), n, [&](int64_t i) { return convert<O>(read(i)); });
     });
+  };
+  bool ok = true;
+  if (narrow::is_signed_int(X.dtype)) {
+    const int8_t* x = static_cast<const int8_t*>(X.data);
+    ok = write([x](int64_t i) { return x[i]; });
+  } else if (narrow::is_int(X.dtype)) {
+    const uint8_t* x = static_cast<const uint8_t*>(X.data);
+    ok = write([x](int64_t i) { return x[i]; });
   } else if (narrow::is_narrow(X.dtype)) {
     const float* table = narrow::decode_table(X.dtype);
     const uint8_t* x = static_cast<const uint8_t*>(X.data);
-    if (narrow::is_narrow(Y.dtype)) {
-      const narrow::encoder enc(Y.dtype, ctx->attrs);
-      uint8_t* y = static_cast<uint8_t*>(Y.data);
-      parallel_for(ctx->pool, n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; i++) y[i] = enc(table[x[i]]);
-      });
-    } else {
-      ok = dispatch(Y.dtype, [&](auto z) {
-        using O = decltype(z);
-        O* y = static_cast<O*>(Y.data);
-        parallel_for(ctx->pool, n, kGrain, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; i++) y[i] = convert<O>(table[x[i]]);
-        });
-      });
-    }
-  } else {
-    const narrow::encoder enc(Y.dtype, ctx->attrs);
-    uint8_t* y = static_cast<uint8_t*>(Y.data);
+    ok = write([x, table](int64_t i) { return table[x[i]]; });
+  } else {  // a standard type to a narrow one
     ok = dispatch(X.dtype, [&](auto z) {
       using I = decltype(z);
       const I* x = static_cast<const I*>(X.data);
-      parallel_for(ctx->pool, n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; i++) y[i] = enc(x[i]);
-      });
+      fill(ctx->pool, y8, n, [&](int64_t i) { return enc(x[i]); });
     });
   }
   return ok ? MX_OK : mx_fail(ctx, MX_ERR_UNSUPPORTED, "Cast: dtypes %d -> %d", X.dtype, Y.dtype);
