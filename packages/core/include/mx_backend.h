@@ -47,11 +47,17 @@ typedef enum mx_status {
   MX_ERR_INTERNAL = 5
 } mx_status;
 
-/* Element types: the numbers are ONNX TensorProto.DataType values. */
+/* Element types: the numbers are ONNX TensorProto.DataType values. Every
+ * element takes a whole number of bytes: the float8 types and float4e2m1 are
+ * one byte of raw bits (float4e2m1 in the low nibble, the high nibble zero),
+ * int4/int2 one sign-extended int8, uint4/uint2 one uint8 (ONNX's packed
+ * layout of the sub-byte types never reaches a backend). */
 typedef enum mx_dtype {
   MX_FLOAT32 = 1, MX_UINT8 = 2, MX_INT8 = 3, MX_UINT16 = 4, MX_INT16 = 5,
   MX_INT32 = 6, MX_INT64 = 7, MX_BOOL = 9, MX_FLOAT16 = 10, MX_FLOAT64 = 11,
-  MX_UINT32 = 12, MX_UINT64 = 13, MX_BFLOAT16 = 16
+  MX_UINT32 = 12, MX_UINT64 = 13, MX_BFLOAT16 = 16,
+  MX_FLOAT8E4M3FN = 17, MX_FLOAT8E4M3FNUZ = 18, MX_FLOAT8E5M2 = 19, MX_FLOAT8E5M2FNUZ = 20,
+  MX_UINT4 = 21, MX_INT4 = 22, MX_FLOAT4E2M1 = 23, MX_FLOAT8E8M0 = 24, MX_UINT2 = 25, MX_INT2 = 26
 } mx_dtype;
 
 #define MX_MAX_DIMS 16

@@ -59,29 +59,15 @@ async function loadMx(backend) {
   return mx;
 }
 
-function isFloat(d) {
-  return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
-}
-
-function numbers(h) {
+/**
+ * Element values to compare: 16-bit, float8 and float4 floats decoded from their
+ * bits (mx.readNumber); other dtypes as stored (64-bit integers stay exact).
+ * The sub-byte types arrive unpacked, one element per entry, from both sides.
+ */
+function numbers(mx, h) {
   const { dtype, data } = h;
-  if (dtype === 'float16' || dtype === 'bfloat16') {
-    const f = new Float32Array(1);
-    const u = new Uint32Array(f.buffer);
-    return Array.from(data, (w) => {
-      if (dtype === 'bfloat16') {
-        u[0] = w << 16;
-        return f[0];
-      }
-      const s = w & 0x8000 ? -1 : 1;
-      const e = (w >> 10) & 0x1f;
-      const m = w & 0x3ff;
-      if (e === 0) return s * m * 2 ** -24;
-      if (e === 31) return m ? NaN : s * Infinity;
-      return s * (1 + m / 1024) * 2 ** (e - 15);
-    });
-  }
-  return data;
+  if (!mx.isFloat(dtype) || data instanceof Float32Array || data instanceof Float64Array) return data;
+  return Array.from({ length: data.length }, (_, i) => mx.readNumber(dtype, data, i));
 }
 
 /** null when `got` matches `want`, else what differs. */
@@ -103,8 +89,8 @@ async function compare(mx, want, got, where) {
   if (!got || Array.isArray(got)) return `${where}: expected a tensor`;
   if (got.dtype !== want.dtype) return `${where}: dtype ${got.dtype}, expected ${want.dtype}`;
   if (got.shape.join(',') !== want.dims.join(',')) return `${where}: shape [${got.shape}], expected [${want.dims}]`;
-  const g = numbers({ dtype: got.dtype, data: await got.data() });
-  const w = numbers(want);
+  const g = numbers(mx, { dtype: got.dtype, data: await got.data() });
+  const w = numbers(mx, want);
   let bad = 0;
   let first = -1;
   let worst = 0;
@@ -112,7 +98,7 @@ async function compare(mx, want, got, where) {
     const a = g[i];
     const b = w[i];
     let ok;
-    if (isFloat(want.dtype)) {
+    if (mx.isFloat(want.dtype)) {
       ok = Number.isNaN(b) ? Number.isNaN(a) : a === b || Math.abs(a - b) <= ATOL + RTOL * Math.abs(b);
       if (!ok && Number.isFinite(a) && Number.isFinite(b)) worst = Math.max(worst, Math.abs(a - b));
     } else ok = a === b;

@@ -4,7 +4,13 @@
  *
  * float16 and bfloat16 are carried as raw 16-bit words (Uint16Array) on the JS side;
  * int64/uint64 as BigInt64Array/BigUint64Array; bool as Uint8Array of 0/1.
+ * The narrow types (narrow.ts) take one byte per element: the float8 types and
+ * float4e2m1 as raw bits (Uint8Array), int4/int2 as Int8Array values, uint4/uint2
+ * as Uint8Array values. `size` is that storage size; ONNX's packed layout of the
+ * sub-byte types exists only in the ONNX loader.
  */
+import { decodeNarrow, encodeNarrow, isNarrowFloat, type Narrow } from './narrow.js';
+
 export const DTYPES = {
   float32: { id: 1, size: 4, array: Float32Array },
   uint8: { id: 2, size: 1, array: Uint8Array },
@@ -19,10 +25,30 @@ export const DTYPES = {
   uint32: { id: 12, size: 4, array: Uint32Array },
   uint64: { id: 13, size: 8, array: BigUint64Array },
   bfloat16: { id: 16, size: 2, array: Uint16Array },
+  float8e4m3fn: { id: 17, size: 1, array: Uint8Array },
+  float8e4m3fnuz: { id: 18, size: 1, array: Uint8Array },
+  float8e5m2: { id: 19, size: 1, array: Uint8Array },
+  float8e5m2fnuz: { id: 20, size: 1, array: Uint8Array },
+  uint4: { id: 21, size: 1, array: Uint8Array },
+  int4: { id: 22, size: 1, array: Int8Array },
+  float4e2m1: { id: 23, size: 1, array: Uint8Array },
+  float8e8m0: { id: 24, size: 1, array: Uint8Array },
+  uint2: { id: 25, size: 1, array: Uint8Array },
+  int2: { id: 26, size: 1, array: Int8Array },
 } as const;
 
 export type DType = keyof typeof DTYPES;
-export const ALL_DTYPES = Object.keys(DTYPES) as DType[];
+/**
+ * The narrow types: storage formats that Cast, CastLike, QuantizeLinear and
+ * DequantizeLinear convert to and from; other ops compute in the standard types.
+ */
+export const NARROW_DTYPES = [
+  'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'float8e8m0', 'float4e2m1', 'int4', 'uint4', 'int2', 'uint2',
+] as const satisfies readonly DType[];
+/** The 13 standard dtypes: every op family is declared over these. */
+export const ALL_DTYPES = (Object.keys(DTYPES) as DType[]).filter((d) => !(NARROW_DTYPES as readonly string[]).includes(d));
+/** Every dtype, the narrow ones included (Cast's types). */
+export const EVERY_DTYPE = Object.keys(DTYPES) as DType[];
 
 export type TypedArrayFor<D extends DType> = InstanceType<(typeof DTYPES)[D]['array']>;
 export type TypedArray =
@@ -39,9 +65,12 @@ export function isDType(s: unknown): s is DType {
 }
 export const dtypeSize = (d: DType): number => DTYPES[d].size;
 export const dtypeId = (d: DType): number => DTYPES[d].id;
-const BY_ID = new Map<number, DType>(ALL_DTYPES.map((d) => [DTYPES[d].id, d]));
+const BY_ID = new Map<number, DType>(EVERY_DTYPE.map((d) => [DTYPES[d].id, d]));
 export const dtypeFromId = (id: number): DType | undefined => BY_ID.get(id);
-export const isFloat = (d: DType) => d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
+/** Floating-point dtypes, the narrow float formats included. */
+export const isFloat = (d: DType) =>
+  d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16' || isNarrowFloat(d);
+export const isNarrow = (d: DType): d is Narrow => (NARROW_DTYPES as readonly string[]).includes(d);
 export const isBigInt = (d: DType) => d === 'int64' || d === 'uint64';
 
 /** A typed array view over `buffer` for dtype `d` (length in elements). */
@@ -112,17 +141,32 @@ export function f16ToF32(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** Read element i of a storage view as a JS number (bigint dtypes as number, 16-bit floats decoded). */
+/**
+ * Read element i of a storage view as a JS number (bigint dtypes as number, 16-bit
+ * and narrow floats decoded).
+ * @example mx.readNumber('float8e4m3fn', new Uint8Array([0x38]), 0) // 1
+ */
 export function readNumber(d: DType, a: TypedArray, i: number): number {
   const v = a[i]!;
   if (d === 'float16') return f16ToF32(v as number);
   if (d === 'bfloat16') return bf16ToF32(v as number);
+  if (isNarrowFloat(d)) return decodeNarrow(d, v as number);
   return typeof v === 'bigint' ? Number(v) : v;
 }
-/** Write a JS number into element i with the dtype's conversion (saturating casts are the kernel's business, not this). */
+/**
+ * Write a JS number into element i with the dtype's conversion: round to nearest
+ * even for floats, as a Cast without saturation (out of a float8 range gives inf
+ * or NaN; float8e8m0 to the nearest power of two); integers wrap,
+ * int4/int2/uint4/uint2 to their width. Saturating casts are the kernels'
+ * business, not this.
+ * @example const a = new Uint8Array(1); mx.writeNumber('float8e5m2', a, 0, 1.1); // a[0] = 0x3c (1)
+ */
 export function writeNumber(d: DType, a: TypedArray, i: number, x: number | bigint | boolean): void {
   if (d === 'float16') a[i] = f32ToF16(Number(x));
   else if (d === 'bfloat16') a[i] = f32ToBf16(Number(x));
+  // float8e8m0 rounds to the nearest power of two here (ONNX's bit rule, under which
+  // every e8m0 value maps to itself; Cast's default 'up' moves 2^-127 to 2^-126).
+  else if (isNarrow(d)) a[i] = encodeNarrow(d, typeof x === 'boolean' ? Number(x) : x, { roundMode: 'nearest' });
   else if (d === 'int64' || d === 'uint64') (a as BigInt64Array)[i] = typeof x === 'bigint' ? x : Number.isFinite(Number(x)) ? BigInt(Math.trunc(Number(x))) : 0n;
   else if (d === 'bool') a[i] = x ? 1 : 0;
   else (a as Float32Array)[i] = Number(x);

@@ -7,6 +7,7 @@ import {
   dtypeOfArray,
   dtypeSize,
   isBigInt,
+  isFloat,
   isDType,
   readNumber,
   typedView,
@@ -148,6 +149,7 @@ function fillFrom(values: ArrayLike<unknown>, dtype: DType, dst: Uint8Array): vo
  * const a = mx.tensor([[1, 2], [3, 4]]);                                 // float32 [2,2]
  * const b = mx.tensor(new Int32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
  * const h = mx.tensor([1, 2], { dtype: 'float16' });                      // stored as half
+ * const f8 = mx.tensor([0.3, -2], { dtype: 'float8e4m3fn' });             // one byte each: 0.3125, -2
  */
 export function tensor(values: TensorLike, opts: TensorOptions = {}): Tensor {
   if (values instanceof Tensor) return opts.device && opts.device !== values.device ? values.to(opts.device) : values;
@@ -233,7 +235,7 @@ const SUMMARIZE_OVER = 1000;
 export function formatNumpy(shape: readonly number[], dtype: DType, a: TypedArray): string {
   const n = sizeOfShape(shape);
   const summarize = n > SUMMARIZE_OVER;
-  const isF = dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+  const isF = isFloat(dtype);
   const val = (i: number) => readNumber(dtype, a, i);
   // which elements are printed (for widths)
   const shown: number[] = [];

@@ -7,6 +7,7 @@
  */
 import { DTYPES, isFloat, readNumber, writeNumber, type DType, type TypedArray } from '../src/dtype.js';
 import { MxError } from '../src/errors.js';
+import { intNarrowRange, isIntNarrow } from '../src/narrow.js';
 import type { ConformanceCase, CaseInput } from '../src/conformance/types.js';
 import { fail, sizeOf, type AttrValue, type InferContext, type InferResult, type OpSchema } from '../src/ops/schema.js';
 import type { RefKernel } from '../src/reference/types.js';
@@ -105,7 +106,7 @@ export function bindings(schema: OpSchema): Record<string, DType>[] {
 function generate(ci: CaseInput, dtype: DType, seed: number): number[] {
   if (ci.values) return [...ci.values];
   const unsigned = dtype === 'bool' || dtype.startsWith('uint');
-  const [lo, hi] = ci.range ?? (dtype === 'bool' ? [0, 1] : unsigned ? [0, 6] : [-3, 3]);
+  const [lo, hi] = ci.range ?? (dtype === 'bool' ? [0, 1] : isIntNarrow(dtype) ? intNarrowRange(dtype) : unsigned ? [0, 6] : [-3, 3]);
   const integer = ci.integer || !isFloat(dtype);
   let s = seed >>> 0 || 1;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32);

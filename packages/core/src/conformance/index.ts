@@ -11,6 +11,7 @@
  */
 import { DTYPES, isDType, readNumber, typedView, writeNumber, type DType } from '../dtype.js';
 import { MxError, isMxError } from '../errors.js';
+import { intNarrowRange, isIntNarrow } from '../narrow.js';
 import { inferOp, memory, runOp, withBackend, type TensorBase } from '../engine.js';
 import { OPS } from '../ops/index.js';
 import type { OpSchema } from '../ops/schema.js';
@@ -66,7 +67,7 @@ function rng(seed: string): () => number {
   };
 }
 
-const UNSIGNED: readonly DType[] = ['uint8', 'uint16', 'uint32', 'uint64'];
+const UNSIGNED: readonly DType[] = ['uint8', 'uint16', 'uint32', 'uint64', 'float8e8m0'];
 
 function generate(inp: CaseInput, dtype: DType, rand: () => number): number[] {
   const n = inp.shape.reduce((a, b) => a * b, 1);
@@ -75,7 +76,7 @@ function generate(inp: CaseInput, dtype: DType, rand: () => number): number[] {
     return [...inp.values];
   }
   if (dtype === 'bool') return Array.from({ length: n }, () => (rand() < 0.5 ? 0 : 1));
-  const [lo, hi] = inp.range ?? (UNSIGNED.includes(dtype) ? [0, 6] : [-3, 3]);
+  const [lo, hi] = inp.range ?? (isIntNarrow(dtype) ? intNarrowRange(dtype) : UNSIGNED.includes(dtype) ? [0, 6] : [-3, 3]);
   const isInt = inp.integer || !(dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16');
   return Array.from({ length: n }, () => (isInt ? Math.floor(lo + rand() * (hi - lo + 1)) : lo + rand() * (hi - lo)));
 }

@@ -10,7 +10,7 @@ export interface CaseInput {
   readonly shape: readonly number[];
   /** Fixed values (row-major); otherwise deterministic pseudo-random values in `range`. */
   readonly values?: readonly number[];
-  /** Inclusive range for generated values; default [-3, 3] for signed types, [0, 6] for unsigned, {0,1} for bool. */
+  /** Inclusive range for generated values; default [-3, 3] for signed types, [0, 6] for unsigned, {0,1} for bool, the whole range of int4/uint4/int2/uint2. */
   readonly range?: readonly [number, number];
   /** Generate integers even for float dtypes (e.g. for Floor/Round ties, or exact comparisons). */
   readonly integer?: boolean;

@@ -13,7 +13,7 @@
  * Broadcasting ops produce the NumPy broadcast shape; kernels receive the inputs
  * with their own shapes and broadcast themselves.
  */
-import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES, dtypeSize, isDType, isFloat, type DType } from '../dtype.js';
+import { ALL_DTYPES, EVERY_DTYPE, FLOAT_DTYPES, INT_DTYPES, NUMERIC_DTYPES, SIGNED_DTYPES, dtypeSize, isDType, isFloat, type DType } from '../dtype.js';
 import { broadcastShapes, defineOp, sizeOf, type AttrSpec, type InferContext, type InferResult } from './schema.js';
 
 type Attrs = Readonly<Record<string, AttrSpec>>;
@@ -106,16 +106,25 @@ const clipRule: Rule = (ctx) => {
   return same(ctx);
 };
 
-const castRule = (ctx: InferContext): InferResult => {
-  const to = ctx.attrs.to;
+/** Cast and CastLike: the result dtype, and checks of saturate and round_mode (used by float8 targets only). */
+const castRule = (ctx: InferContext, to: unknown): InferResult => {
   if (!isDType(to)) ctx.fail(`attribute to must be a dtype, got ${JSON.stringify(to)}`);
+  if (ctx.attrs.saturate !== 0 && ctx.attrs.saturate !== 1) ctx.fail(`attribute saturate must be 0 or 1, got ${JSON.stringify(ctx.attrs.saturate)}`);
+  oneOf(ctx, 'round_mode', ['up', 'down', 'nearest']);
   return sameAs(ctx, to);
 };
+/**
+ * saturate: float8 targets clamp out-of-range values to the largest finite value
+ * (1) or give inf/NaN (0); round_mode: how float8e8m0 rounds to a power of two.
+ */
+const CAST_ATTRS = { saturate: { type: 'int', default: 1 }, round_mode: { type: 'string', default: 'up' } } as const;
 
 /** BitCast: `to` must have the input's element width; the shape is kept. */
 const bitCastRule = (ctx: InferContext): InferResult => {
-  const r = castRule(ctx);
-  const [from, to] = [ctx.inputs[0]!.dtype, r.outputs[0]!.dtype];
+  const to = ctx.attrs.to;
+  if (!isDType(to)) ctx.fail(`attribute to must be a dtype, got ${JSON.stringify(to)}`);
+  const r = sameAs(ctx, to);
+  const from = ctx.inputs[0]!.dtype;
   if (dtypeSize(from) !== dtypeSize(to)) ctx.fail(`to=${to} (${dtypeSize(to)} bytes) must have the element width of ${from} (${dtypeSize(from)} bytes)`);
   return r;
 };
@@ -241,20 +250,21 @@ export const elementwiseOps = {
   }),
   Cast: defineOp({
     name: 'Cast',
-    doc: 'Converts to dtype `to`: floats to integers truncate toward zero, to bool is x != 0.',
+    doc: 'Converts to dtype `to`: floats to integers truncate toward zero, to bool is x != 0, to float types round to nearest even (float8: see saturate).',
     inputs: [{ name: 'input', type: 'T1' }],
     outputs: [{ name: 'output', type: 'T2' }],
-    attrs: { to: { type: 'dtype', required: true } },
-    types: { T1: ALL_DTYPES, T2: ALL_DTYPES },
-    infer: castRule,
+    attrs: { to: { type: 'dtype', required: true }, ...CAST_ATTRS },
+    types: { T1: EVERY_DTYPE, T2: EVERY_DTYPE },
+    infer: (ctx) => castRule(ctx, ctx.attrs.to),
   }),
   CastLike: defineOp({
     name: 'CastLike',
     doc: "Converts input to target_type's dtype, as Cast does.",
     inputs: [{ name: 'input', type: 'T1' }, { name: 'target_type', type: 'T2' }],
     outputs: [{ name: 'output', type: 'T2' }],
-    types: { T1: ALL_DTYPES, T2: ALL_DTYPES },
-    infer: (ctx) => sameAs(ctx, ctx.inputs[1]!.dtype),
+    attrs: CAST_ATTRS,
+    types: { T1: EVERY_DTYPE, T2: EVERY_DTYPE },
+    infer: (ctx) => castRule(ctx, ctx.inputs[1]!.dtype),
   }),
   BitCast: defineOp({
     name: 'BitCast',

@@ -17,8 +17,9 @@
  * is a bool mask (true takes part) or an additive mask of Q's dtype, so its
  * kernel keys are "T1" (no mask), "T1,T1" and "T1,bool"; QuantizeLinear's scale is a float type (ONNX also lists int32,
  * whose division precision is undefined). Accepted and without effect:
- * Attention's softmax_precision (the softmax runs in float32 or wider) and
- * QuantizeLinear's saturate (it concerns float8 outputs only).
+ * Attention's softmax_precision (the softmax runs in float32 or wider).
+ * QuantizeLinear's saturate concerns float8 outputs only; float types add the
+ * zero point to x / y_scale before the conversion, as ONNX's float4e2m1 does.
  */
 import { FLOAT_DTYPES, type DType } from '../dtype.js';
 import { nnOps } from './nn.js';
@@ -30,7 +31,10 @@ const FLOAT = FLOAT_DTYPES;
 const FLOAT32_16 = ['float32', 'float16', 'bfloat16'] as const;
 const IND = ['int32', 'int64'] as const;
 const Q8 = ['int8', 'uint8'] as const;
-const QUANT = ['int8', 'uint8', 'int16', 'uint16'] as const;
+/** Quantized types: ONNX's T3 of QuantizeLinear (the float8 types but e8m0, float4e2m1, the 4- and 2-bit integers). */
+const QUANT = [
+  'int8', 'uint8', 'int16', 'uint16', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'float4e2m1', 'int4', 'uint4', 'int2', 'uint2',
+] as const;
 const NUMERIC = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'] as const;
 
 /** A string attribute restricted to a set of values. */
@@ -311,7 +315,10 @@ const LOSS_ATTRS = { ignore_index: { type: 'int' }, reduction: { type: 'string',
  * ceil(x.shape[axis] / block_size) along axis). Returns the non-negative axis.
  */
 function quantParams(ctx: InferContext, x: InferInput, scale: InferInput, zp: InferInput | undefined, names: [string, string]): number {
-  if (zp && fmt(zp.shape) !== fmt(scale.shape)) ctx.fail(`${names[1]} ${fmt(zp.shape)} must have the shape of ${names[0]} ${fmt(scale.shape)}`);
+  // Per tensor, a scalar and a 1-element 1-D tensor are interchangeable.
+  const single = (t: InferInput) => sizeOf(t.shape) === 1 && t.shape.length <= 1;
+  if (zp && fmt(zp.shape) !== fmt(scale.shape) && !(single(zp) && single(scale)))
+    ctx.fail(`${names[1]} ${fmt(zp.shape)} must have the shape of ${names[0]} ${fmt(scale.shape)}`);
   const block = ctx.attrs.block_size as number;
   if (block < 0) ctx.fail(`block_size must be >= 0, got ${block}`);
   if (sizeOf(scale.shape) === 1 && scale.shape.length <= 1 && block === 0) return 0;
@@ -517,7 +524,7 @@ export const sequenceOps = {
 
   QuantizeLinear: defineOp({
     name: 'QuantizeLinear',
-    doc: 'y = saturate(round_half_even(x / y_scale) + y_zero_point) per tensor, per axis or per block; y has the zero point type (output_dtype, default uint8).',
+    doc: 'y = saturate(round_half_even(x / y_scale) + y_zero_point) per tensor, per axis or per block (float8/float4 y: Cast(x / y_scale + y_zero_point, saturate)); y has the zero point type (output_dtype, default uint8).',
     inputs: [{ name: 'x', type: 'T1' }, { name: 'y_scale', type: 'T2' }, { name: 'y_zero_point', type: 'T3', optional: true }],
     outputs: [{ name: 'y', type: 'T3' }],
     attrs: { ...QUANT_ATTRS, precision: { type: 'dtype' }, saturate: { type: 'int', default: 1 } },

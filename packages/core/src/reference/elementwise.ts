@@ -3,7 +3,8 @@
  * results are returned exact (the caller wraps them into the output dtype); bools
  * are 0/1. Broadcasting inputs are read through broadcastIndex maps.
  */
-import { dtypeSize, readNumber, typedView, writeNumber, type DType } from '../dtype.js';
+import { dtypeSize, isNarrow, readNumber, typedView, writeNumber, type DType } from '../dtype.js';
+import { decodeNarrow, encodeNarrow, type E8m0Rounding } from '../narrow.js';
 import type { AttrValue } from '../ops/schema.js';
 import type { RefKernel, RefTensor } from './types.js';
 import { broadcastIndex, integral, sizeOf } from './util.js';
@@ -62,9 +63,18 @@ export function erf(x: number): number {
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 const hardSigmoid = (x: number, alpha: number, beta: number) => Math.max(0, Math.min(1, alpha * x + beta));
 
-/** Cast: to bool is x != 0 (NaN is true); other targets truncate (integers) or keep the value (floats). */
-const cast: RefKernel = (inputs, attrs, outs) =>
-  unary((x) => (outs[0]!.dtype === 'bool' ? Number(x !== 0) : x))([inputs[0]!], attrs, outs);
+/**
+ * Cast: to bool is x != 0 (NaN is true); other targets truncate (integers) or keep
+ * the value (floats); narrow targets get the value their encoding holds (with
+ * saturate and round_mode).
+ */
+const cast: RefKernel = (inputs, attrs, outs) => {
+  const to = outs[0]!.dtype;
+  const opts = { saturate: attrs.saturate !== 0, roundMode: attrs.round_mode as E8m0Rounding | undefined };
+  const same = inputs[0]!.dtype === to; // a copy (e8m0's 'up' would move 2^-127)
+  const f = isNarrow(to) && !same ? (x: number) => decodeNarrow(to, encodeNarrow(to, x, opts)) : to === 'bool' ? (x: number) => Number(x !== 0) : (x: number) => x;
+  return unary(f)([inputs[0]!], attrs, outs);
+};
 
 /** BitCast: each value written with the input's encoding and read back with the output's. */
 const bitCast: RefKernel = ([x], _attrs, [out]) => {

@@ -9,7 +9,8 @@
  * Quantized products reuse the MatMul and Conv reference kernels on the
  * zero-point-shifted operands.
  */
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type DType } from '../dtype.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, isFloat, isNarrow, type DType } from '../dtype.js';
+import { decodeNarrow, encodeNarrow, intNarrowRange } from '../narrow.js';
 import type { AttrValue } from '../ops/schema.js';
 import { roundHalfEven } from './elementwise.js';
 import { nnRef } from './nn.js';
@@ -287,7 +288,10 @@ function roundTo(d: DType, v: number): number {
   return Math.fround(v);
 }
 
-const RANGE: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535] };
+const RANGE: Partial<Record<DType, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int4: intNarrowRange('int4'), uint4: intNarrowRange('uint4'), int2: intNarrowRange('int2'), uint2: intNarrowRange('uint2'),
+};
 const saturate = (d: DType, v: number) => Math.min(RANGE[d]![1], Math.max(RANGE[d]![0], v));
 
 /**
@@ -307,12 +311,17 @@ function paramIndex(x: RefTensor, scale: RefTensor, attrs: Attrs): Int32Array {
   });
 }
 
-/** y = saturate(round_half_even(x / scale) + zp), the division rounded to `precision`. */
+/**
+ * y = saturate(round_half_even(x / scale) + zp), the division rounded to
+ * `precision`; a float y is Cast(float32(x / scale + zp)) with attrs.saturate.
+ */
 function quantize(x: RefTensor, scale: RefTensor, zp: RefTensor | null, attrs: Attrs, out: DType, precision: DType): number[] {
   const idx = paramIndex(x, scale, attrs);
   return Array.from(x.data, (v, i) => {
     const q = roundTo(precision, roundTo(precision, v) / roundTo(precision, scale.data[idx[i]!]!));
-    return saturate(out, roundHalfEven(q) + (zp ? zp.data[idx[i]!]! : 0));
+    const z = zp ? zp.data[idx[i]!]! : 0;
+    if (isNarrow(out) && isFloat(out)) return decodeNarrow(out, encodeNarrow(out, Math.fround(q + z), { saturate: attrs.saturate !== 0 }));
+    return saturate(out, roundHalfEven(q) + z);
   });
 }
 

@@ -4,7 +4,7 @@
  * scalar-with-tensor; every behaviour-changing attribute; and calls that must fail.
  * Ranges keep inputs in each function's domain and results representable.
  */
-import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, dtypeSize, type DType } from '../../dtype.js';
+import { ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, dtypeSize, isNarrow, type DType } from '../../dtype.js';
 import type { AttrValue } from '../../ops/schema.js';
 import type { CaseInput, ConformanceCase } from '../types.js';
 
@@ -175,6 +175,54 @@ const conversion: ConformanceCase[] = [
   { op: 'BitCast', name: 'to bool from 0 and 1', inputs: [{ shape: [2, 3], range: [0, 1], integer: true }], attrs: castTo, bindings: (b) => sameWidth(b) && b.T2 === 'bool' },
   { op: 'BitCast', name: 'to a dtype of another width is rejected', inputs: [{ shape: [2] }], attrs: { to: 'float64' }, bindings: (b) => b.T1 === 'float32' && b.T2 === 'int32', throws: true },
   { op: 'Cast', name: "to='complex64' is rejected", inputs: [{ shape: [2] }], attrs: { to: 'complex64' }, dtypes: ['float32'], throws: true },
+  { op: 'Cast', name: 'saturate=2 is rejected', inputs: [{ shape: [2] }], attrs: { to: 'float8e5m2', saturate: 2 }, dtypes: ['float32'], throws: true },
+  { op: 'Cast', name: "round_mode='even' is rejected", inputs: [{ shape: [2] }], attrs: { to: 'float8e8m0', round_mode: 'even' }, dtypes: ['float32'], throws: true },
+  ...narrowConversion(),
 ];
+
+/**
+ * Casts with the narrow types (float8, float4e2m1, 4- and 2-bit integers): from
+ * each of them to every type, and into them with saturate and round_mode. Values
+ * converted to integer types stay in (-1, 100], where the conversion is defined.
+ */
+function narrowConversion(): ConformanceCase[] {
+  const FLOAT_NARROW: DType[] = ['float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'float4e2m1'];
+  const INT_NARROW: DType[] = ['int4', 'uint4', 'int2', 'uint2'];
+  const toNarrow = (b: Readonly<Record<string, DType>>) => isNarrow(b.T2!);
+  const toFloat8 = (b: Readonly<Record<string, DType>>) => FLOAT_NARROW.includes(b.T2!);
+  // Normal, subnormal, signed zero, NaN and rounding cases of the float8 formats; float4e2m1 holds
+  // few of them and saturates the rest when the inputs are made.
+  const small = [0, -0, 0.5, 1.5, 3, 6, 0.25, -0.625, 96, 0.001953125, 0.0048828125, 13, NaN, 0.3, 44];
+  // Beyond every float8 range, ties, underflow to zero, infinities and NaN.
+  const wide = [1e6, -1e6, 464, 480, 250, 60000, 61440, -61440, 1e-9, -1e-9, 0.1, 0.2, Infinity, -Infinity, NaN, 3.5];
+  // e8m0: around powers of two, the top of the range, below the bottom, negative (the sign is ignored).
+  const powers = [0, 0.3, 0.75, 1, 1.5, 3, 2 ** 127 * 1.5, 2 ** 127, 2 ** -130, -4, NaN, Infinity, 0.7, 6];
+  const cases: ConformanceCase[] = [];
+  for (const op of ['Cast', 'CastLike'] as const) {
+    const target = (b: Readonly<Record<string, DType>>): Record<string, AttrValue> => (op === 'Cast' ? { to: b.T2! } : {});
+    const like: CaseInput[] = op === 'CastLike' ? [{ shape: [1], range: [0, 1], integer: true }] : [];
+    const withAttrs = (extra: Record<string, AttrValue>) => (b: Readonly<Record<string, DType>>) => ({ ...target(b), ...extra });
+    cases.push(
+      { op, name: 'from a narrow float', inputs: [vals(small), ...like], attrs: withAttrs({}), dtypes: FLOAT_NARROW },
+      { op, name: 'from float8e8m0', inputs: [vals([1, 2, 64, 0.25, 2 ** -127, 0.5, NaN]), ...like], attrs: withAttrs({}), dtypes: ['float8e8m0'] },
+      { op, name: 'from a narrow integer (its whole range)', inputs: [{ shape: [3, 5] }, ...like], attrs: withAttrs({}), dtypes: INT_NARROW },
+      { op, name: 'narrow, empty', inputs: [{ shape: [0, 2], range: [0, 3], integer: true }, ...like], attrs: withAttrs({}), dtypes: [...FLOAT_NARROW, ...INT_NARROW] },
+      { op, name: 'to a narrow type, saturate', inputs: [vals(wide), ...like], attrs: withAttrs({}), dtypes: ['float32', 'float64', 'float16'], bindings: toNarrow },
+      { op, name: 'to a narrow type, saturate=0', inputs: [vals(wide), ...like], attrs: withAttrs({ saturate: 0 }), dtypes: ['float32', 'float64'], bindings: toFloat8 },
+      { op, name: 'to a narrow type from int64 beyond its width', inputs: [vals([-100, 100, 1000, -1000, 70000, 17, -9]), ...like], attrs: withAttrs({}), dtypes: ['int64', 'int32'], bindings: toNarrow },
+      ...(['up', 'down', 'nearest'] as const).flatMap((round_mode): ConformanceCase[] =>
+        [1, 0].map((saturate) => ({
+          op,
+          name: `to float8e8m0, round_mode ${round_mode}, saturate=${saturate}`,
+          inputs: [vals(powers), ...like],
+          attrs: withAttrs({ round_mode, saturate }),
+          dtypes: ['float32', 'float64'],
+          bindings: (b: Readonly<Record<string, DType>>) => b.T2 === 'float8e8m0',
+        })),
+      ),
+    );
+  }
+  return cases;
+}
 
 export const elementwiseCases: ConformanceCase[] = [...unaryMath, ...activations, ...binaryOps, ...variadicOps, ...selection, ...conversion];

@@ -206,6 +206,14 @@ const quantize: ConformanceCase[] = [
   { op: 'QuantizeLinear', name: 'per-axis scale of the wrong length', inputs: [x(2, 3), scales(2), x(2)], throws: true },
   { op: 'QuantizeLinear', name: 'zero point shape differs from scale', inputs: [x(2, 3), scales(3), x(1)], throws: true },
   { op: 'QuantizeLinear', name: 'blocked scale of the wrong shape', inputs: [x(3, 4), scales(3, 3), null], attrs: { axis: 1, block_size: 2 }, throws: true },
+  {
+    op: 'QuantizeLinear',
+    name: 'float8 without saturation: inf or NaN beyond the range, NaN stays NaN',
+    inputs: [{ shape: [8], values: [NaN, 1000, -1000, 60, -60, 5, 0.3, 20000] }, { shape: [], values: [0.25] }, null],
+    attrs: (b) => ({ output_dtype: b.T3!, saturate: 0 }),
+    dtypes: ['float32', 'float16', 'bfloat16'],
+    bindings: (b) => b.T3!.startsWith('float8'),
+  },
 ];
 
 /** DequantizeLinear's output dtype (T3) comes from output_dtype: every case asks for the bound one. */
@@ -220,6 +228,13 @@ const dequantize: ConformanceCase[] = [
   { op: 'DequantizeLinear', name: 'empty', inputs: [x(0), scales(), x()], attrs: toT3() },
   { op: 'DequantizeLinear', name: 'zero point dtype differs from x', inputs: [x(3), scales(), { shape: [], dtype: 'int32' }], dtypes: ['int8', 'uint8', 'int16', 'uint16'], throws: true },
   { op: 'DequantizeLinear', name: 'per-axis scale of the wrong length', inputs: [x(3, 4), scales(4), null], attrs: { axis: 0 }, throws: true },
+  {
+    op: 'DequantizeLinear',
+    name: 'float8 NaN, extremes and subnormals',
+    inputs: [{ shape: [6], values: [NaN, 448, -240, 57344, 0.001953125, -0.0009765625] }, { shape: [], values: [2] }, null],
+    attrs: toT3(),
+    dtypes: ['float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz'],
+  },
 ];
 
 const dynamicQuantize: ConformanceCase[] = [
