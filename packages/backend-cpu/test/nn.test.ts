@@ -125,14 +125,23 @@ describe('cpu MatMul and Gemm', () => {
 });
 
 describe('cpu Conv', () => {
-  const conv = async (x: number[], w: number[], group: number, k: number[], s: number[], d: number[], p: number[], bias: boolean) => {
+  const conv = async (x: number[], w: number[], group: number, k: number[], s: number[], d: number[], p: number[], bias: boolean, tol = f32(size(w.slice(1)))) => {
     const y = [x[0]!, w[0]!, ...windowOut(x, k, s, d, p)];
     const inputs = [input('float32', x, 21), input('float32', w, 22), bias ? input('float32', [w[0]!], 23) : null];
-    await check('Conv', 'float32', inputs, [['float32', y]], { kernel_shape: k, strides: s, dilations: d, pads: p, group, auto_pad: 'NOTSET' }, f32(size(w.slice(1))));
+    await check('Conv', 'float32', inputs, [['float32', y]], { kernel_shape: k, strides: s, dilations: d, pads: p, group, auto_pad: 'NOTSET' }, tol);
   };
+  // Winograd F(4x4, 3x3) rounds its transforms: errors up to ~1e-5 of the
+  // output's scale (sqrt(k) for k products of values in [-1, 1]), not of each value.
+  const wino = (k: number) => ({ rtol: 1e-5, atol: 2e-5 * Math.sqrt(k) });
 
-  it('3x3 over 64 channels (im2col packed straight from X, several K slices, the pool)', async () => {
-    await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
+  it('5x5 over 64 channels (im2col packed straight from X, several K slices, the pool)', async () => {
+    await conv([1, 64, 30, 30], [64, 64, 5, 5], 1, [5, 5], [1, 1], [1, 1], [2, 2, 2, 2], true);
+  });
+
+  it('3x3 stride 1 by Winograd: 64 channels, edge tiles, asymmetric pads, two images; few channels by im2col', async () => {
+    await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true, wino(576));
+    await conv([2, 24, 19, 23], [20, 24, 3, 3], 1, [3, 3], [1, 1], [1, 1], [0, 2, 1, 1], false, wino(216));
+    await conv([1, 8, 30, 30], [16, 8, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
   });
 
   it('strides, dilations, asymmetric pads and groups; many small images and groups', async () => {

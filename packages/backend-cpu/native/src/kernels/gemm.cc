@@ -6,12 +6,15 @@
 // whose micro-kernel streams one A panel and one B panel (KC x NR, in L1).
 // Packed panels are zero-padded, so edge tiles run the same micro-kernel into a
 // stack tile and only the valid part is merged into C. Threads take rectangles
-// of C (gemm_impl); M == 1 or N == 1 go to a GEMV path instead.
+// of C from a shared counter (gemm_tasks); M == 1 or N == 1 go to a GEMV path.
 #include "gemm.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <memory>
+#include <new>
+#include <thread>
 #include <type_traits>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -401,8 +404,6 @@ MX_AVX2 void gemv_axpy_avx2(int64_t j0, int64_t j1, int64_t K, T alpha, const T*
 
 // Work below this many multiply-adds stays on one thread.
 constexpr double kParallelMacs = 1 << 15;
-// Rectangles of C per thread in a threaded product (see gemm_impl).
-constexpr int64_t kTasksPerThread = 2;
 
 int pool_threads(const mx_pool* pool) { return pool ? std::max(1, pool->num_threads(pool->self)) : 1; }
 
@@ -486,18 +487,79 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
   return true;
 }
 
-// One parallel_for splits C into a grid of rectangles (tasks), each computed by
-// gemm_rect with its own packing. The bridge's pool waits for every helper to
-// check in at the end of each parallel_for, which on a busy machine can cost a
-// scheduler time slice, so a product makes exactly one call. A few tasks per
-// thread let a thread that the OS preempts fall behind without holding up the
-// others, at the price of repeated packing (A per column range, B per row
-// range); the grid is the one with the least packing plus critical-path work,
-// charging ~16 multiply-adds per packed element.
+// The threaded product: one parallel_for whose threads take tasks from a shared
+// counter until none is left, so a thread that the OS preempts (the machine is
+// often shared) only delays the tasks it holds, never a barrier. A task is an
+// MC-row block times a column block of C and loops over K itself, packing its A
+// block per KC step into the thread's buffer. B is packed once per product into
+// one shared buffer, lazily: the first task that needs block (column block, KC
+// step) claims and packs it, a task needing a block being packed by another
+// thread waits for it (the wait is one block's packing, ~10-50 us).
+template <class T>
+bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, bool* handled) {
+  using c = cfg<T>;
+  *handled = false;
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
+  const int64_t R = (M + MC - 1) / MC;
+  // Column blocks: enough tasks for ~4 per thread, blocks at least 4 panels wide
+  // and at most NC.
+  const int64_t np = (N + c::NR - 1) / c::NR;
+  int64_t Cb = std::max<int64_t>((np * c::NR + c::NC - 1) / c::NC, (4 * nt + R - 1) / R);
+  Cb = std::max<int64_t>(1, std::min(Cb, np / 4));
+  const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
+  Cb = (N + NCt - 1) / NCt;
+  const int64_t nk = (K + KC - 1) / KC;
+  const double bytes = (double)sizeof(T) * Cb * NCt * K;
+  if (bytes > double(int64_t(1) << 27)) return true;  // > 128 MiB of packed B: the caller falls back
+  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, (size_t)bytes));
+  if (!bp) return false;
+  std::unique_ptr<std::atomic<int>[]> state(new (std::nothrow) std::atomic<int>[Cb * nk]);
+  if (!state) return false;
+  for (int64_t q = 0; q < Cb * nk; q++) state[q].store(0, std::memory_order_relaxed);
+  *handled = true;
+  const ukr_fn<T> ukr = pick_ukr<T>();
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> ok{true};
+  // Tasks in column-block-major order: threads starting together share B blocks.
+  const int64_t tasks = R * Cb;
+  parallel_for(pool, nt, 1, [&](int64_t, int64_t) {
+    T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
+    if (!ap) { ok = false; return; }
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks && ok.load(std::memory_order_relaxed);) {
+      const int64_t j = t / R, i = t % R;
+      const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
+      T b = beta;
+      if (bias) fill_bias(m0, m0 + mc, n0, n0 + nc, bias, b, C, ldc), b = T(1);
+      for (int64_t k = 0; k < nk; k++) {
+        const int64_t pc = k * KC, kc = std::min(KC, K - pc);
+        T* bblk = bp + j * NCt * K + pc * NCt;
+        std::atomic<int>& st = state[j * nk + k];
+        int expect = 0;
+        if (st.load(std::memory_order_acquire) != 2) {
+          if (st.compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) {
+            if (!B.pack(pc, kc, n0, nc, bblk)) { ok = false; st.store(2, std::memory_order_release); return; }
+            st.store(2, std::memory_order_release);
+          } else {
+            for (int spin = 0; st.load(std::memory_order_acquire) != 2; spin++) {
+#ifdef MX_GEMM_X86
+              _mm_pause();
+#endif
+              if (spin > 2000) std::this_thread::yield();
+            }
+          }
+        }
+        pack_a(A, m0, mc, pc, kc, ap);
+        macro_kernel(ukr, ap, bblk, mc, nc, kc, alpha, k == 0 ? b : T(1), C + m0 * ldc + n0, ldc);
+      }
+    }
+  });
+  return ok;
+}
+
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias) {
-  using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
   const bool gemv = (M == 1 || N == 1) && !B.rows;
   if (bias && (K <= 0 || gemv)) {
@@ -514,33 +576,15 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
   if (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &gemv_ok)) return gemv_ok;
 
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
-  const int64_t mp = (M + c::MR - 1) / c::MR, np = (N + c::NR - 1) / c::NR;  // register-tile rows, columns
-  int64_t R = 1, Cc = 1;  // grid: row ranges x column ranges
   if (nt > 1) {
-    const int64_t want = kTasksPerThread * nt;
-    double best = -1;
-    for (int64_t r = 1; r <= std::min(want, mp); r++) {
-      const int64_t cc = std::min(np, (want + r - 1) / r);
-      const double rows = (double)((mp + r - 1) / r * c::MR), cols = (double)((np + cc - 1) / cc * c::NR);
-      const double pack = (double)(r * cc) * K * (rows * std::ceil(cols / c::NC) + cols);
-      const double cost = 16.0 * pack + (double)((r * cc + nt - 1) / nt) * nt * rows * cols * K;
-      if (best < 0 || cost < best) best = cost, R = r, Cc = cc;
-    }
+    bool handled = false;
+    const bool ok = gemm_tasks(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, bias, &handled);
+    if (handled || !ok) return ok;
   }
-  const ukr_fn<T> ukr = pick_ukr<T>();
-  std::atomic<bool> ok{true};
-  parallel_for(R * Cc > 1 ? pool : nullptr, R * Cc, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t r = t / Cc, cc = t % Cc;
-      const int64_t m0 = std::min(M, mp * r / R * c::MR), m1 = std::min(M, mp * (r + 1) / R * c::MR);
-      const int64_t n0 = std::min(N, np * cc / Cc * c::NR), n1 = std::min(N, np * (cc + 1) / Cc * c::NR);
-      if (m0 >= m1 || n0 >= n1) continue;
-      T b = beta;
-      if (bias) fill_bias(m0, m1, n0, n1, bias, b, C, ldc), b = T(1);
-      if (!gemm_rect(ukr, m0, m1, n0, n1, K, alpha, A, B, b, C, ldc)) ok = false;
-    }
-  });
-  return ok;
+  // One thread (or a packed B too large to share): blocks of C one after another.
+  T b = beta;
+  if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc);
 }
 
 }  // namespace

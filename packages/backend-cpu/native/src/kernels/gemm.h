@@ -5,8 +5,9 @@
 // panels, A in MC x KC blocks of MR-high row panels, and a register-blocked
 // micro-kernel (AVX2/FMA when the CPU has it, portable C++ otherwise) computes
 // MR x NR tiles of C. Transposed operands are handled by the packing routines
-// through strides. Threads take rectangles of C (several per thread), each with
-// its own packing buffers; M == 1 or N == 1 take a GEMV path.
+// through strides. Threads take MC-row x column blocks of C from a shared
+// counter; B is packed once per product into a shared buffer, A per task; M == 1
+// or N == 1 take a GEMV path.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,0 +1,272 @@
+// Conv 3x3, stride 1, dilation 1, one group, float32, by Winograd F(4x4, 3x3)
+// (Lavin & Gray 2015): per image, every 4x4 block of outputs (a tile) comes from
+// a 6x6 input patch d as Y = A^T [(G g G^T) . (B^T d B)] A. The elementwise
+// product over the 36 positions e = (i, k) of the transformed tile is, summed
+// over input channels, 36 independent GEMMs U_e [M, C] x V_e [C, tiles], which
+// need 36 * M * C * tiles multiply-adds instead of 144 (4x fewer).
+//
+// Numerics: the transforms use the points 0, +-1, +-2 and infinity; they add
+// rounding error that grows with the input's range, about 1e-6..1e-5 relative to
+// the largest |Y| for typical data (direct summation: ~1e-7). Callers take this
+// path only for convolutions big enough to need it (see winograd_applies).
+//
+// Layouts: V[e][c][t] and P[e][m][t] with tiles t = ty * tw + tx contiguous, so
+// both transforms run as vector loops along a tile row: the input transform
+// applies B^T along y to whole input rows, splits each result row into its 4
+// phases x = 4q + r, and applies B^T along x as vector ops over q; the output
+// transform mirrors it.
+#include <algorithm>
+#include <atomic>
+
+#include "conv_winograd.h"
+#include "gemm.h"
+#include "simd.h"
+
+namespace mxcpu {
+namespace {
+
+constexpr int kTile = 4, kPatch = 6, kE = 36;
+
+// y[0..5] = B^T x, x[j] at x + j * s (s: stride of the 6 inputs), for n lanes.
+#define MX_BT(out, os, in, is, n)                                                                        \
+  for (int64_t q = 0; q < (n); q++) {                                                                   \
+    const float x0 = in[q], x1 = in[q + (is)], x2 = in[q + 2 * (is)], x3 = in[q + 3 * (is)];          \
+    const float x4 = in[q + 4 * (is)], x5 = in[q + 5 * (is)];                                          \
+    out[q] = 4 * x0 - 5 * x2 + x4;                                                                      \
+    out[q + (os)] = -4 * (x1 + x2) + x3 + x4;                                                           \
+    out[q + 2 * (os)] = 4 * (x1 - x2) - x3 + x4;                                                        \
+    out[q + 3 * (os)] = 2 * (x3 - x1) - x2 + x4;                                                        \
+    out[q + 4 * (os)] = 2 * (x1 - x3) - x2 + x4;                                                        \
+    out[q + 5 * (os)] = 4 * x1 - 5 * x3 + x5;                                                           \
+  }
+
+struct wino_geom {
+  int64_t H, W, OH, OW, pt, pl;  // input, output, top and left pads
+  int64_t th, tw, T;             // tile rows, tile columns, tiles
+};
+
+// V[e][c][t] for channels [c0, c1) of one image. rows: scratch of 6 * (tw * 4 + 2)
+// floats for the y-transformed rows, ph: 6 * 6 * (tw + 1) for their phases.
+inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t c0,
+                                              int64_t c1, float* __restrict V, float* __restrict rows) {
+  const int64_t RW = g.tw * kTile + 2, Q = g.tw + 1;  // a padded row's width; phase length
+  float* in = rows;                  // 6 padded input rows, RW each
+  float* ty_rows = rows + 6 * RW;    // B^T along y: 6 rows of RW
+  float* ph = ty_rows + 6 * RW;      // per y-row i: 4 phases of Q (phase r of x = 4q + r)
+  for (int64_t c = c0; c < c1; c++) {
+    const float* plane = x + c * g.H * g.W;
+    for (int64_t ty = 0; ty < g.th; ty++) {
+      for (int j = 0; j < kPatch; j++) {  // input rows 4ty - pt + j, zero-padded to RW columns from x = -pl
+        float* r = in + j * RW;
+        const int64_t y = ty * kTile - g.pt + j;
+        if (y < 0 || y >= g.H) {
+          std::fill(r, r + RW, 0.0f);
+          continue;
+        }
+        const int64_t lo = std::min(RW, g.pl), hi = std::max(lo, std::min(RW, g.W + g.pl));
+        std::fill(r, r + lo, 0.0f);
+        std::copy(plane + y * g.W + (lo - g.pl), plane + y * g.W + (hi - g.pl), r + lo);
+        std::fill(r + hi, r + RW, 0.0f);
+      }
+      MX_BT(ty_rows, RW, in, RW, RW)
+      for (int i = 0; i < kPatch; i++) {
+        const float* src = ty_rows + i * RW;
+        float* p = ph + i * 4 * Q;
+        for (int64_t q = 0; q < Q; q++)
+          for (int r = 0; r < 4; r++) p[r * Q + q] = 4 * q + r < RW ? src[4 * q + r] : 0.0f;
+      }
+      // B^T along x: input column 4tx + j is phase j % 4 at q = tx + j / 4.
+      for (int i = 0; i < kPatch; i++) {
+        const float* p = ph + i * 4 * Q;
+        float* out = V + ((int64_t)(i * kPatch) * C + c) * g.T + ty * g.tw;  // e = (i, 0)
+        const int64_t os = C * g.T;  // next k
+        for (int64_t q = 0; q < g.tw; q++) {
+          const float x0 = p[q], x1 = p[Q + q], x2 = p[2 * Q + q], x3 = p[3 * Q + q], x4 = p[q + 1], x5 = p[Q + q + 1];
+          out[q] = 4 * x0 - 5 * x2 + x4;
+          out[q + os] = -4 * (x1 + x2) + x3 + x4;
+          out[q + 2 * os] = 4 * (x1 - x2) - x3 + x4;
+          out[q + 3 * os] = 2 * (x3 - x1) - x2 + x4;
+          out[q + 4 * os] = 2 * (x1 - x3) - x2 + x4;
+          out[q + 5 * os] = 4 * x1 - 5 * x3 + x5;
+        }
+      }
+    }
+  }
+}
+
+// Y[m] for output channels [m0, m1): A^T P A per tile plus the bias. buf: scratch
+// of 6 * 4 * tw + 16 * (tw + 1) floats.
+inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* __restrict P, int64_t M, int64_t m0,
+                                               int64_t m1, const float* bias, float* __restrict y, float* __restrict buf) {
+  const int64_t tw = g.tw, Q = tw + 1;
+  float* s = buf;                 // A^T along x: [i][r][tx], 6 x 4 x tw
+  float* o = buf + 6 * 4 * tw;    // A^T along y: [r2][r][q], 4 x 4 x Q
+  for (int64_t m = m0; m < m1; m++) {
+    const float b = bias ? bias[m] : 0.0f;
+    float* plane = y + m * g.OH * g.OW;
+    for (int64_t ty = 0; ty < g.th; ty++) {
+      for (int i = 0; i < kPatch; i++) {
+        const float* p = P + ((int64_t)(i * kPatch) * M + m) * g.T + ty * tw;
+        const int64_t ks = M * g.T;
+        float* d = s + i * 4 * tw;
+        for (int64_t q = 0; q < tw; q++) {
+          const float x0 = p[q], x1 = p[q + ks], x2 = p[q + 2 * ks], x3 = p[q + 3 * ks], x4 = p[q + 4 * ks],
+                      x5 = p[q + 5 * ks];
+          d[q] = x0 + x1 + x2 + x3 + x4;
+          d[q + tw] = x1 - x2 + 2 * (x3 - x4);
+          d[q + 2 * tw] = x1 + x2 + 4 * (x3 + x4);
+          d[q + 3 * tw] = x1 - x2 + 8 * (x3 - x4) + x5;
+        }
+      }
+      for (int r = 0; r < 4; r++) {
+        const int64_t st = 4 * tw;  // next i
+        const float* d = s + r * tw;
+        for (int64_t q = 0; q < tw; q++) {
+          const float x0 = d[q], x1 = d[q + st], x2 = d[q + 2 * st], x3 = d[q + 3 * st], x4 = d[q + 4 * st],
+                      x5 = d[q + 5 * st];
+          o[(0 * 4 + r) * Q + q] = x0 + x1 + x2 + x3 + x4 + b;
+          o[(1 * 4 + r) * Q + q] = x1 - x2 + 2 * (x3 - x4) + b;
+          o[(2 * 4 + r) * Q + q] = x1 + x2 + 4 * (x3 + x4) + b;
+          o[(3 * 4 + r) * Q + q] = x1 - x2 + 8 * (x3 - x4) + x5 + b;
+        }
+      }
+      for (int r2 = 0; r2 < kTile; r2++) {
+        const int64_t oy = ty * kTile + r2;
+        if (oy >= g.OH) break;
+        float* row = plane + oy * g.OW;
+        const float* src = o + r2 * 4 * Q;
+        for (int64_t x = 0; x < g.OW; x++) row[x] = src[(x & 3) * Q + (x >> 2)];
+      }
+    }
+  }
+}
+
+void input_transform_base(const wino_geom& g, const float* x, int64_t C, int64_t c0, int64_t c1, float* V,
+                          float* rows) {
+  input_transform_impl(g, x, C, c0, c1, V, rows);
+}
+void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, const float* bias,
+                           float* y, float* buf) {
+  output_transform_impl(g, P, M, m0, m1, bias, y, buf);
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void input_transform_avx2(const wino_geom& g, const float* x, int64_t C,
+                                                              int64_t c0, int64_t c1, float* V, float* rows) {
+  input_transform_impl(g, x, C, c0, c1, V, rows);
+}
+__attribute__((target("avx2,fma"))) void output_transform_avx2(const wino_geom& g, const float* P, int64_t M,
+                                                               int64_t m0, int64_t m1, const float* bias, float* y,
+                                                               float* buf) {
+  output_transform_impl(g, P, M, m0, m1, bias, y, buf);
+}
+#endif
+
+// U[e][m][c] = (G w G^T)[i][k] for the 3x3 filter w of (m, c), as vector loops
+// over blocks of channels (the filters' taps transposed into f first).
+inline MXCPU_INLINE void weight_transform_impl(const float* w, int64_t M, int64_t C, int64_t m0, int64_t m1,
+                                               float* U) {
+  constexpr int64_t CB = 64;
+  float f[9][CB], t[6][3][CB];
+  for (int64_t m = m0; m < m1; m++)
+    for (int64_t cb = 0; cb < C; cb += CB) {
+      const int64_t n = std::min(CB, C - cb);
+      for (int64_t c = 0; c < n; c++)
+        for (int j = 0; j < 9; j++) f[j][c] = w[(m * C + cb + c) * 9 + j];
+      for (int j = 0; j < 3; j++)  // G f along the filter's rows
+        for (int64_t c = 0; c < n; c++) {
+          const float a = f[j][c], b = f[3 + j][c], d = f[6 + j][c];
+          t[0][j][c] = 0.25f * a;
+          t[1][j][c] = (a + b + d) * (-1.0f / 6);
+          t[2][j][c] = (a - b + d) * (-1.0f / 6);
+          t[3][j][c] = a * (1.0f / 24) + b * (1.0f / 12) + d * (1.0f / 6);
+          t[4][j][c] = a * (1.0f / 24) - b * (1.0f / 12) + d * (1.0f / 6);
+          t[5][j][c] = d;
+        }
+      for (int i = 0; i < 6; i++) {  // (G f) G^T along its columns
+        float* u = U + ((int64_t)(i * 6) * M + m) * C + cb;
+        const int64_t ks = M * C;
+        for (int64_t c = 0; c < n; c++) {
+          const float a = t[i][0][c], b = t[i][1][c], d = t[i][2][c];
+          u[c] = 0.25f * a;
+          u[c + ks] = (a + b + d) * (-1.0f / 6);
+          u[c + 2 * ks] = (a - b + d) * (-1.0f / 6);
+          u[c + 3 * ks] = a * (1.0f / 24) + b * (1.0f / 12) + d * (1.0f / 6);
+          u[c + 4 * ks] = a * (1.0f / 24) - b * (1.0f / 12) + d * (1.0f / 6);
+          u[c + 5 * ks] = d;
+        }
+      }
+    }
+}
+void weight_transform_base(const float* w, int64_t M, int64_t C, int64_t m0, int64_t m1, float* U) {
+  weight_transform_impl(w, M, C, m0, m1, U);
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void weight_transform_avx2(const float* w, int64_t M, int64_t C, int64_t m0,
+                                                               int64_t m1, float* U) {
+  weight_transform_impl(w, M, C, m0, m1, U);
+}
+#endif
+
+}  // namespace
+
+bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW) {
+  const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
+  // Enough channels for the GEMMs to pay, and enough tiles per filter that the
+  // per-call weight transform (~100 flops per filter) stays small.
+  return C >= 16 && M >= 16 && tiles >= 16;
+}
+
+int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
+  const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
+  const float* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? static_cast<const float*>(ctx->inputs[2].data) : nullptr;
+  const int64_t N = X.shape[0], C = X.shape[1], M = W.shape[0];
+  wino_geom g;
+  g.H = X.shape[2], g.W = X.shape[3], g.OH = Y.shape[2], g.OW = Y.shape[3], g.pt = pads[0], g.pl = pads[1];
+  g.th = (g.OH + 3) / 4, g.tw = (g.OW + 3) / 4, g.T = g.th * g.tw;
+  const int64_t RW = g.tw * kTile + 2, Q = g.tw + 1;
+  const size_t nU = (size_t)kE * M * C, nV = (size_t)kE * C * g.T, nP = (size_t)kE * M * g.T;
+  float* U = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (nU + nV + nP)));
+  if (!U) return fail_oom(ctx, "Conv");
+  float* V = U + nU;
+  float* P = V + nV;
+  static const bool avx2 = cpu_has_avx2_fma();
+  const float* w = static_cast<const float*>(W.data);
+  parallel_for(ctx->pool, M, std::max<int64_t>(1, 4096 / C), [&](int64_t m0, int64_t m1) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (avx2) return weight_transform_avx2(w, M, C, m0, m1, U);
+#endif
+    weight_transform_base(w, M, C, m0, m1, U);
+  });
+  std::atomic<bool> ok{true};
+  for (int64_t n = 0; n < N && ok; n++) {
+    const float* x = static_cast<const float*>(X.data) + n * C * g.H * g.W;
+    float* y = static_cast<float*>(Y.data) + n * M * g.OH * g.OW;
+    parallel_for(ctx->pool, C, 1, [&](int64_t c0, int64_t c1) {
+      float* rows = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * (12 * RW + 24 * Q)));
+      if (!rows) { ok = false; return; }
+#if defined(__GNUC__) && defined(__x86_64__)
+      if (avx2) return input_transform_avx2(g, x, C, c0, c1, V, rows);
+#endif
+      input_transform_base(g, x, C, c0, c1, V, rows);
+    });
+    if (!ok) break;
+    parallel_for(ctx->pool, kE, 1, [&](int64_t e0, int64_t e1) {
+      for (int64_t e = e0; e < e1; e++)
+        if (!gemm(nullptr, M, g.T, C, 1.0f, mat_view<float>{U + e * M * C, C, 1}, mat_view<float>{V + e * C * g.T, g.T, 1},
+                  0.0f, P + e * M * g.T, g.T))
+          ok = false;
+    });
+    if (!ok) break;
+    parallel_for(ctx->pool, M, 1, [&](int64_t m0, int64_t m1) {
+      float* buf = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * (24 * g.tw + 16 * Q)));
+      if (!buf) { ok = false; return; }
+#if defined(__GNUC__) && defined(__x86_64__)
+      if (avx2) return output_transform_avx2(g, P, M, m0, m1, bias, y, buf);
+#endif
+      output_transform_base(g, P, M, m0, m1, bias, y, buf);
+    });
+  }
+  return ok ? MX_OK : fail_oom(ctx, "Conv");
+}
+
+}  // namespace mxcpu
