@@ -233,6 +233,9 @@ function model(name, dir, title) {
   };
 }
 
+/** The workloads of the onednn column (run.mjs): conv- and matmul-heavy ones (prefixes match both MatMul variants). */
+export const ONEDNN_WORKLOADS = ['matmul-1024', 'matmul-1024-init', 'matmul-2048', 'matmul-2048-init', 'conv3x3', 'resnet50', 'densenet121', 'ppocrv4-det'];
+
 export const WORKLOADS = [
   ...[256, 512, 1024, 2048].flatMap((n) => [matmul(n, false), matmul(n, true)]),
   conv3x3,

@@ -140,13 +140,37 @@ describe('cpu Conv', () => {
 
   it('3x3 stride 1 by Winograd: 64 channels, edge tiles, asymmetric pads, two images; few channels by im2col', async () => {
     await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true, wino(576));
-    await conv([2, 24, 19, 23], [20, 24, 3, 3], 1, [3, 3], [1, 1], [1, 1], [0, 2, 1, 1], false, wino(216));
+    await conv([2, 24, 27, 23], [20, 24, 3, 3], 1, [3, 3], [1, 1], [1, 1], [0, 2, 1, 1], false, wino(216));
     await conv([1, 8, 30, 30], [16, 8, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
   });
 
   it('strides, dilations, asymmetric pads and groups; many small images and groups', async () => {
     await conv([2, 32, 17, 19], [48, 16, 5, 3], 2, [5, 3], [2, 1], [1, 2], [2, 1, 1, 2], true);
     await conv([6, 16, 12, 12], [24, 4, 3, 3], 4, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);
+  });
+
+  it('packs a constant W once per constant id: same results, and a new id on the same buffer takes the new weights', async () => {
+    // constant ids mark a model's initializers (ctx const_ids): the kernel keeps W packed by id and address
+    let id = 1000;
+    for (const [x, w, group, k, p] of [
+      [[1, 48, 14, 14], [40, 48, 1, 1], 1, [1, 1], [0, 0, 0, 0]],
+      [[2, 16, 11, 9], [24, 16, 5, 5], 1, [5, 5], [2, 2, 2, 2]],
+      [[1, 8, 10, 10], [12, 4, 3, 3], 2, [3, 3], [1, 1, 1, 1]],
+    ] as [number[], number[], number, number[], number[]][]) {
+      const X = input('float32', x, 31);
+      const W = input('float32', w, 32);
+      const y = [x[0]!, w[0]!, ...windowOut(x, k, [1, 1], [1, 1], p)];
+      const attrs = { kernel_shape: k, strides: [1, 1], dilations: [1, 1], pads: p, group, auto_pad: 'NOTSET' };
+      for (let round = 0; round < 3; round++) {
+        if (round === 2) {
+          W.view.set(input('float32', w, 33).view as Float32Array);
+          id++;
+        }
+        (W.storage as { constId?: number }).constId = id;
+        await check('Conv', 'float32', [X, W, null], [['float32', y]], attrs, f32(size(w.slice(1))));
+      }
+      id++;
+    }
   });
 
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {

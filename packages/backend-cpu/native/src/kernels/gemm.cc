@@ -464,9 +464,17 @@ void fill_bias(int64_t m0, int64_t m1, int64_t n0, int64_t n1, const T* bias, T 
 }
 
 // C[m0:m1, n0:n1] on the calling thread, with its own packing buffers. K > 0.
+// Where block (rows from m0, a multiple of MR; KC step starting at pc) of a
+// prepacked A lies: KC steps one after another, each all row panels.
+template <class T> const T* packed_block(const T* a, int64_t M, int64_t m0, int64_t pc, int64_t kc) {
+  constexpr int MR = cfg<T>::MR;
+  return a + (M + MR - 1) / MR * MR * pc + m0 * kc;
+}
+
 template <class T>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
-               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc) {
+               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const T* a_packed = nullptr,
+               int64_t M = 0) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
   T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
@@ -479,8 +487,10 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
       if (!B.pack(pc, kc, jc, nc, bp)) return false;
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, ap, bp, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
+        const T* a = ap;
+        if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
+        else pack_a(A, ic, mc, pc, kc, ap);
+        macro_kernel(ukr, a, bp, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
       }
     }
   }
@@ -497,7 +507,7 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // thread waits for it (the wait is one block's packing, ~10-50 us).
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, bool* handled) {
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed, bool* handled) {
   using c = cfg<T>;
   *handled = false;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
@@ -549,8 +559,10 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
             }
           }
         }
-        pack_a(A, m0, mc, pc, kc, ap);
-        macro_kernel(ukr, ap, bblk, mc, nc, kc, alpha, k == 0 ? b : T(1), C + m0 * ldc + n0, ldc);
+        const T* a = ap;
+        if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
+        else pack_a(A, m0, mc, pc, kc, ap);
+        macro_kernel(ukr, a, bblk, mc, nc, kc, alpha, k == 0 ? b : T(1), C + m0 * ldc + n0, ldc);
       }
     }
   });
@@ -559,7 +571,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
 
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias) {
+               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr) {
   if (M <= 0 || N <= 0) return true;
   const bool gemv = (M == 1 || N == 1) && !B.rows;
   if (bias && (K <= 0 || gemv)) {
@@ -578,28 +590,43 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
   if (nt > 1) {
     bool handled = false;
-    const bool ok = gemm_tasks(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, bias, &handled);
+    const bool ok = gemm_tasks(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, bias, a_packed, &handled);
     if (handled || !ok) return ok;
   }
   // One thread (or a packed B too large to share): blocks of C one after another.
   T b = beta;
   if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
-  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M);
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
-          float beta, float* C, int64_t ldc, const float* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias);
+          float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias, a_packed);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias) {
   return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc, row_bias);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias, a_packed);
+}
+
+int64_t gemm_packed_a_size(int64_t M, int64_t K) {
+  constexpr int MR = cfg<float>::MR;
+  return (M + MR - 1) / MR * MR * K;
+}
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst) {
+  constexpr int MR = cfg<float>::MR;
+  const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (M + MR - 1) / MR;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    parallel_for(pool, panels, 16, [&](int64_t q0, int64_t q1) {
+      pack_a(A, q0 * MR, std::min(M, q1 * MR) - q0 * MR, pc, kc, dst + (M + MR - 1) / MR * MR * pc + q0 * MR * kc);
+    });
+  }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias) {

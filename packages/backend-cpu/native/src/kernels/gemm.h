@@ -36,10 +36,18 @@ template <class T> struct mat_view {
 // beta * C. Runs on pool's threads (pool may be null: the calling thread only)
 // with one parallel_for; must not be called from inside a parallel_for on the
 // same pool unless pool is null. Returns false when scratch memory ran out.
+// a_packed: null, or A as gemm_pack_a left it (then A is not read).
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
+          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          const float* a_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
+
+// A float32 A packed once for every product with these M and K (a constant
+// operand, e.g. a model's weights): gemm_packed_a_size(M, K) floats at dst.
+// Products with M == 1 or N == 1 (GEMV) read A itself, so keep A alive too.
+int64_t gemm_packed_a_size(int64_t M, int64_t K);
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst);
 
 // A B operand computed on demand instead of read from a matrix (Conv's implicit
 // im2col): rows(self, p0, np, j0, nc, out) writes B[p0 + i, j0 + j] to
@@ -51,7 +59,8 @@ template <class T> struct b_rows {
   const void* self;
 };
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          const float* a_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
 
