@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -283,6 +284,14 @@ void pack_b(const mat_view<T>& B, int64_t p0, int64_t kc, int64_t j0, int64_t nc
 template <class T> struct b_source {
   mat_view<T> m;
   const b_rows<T>* rows;
+  int64_t j_off = 0;  // column 0 is column j_off of rows (m's data moves instead)
+  // The same B from column n0 on.
+  b_source columns(int64_t n0) const {
+    b_source s = *this;
+    if (rows) s.j_off += n0;
+    else s.m.data += n0 * m.cs;
+    return s;
+  }
   // Packs rows [p0, p0 + kc) x columns [j0, j0 + nc) into panels; false when out of memory.
   bool pack(int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst) const {
     constexpr int NR = cfg<T>::NR;
@@ -295,7 +304,7 @@ template <class T> struct b_source {
     if (!buf) return false;
     for (int64_t p = 0; p < kc; p += kRows) {
       const int64_t np = std::min(kRows, kc - p);
-      rows->rows(rows->self, p0 + p, np, j0, nc, buf);
+      rows->rows(rows->self, p0 + p, np, j0 + j_off, nc, buf);
       pack_b(mat_view<T>{buf, nc, 1}, 0, np, 0, nc, dst + p * NR, NR * kc);
     }
     return true;
@@ -502,14 +511,13 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // often shared) only delays the tasks it holds, never a barrier. A task is an
 // MC-row block times a column block of C and loops over K itself, packing its A
 // block per KC step into the thread's buffer. B is packed once per product into
-// one shared buffer, lazily: the first task that needs block (column block, KC
-// step) claims and packs it, a task needing a block being packed by another
-// thread waits for it (the wait is one block's packing, ~10-50 us).
+// one shared buffer, lazily and together: the tasks that need block (column
+// block, KC step) first pack its chunks of panels that nobody took yet, then
+// wait for the chunks other threads are packing (one chunk, a few us).
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed, bool* handled) {
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed) {
   using c = cfg<T>;
-  *handled = false;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
   const int64_t R = (M + MC - 1) / MC;
   // Column blocks: enough tasks for ~4 per thread, blocks at least 4 panels wide
@@ -520,14 +528,17 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
-  const double bytes = (double)sizeof(T) * Cb * NCt * K;
-  if (bytes > double(int64_t(1) << 27)) return true;  // > 128 MiB of packed B: the caller falls back
-  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, (size_t)bytes));
+  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * Cb * NCt * K));
   if (!bp) return false;
-  std::unique_ptr<std::atomic<int>[]> state(new (std::nothrow) std::atomic<int>[Cb * nk]);
+  // Per B block: the next chunk of panels to pack and the chunks packed; every
+  // task that needs the block packs chunks until none is left, then waits for
+  // the ones other threads hold (at most one chunk each).
+  struct block_state {
+    std::atomic<int64_t> next{0}, done{0};
+  };
+  std::unique_ptr<block_state[]> state(new (std::nothrow) block_state[Cb * nk]);
   if (!state) return false;
-  for (int64_t q = 0; q < Cb * nk; q++) state[q].store(0, std::memory_order_relaxed);
-  *handled = true;
+  constexpr int64_t kChunk = 4;  // panels per chunk
   const ukr_fn<T> ukr = pick_ukr<T>();
   std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
@@ -539,25 +550,26 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
     for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks && ok.load(std::memory_order_relaxed);) {
       const int64_t j = t / R, i = t % R;
       const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
+      const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
       T b = beta;
       if (bias) fill_bias(m0, m0 + mc, n0, n0 + nc, bias, b, C, ldc), b = T(1);
       for (int64_t k = 0; k < nk; k++) {
         const int64_t pc = k * KC, kc = std::min(KC, K - pc);
         T* bblk = bp + j * NCt * K + pc * NCt;
-        std::atomic<int>& st = state[j * nk + k];
-        int expect = 0;
-        if (st.load(std::memory_order_acquire) != 2) {
-          if (st.compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) {
-            if (!B.pack(pc, kc, n0, nc, bblk)) { ok = false; st.store(2, std::memory_order_release); return; }
-            st.store(2, std::memory_order_release);
-          } else {
-            for (int spin = 0; st.load(std::memory_order_acquire) != 2; spin++) {
-#ifdef MX_GEMM_X86
-              _mm_pause();
-#endif
-              if (spin > 2000) std::this_thread::yield();
-            }
+        block_state& st = state[j * nk + k];
+        if (st.done.load(std::memory_order_acquire) < mine) {
+          for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
+            const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
+            if (!B.pack(pc, kc, n0 + c0, cn, bblk + c0 * kc)) ok = false;
+            st.done.fetch_add(1, std::memory_order_release);
           }
+          for (int spin = 0; st.done.load(std::memory_order_acquire) < mine; spin++) {
+#ifdef MX_GEMM_X86
+            _mm_pause();
+#endif
+            if (spin > 2000) std::this_thread::yield();
+          }
+          if (!ok.load(std::memory_order_relaxed)) return;
         }
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
@@ -572,6 +584,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr) {
+  using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
   const bool gemv = (M == 1 || N == 1) && !B.rows;
   if (bias && (K <= 0 || gemv)) {
@@ -589,11 +602,17 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
 
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
   if (nt > 1) {
-    bool handled = false;
-    const bool ok = gemm_tasks(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, bias, a_packed, &handled);
-    if (handled || !ok) return ok;
+    // Column ranges whose packed B stays within kMaxSharedB, one after another.
+    constexpr double kMaxSharedB = double(int64_t(1) << 27);
+    const int64_t pieces = std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
+    const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
+    for (int64_t n0 = 0; n0 < N; n0 += w) {
+      const b_source<T> Bp = B.columns(n0);
+      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, bias, a_packed)) return false;
+    }
+    return true;
   }
-  // One thread (or a packed B too large to share): blocks of C one after another.
+  // One thread: blocks of C one after another.
   T b = beta;
   if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
   return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M);
