@@ -34,69 +34,83 @@ namespace {
 
 constexpr int kTile = 4, kPatch = 6, kE = 36;
 
-// y[0..5] = B^T x, x[j] at x + j * s (s: stride of the 6 inputs), for n lanes.
-#define MX_BT(out, os, in, is, n)                                                                        \
-  for (int64_t q = 0; q < (n); q++) {                                                                   \
-    const float x0 = in[q], x1 = in[q + (is)], x2 = in[q + 2 * (is)], x3 = in[q + 3 * (is)];          \
-    const float x4 = in[q + 4 * (is)], x5 = in[q + 5 * (is)];                                          \
-    out[q] = 4 * x0 - 5 * x2 + x4;                                                                      \
-    out[q + (os)] = -4 * (x1 + x2) + x3 + x4;                                                           \
-    out[q + 2 * (os)] = 4 * (x1 - x2) - x3 + x4;                                                        \
-    out[q + 3 * (os)] = 2 * (x3 - x1) - x2 + x4;                                                        \
-    out[q + 4 * (os)] = 2 * (x1 - x3) - x2 + x4;                                                        \
-    out[q + 5 * (os)] = 4 * x1 - 5 * x3 + x5;                                                           \
-  }
-
 struct wino_geom {
   int64_t H, W, OH, OW, pt, pl;  // input, output, top and left pads
   int64_t th, tw, T;             // tile rows, tile columns, tiles
 };
 
-// V[e][c][t] for channels [c0, c1) of one image. rows: scratch of 6 * (tw * 4 + 2)
-// floats for the y-transformed rows, ph: 6 * 6 * (tw + 1) for their phases.
+// o_k[q] = (B^T x)_k with x_j = r_j[q], for q < n. Six separate restrict
+// pointers: the compiler may then vectorize (it cannot prove strided stores apart).
+inline MXCPU_INLINE void bt6(int64_t n, const float* __restrict r0, const float* __restrict r1, const float* __restrict r2,
+                             const float* __restrict r3, const float* __restrict r4, const float* __restrict r5,
+                             float* __restrict o0, float* __restrict o1, float* __restrict o2, float* __restrict o3,
+                             float* __restrict o4, float* __restrict o5) {
+  for (int64_t q = 0; q < n; q++) {
+    const float x0 = r0[q], x1 = r1[q], x2 = r2[q], x3 = r3[q], x4 = r4[q], x5 = r5[q];
+    o0[q] = 4 * x0 - 5 * x2 + x4;
+    o1[q] = -4 * (x1 + x2) + x3 + x4;
+    o2[q] = 4 * (x1 - x2) - x3 + x4;
+    o3[q] = 2 * (x3 - x1) - x2 + x4;
+    o4[q] = 2 * (x1 - x3) - x2 + x4;
+    o5[q] = 4 * x1 - 5 * x3 + x5;
+  }
+}
+
+// o_r[q] = (A^T x)_r + b with x_i = r_i[q], for q < n.
+inline MXCPU_INLINE void at6(int64_t n, const float* __restrict r0, const float* __restrict r1, const float* __restrict r2,
+                             const float* __restrict r3, const float* __restrict r4, const float* __restrict r5, float b,
+                             float* __restrict o0, float* __restrict o1, float* __restrict o2, float* __restrict o3) {
+  for (int64_t q = 0; q < n; q++) {
+    const float x0 = r0[q], x1 = r1[q], x2 = r2[q], x3 = r3[q], x4 = r4[q], x5 = r5[q];
+    o0[q] = x0 + x1 + x2 + x3 + x4 + b;
+    o1[q] = x1 - x2 + 2 * (x3 - x4) + b;
+    o2[q] = x1 + x2 + 4 * (x3 + x4) + b;
+    o3[q] = x1 - x2 + 8 * (x3 - x4) + x5 + b;
+  }
+}
+
+// V[e][c][t] for the tile rows [ty0, ty1) of one image, all channels. rows:
+// scratch of 48 * (tw + 1) + W floats (transformed rows, their phases, zeros).
 inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t ty0,
                                               int64_t ty1, float* __restrict V, float* __restrict rows) {
   const int64_t Tb = (ty1 - ty0) * g.tw;  // tiles of the band
-  const int64_t RW = g.tw * kTile + 2, Q = g.tw + 1;  // a padded row's width; phase length
-  float* in = rows;                  // 6 padded input rows, RW each
-  float* ty_rows = rows + 6 * RW;    // B^T along y: 6 rows of RW
+  const int64_t Q = g.tw + 1, RW = 4 * Q;  // phase length; a transformed row's width (x from -pl)
+  float* ty_rows = rows;             // B^T along y: 6 rows of RW
   float* ph = ty_rows + 6 * RW;      // per y-row i: 4 phases of Q (phase r of x = 4q + r)
+  float* zero = ph + 6 * RW;         // W zeros: the input rows in the padding
+  std::fill(zero, zero + g.W, 0.0f);
+  const int64_t lo = std::min(RW, g.pl), n = std::max<int64_t>(0, std::min(g.W, RW - lo));  // columns [lo, lo + n) come from X
   for (int64_t c = 0; c < C; c++) {
     const float* plane = x + c * g.H * g.W;
     for (int64_t ty = ty0; ty < ty1; ty++) {
-      for (int j = 0; j < kPatch; j++) {  // input rows 4ty - pt + j, zero-padded to RW columns from x = -pl
-        float* r = in + j * RW;
+      const float* in[kPatch];  // input rows 4ty - pt + j
+      for (int j = 0; j < kPatch; j++) {
         const int64_t y = ty * kTile - g.pt + j;
-        if (y < 0 || y >= g.H) {
-          std::fill(r, r + RW, 0.0f);
-          continue;
-        }
-        const int64_t lo = std::min(RW, g.pl), hi = std::max(lo, std::min(RW, g.W + g.pl));
-        std::fill(r, r + lo, 0.0f);
-        std::copy(plane + y * g.W + (lo - g.pl), plane + y * g.W + (hi - g.pl), r + lo);
-        std::fill(r + hi, r + RW, 0.0f);
+        in[j] = y < 0 || y >= g.H ? zero : plane + y * g.W;
       }
-      MX_BT(ty_rows, RW, in, RW, RW)
-      for (int i = 0; i < kPatch; i++) {
+      for (int i = 0; i < kPatch; i++) {  // the padding columns transform to zeros
+        std::fill(ty_rows + i * RW, ty_rows + i * RW + lo, 0.0f);
+        std::fill(ty_rows + i * RW + lo + n, ty_rows + (i + 1) * RW, 0.0f);
+      }
+      float* o = ty_rows + lo;
+      bt6(n, in[0], in[1], in[2], in[3], in[4], in[5], o, o + RW, o + 2 * RW, o + 3 * RW, o + 4 * RW, o + 5 * RW);
+      for (int i = 0; i < kPatch; i++) {  // split into phases: an interleaved group of 4, which vectorizes
         const float* src = ty_rows + i * RW;
-        float* p = ph + i * 4 * Q;
-        for (int64_t q = 0; q < Q; q++)
-          for (int r = 0; r < 4; r++) p[r * Q + q] = 4 * q + r < RW ? src[4 * q + r] : 0.0f;
+        float *p0 = ph + i * 4 * Q, *p1 = p0 + Q, *p2 = p1 + Q, *p3 = p2 + Q;
+        for (int64_t q = 0; q < Q; q++) {
+          p0[q] = src[4 * q];
+          p1[q] = src[4 * q + 1];
+          p2[q] = src[4 * q + 2];
+          p3[q] = src[4 * q + 3];
+        }
       }
       // B^T along x: input column 4tx + j is phase j % 4 at q = tx + j / 4.
       for (int i = 0; i < kPatch; i++) {
         const float* p = ph + i * 4 * Q;
         float* out = V + ((int64_t)(i * kPatch) * C + c) * Tb + (ty - ty0) * g.tw;  // e = (i, 0)
         const int64_t os = C * Tb;  // next k
-        for (int64_t q = 0; q < g.tw; q++) {
-          const float x0 = p[q], x1 = p[Q + q], x2 = p[2 * Q + q], x3 = p[3 * Q + q], x4 = p[q + 1], x5 = p[Q + q + 1];
-          out[q] = 4 * x0 - 5 * x2 + x4;
-          out[q + os] = -4 * (x1 + x2) + x3 + x4;
-          out[q + 2 * os] = 4 * (x1 - x2) - x3 + x4;
-          out[q + 3 * os] = 2 * (x3 - x1) - x2 + x4;
-          out[q + 4 * os] = 2 * (x1 - x3) - x2 + x4;
-          out[q + 5 * os] = 4 * x1 - 5 * x3 + x5;
-        }
+        bt6(g.tw, p, p + Q, p + 2 * Q, p + 3 * Q, p + 1, p + Q + 1, out, out + os, out + 2 * os, out + 3 * os, out + 4 * os,
+            out + 5 * os);
       }
     }
   }
@@ -117,33 +131,28 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
         const float* p = P + ((int64_t)(i * kPatch) * M + m) * Tb + (ty - ty0) * tw;
         const int64_t ks = M * Tb;
         float* d = s + i * 4 * tw;
-        for (int64_t q = 0; q < tw; q++) {
-          const float x0 = p[q], x1 = p[q + ks], x2 = p[q + 2 * ks], x3 = p[q + 3 * ks], x4 = p[q + 4 * ks],
-                      x5 = p[q + 5 * ks];
-          d[q] = x0 + x1 + x2 + x3 + x4;
-          d[q + tw] = x1 - x2 + 2 * (x3 - x4);
-          d[q + 2 * tw] = x1 + x2 + 4 * (x3 + x4);
-          d[q + 3 * tw] = x1 - x2 + 8 * (x3 - x4) + x5;
-        }
+        at6(tw, p, p + ks, p + 2 * ks, p + 3 * ks, p + 4 * ks, p + 5 * ks, 0.0f, d, d + tw, d + 2 * tw, d + 3 * tw);
       }
       for (int r = 0; r < 4; r++) {
         const int64_t st = 4 * tw;  // next i
         const float* d = s + r * tw;
-        for (int64_t q = 0; q < tw; q++) {
-          const float x0 = d[q], x1 = d[q + st], x2 = d[q + 2 * st], x3 = d[q + 3 * st], x4 = d[q + 4 * st],
-                      x5 = d[q + 5 * st];
-          o[(0 * 4 + r) * Q + q] = x0 + x1 + x2 + x3 + x4 + b;
-          o[(1 * 4 + r) * Q + q] = x1 - x2 + 2 * (x3 - x4) + b;
-          o[(2 * 4 + r) * Q + q] = x1 + x2 + 4 * (x3 + x4) + b;
-          o[(3 * 4 + r) * Q + q] = x1 - x2 + 8 * (x3 - x4) + x5 + b;
-        }
+        at6(tw, d, d + st, d + 2 * st, d + 3 * st, d + 4 * st, d + 5 * st, b, o + r * Q, o + (4 + r) * Q, o + (8 + r) * Q,
+            o + (12 + r) * Q);
       }
       for (int r2 = 0; r2 < kTile; r2++) {
         const int64_t oy = ty * kTile + r2;
         if (oy >= g.OH) break;
         float* row = plane + oy * g.OW;
         const float* src = o + r2 * 4 * Q;
-        for (int64_t x = 0; x < g.OW; x++) row[x] = src[(x & 3) * Q + (x >> 2)];
+        const float *s0 = src, *s1 = s0 + Q, *s2 = s1 + Q, *s3 = s2 + Q;
+        const int64_t full = g.OW / 4;
+        for (int64_t q = 0; q < full; q++) {  // interleave the 4 phases (vectorizes)
+          row[4 * q] = s0[q];
+          row[4 * q + 1] = s1[q];
+          row[4 * q + 2] = s2[q];
+          row[4 * q + 3] = s3[q];
+        }
+        for (int64_t x = 4 * full; x < g.OW; x++) row[x] = src[(x & 3) * Q + (x >> 2)];
       }
     }
   }
@@ -239,7 +248,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
   wino_geom g;
   g.H = X.shape[2], g.W = X.shape[3], g.OH = Y.shape[2], g.OW = Y.shape[3], g.pt = pads[0], g.pl = pads[1];
   g.th = (g.OH + 3) / 4, g.tw = (g.OW + 3) / 4, g.T = g.th * g.tw;
-  const int64_t RW = g.tw * kTile + 2, Q = g.tw + 1;
+  const int64_t Q = g.tw + 1;
   const int nt = ctx->pool ? std::max(1, (int)ctx->pool->num_threads(ctx->pool->self)) : 1;
   // Bands of tile rows: one task each (input transform, 36 GEMMs, output
   // transform), so threads meet only once per call after the weights. A band's
@@ -280,7 +289,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
   });
   parallel_for(ctx->pool, N * per_image, 1, [&](int64_t b0, int64_t b1) {
     const size_t nV = (size_t)kE * C * Tmax, nP = (size_t)kE * M * Tmax;
-    const size_t rows = std::max<size_t>(12 * RW + 24 * Q, 24 * g.tw + 16 * Q);
+    const size_t rows = std::max<size_t>(48 * Q + g.W, 24 * g.tw + 16 * Q);
     float* V = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * (nV + nP + rows)));
     if (!V) { ok = false; return; }
     float* P = V + nV;
