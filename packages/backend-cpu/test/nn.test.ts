@@ -81,6 +81,29 @@ describe('cpu MatMul and Gemm', () => {
     await check('MatMul', 'float32', [input('float32', [150, 300], 1), input('float32', [300, 2100], 2)], [['float32', [150, 2100]]], {}, f32(300));
   });
 
+  it('packs a constant B once per constant id (MatMul, Gemm with transB): same results, a new id takes new values', async () => {
+    // constant ids mark a model's initializers (ctx const_ids): the kernels keep B packed by id and address
+    let id = 2000;
+    const cases: [string, number[], number[], number[], Record<string, number>][] = [
+      ['MatMul', [300, 520], [520, 700], [300, 700], {}],
+      ['MatMul', [3, 40, 90], [90, 33], [3, 40, 33], {}],
+      ['Gemm', [64, 300], [130, 300], [64, 130], { alpha: 1, beta: 1, transA: 0, transB: 1 }],
+    ];
+    for (const [op, a, b, y, attrs] of cases) {
+      const A = input('float32', a, 41);
+      const B = input('float32', b, 42);
+      for (let round = 0; round < 3; round++) {
+        if (round === 2) {
+          B.view.set(input('float32', b, 43).view as Float32Array);
+          id++;
+        }
+        (B.storage as { constId?: number }).constId = id;
+        await check(op, 'float32', [A, B], [['float32', y]], attrs, f32(a[a.length - 1]!));
+      }
+      id++;
+    }
+  });
+
   it('runs the float64 kernel over several K slices: [100,600] x [600,130]', async () => {
     await check('MatMul', 'float64', [input('float64', [100, 600], 3), input('float64', [600, 130], 4)], [['float64', [100, 130]]], {}, f64);
   });

@@ -14,10 +14,6 @@
 // errors ~1e-5 of the output's scale).
 #include <algorithm>
 #include <atomic>
-#include <memory>
-#include <new>
-#include <unordered_map>
-#include <utility>
 #include <type_traits>
 
 #include "conv_winograd.h"
@@ -157,31 +153,16 @@ __attribute__((target("avx2,fma"))) void depthwise_avx2(const conv_geom& g, cons
 #endif
 
 // Conv weights packed for the GEMM once per constant W (a model's initializer,
-// ctx const ids): per queue thread, keyed by the constant id and address, all
-// dropped past kMaxPacked bytes. Returns null (pack per call) when W is not a
-// constant or memory is short; else G consecutive packed [Mg, Kg] blocks.
-constexpr size_t kMaxPacked = size_t(1) << 29;
+// ctx const ids; see const_cache): G consecutive packed [Mg, Kg] blocks, or null
+// (pack per call) when W is not a constant or memory is short.
 const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G, int64_t Mg, int64_t Kg) {
   const uint64_t id = mx_const_id(ctx, 1);
   if (!id) return nullptr;
-  struct entry {
-    std::unique_ptr<float[]> data;
-    size_t floats;
-  };
-  thread_local std::unordered_map<uint64_t, std::pair<const float*, entry>> cache;
-  thread_local size_t bytes = 0;
-  auto it = cache.find(id);
-  if (it != cache.end() && it->second.first == w) return it->second.second.data.get();
-  const size_t per = (size_t)gemm_packed_a_size(Mg, Kg), floats = per * (size_t)G;
-  if (bytes + floats * sizeof(float) > kMaxPacked) cache.clear(), bytes = 0;
-  entry e{std::unique_ptr<float[]>(new (std::nothrow) float[floats]), floats};
-  if (!e.data) return nullptr;
-  for (int64_t gi = 0; gi < G; gi++) gemm_pack_a(ctx->pool, Mg, Kg, mat_view<float>{w + gi * Mg * Kg, Kg, 1}, e.data.get() + gi * per);
-  const float* p = e.data.get();
-  it = cache.find(id);
-  if (it != cache.end()) bytes -= it->second.second.floats * sizeof(float), cache.erase(it);
-  bytes += floats * sizeof(float);
-  cache.emplace(id, std::make_pair(w, std::move(e)));
+  const int64_t per = gemm_packed_a_size(Mg, Kg);
+  bool fresh;
+  float* p = const_cache(id, w, CONST_PACKED_A, (size_t)(per * G), &fresh);
+  if (p && fresh)
+    for (int64_t gi = 0; gi < G; gi++) gemm_pack_a(ctx->pool, Mg, Kg, mat_view<float>{w + gi * Mg * Kg, Kg, 1}, p + gi * per);
   return p;
 }
 

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <new>
 #include <thread>
@@ -480,10 +482,21 @@ template <class T> const T* packed_block(const T* a, int64_t M, int64_t m0, int6
   return a + (M + MR - 1) / MR * MR * pc + m0 * kc;
 }
 
+// Where the panels of a packed B (KC steps one after another, each all column
+// panels: the layout gemm_tasks shares and gemm_pack_b makes) from column n0, a
+// multiple of NR, lie for the KC step starting at pc.
+template <class T> T* packed_b_block(T* b, int64_t N, int64_t n0, int64_t pc, int64_t kc) {
+  constexpr int NR = cfg<T>::NR;
+  return b + (N + NR - 1) / NR * NR * pc + n0 * kc;
+}
+template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, int64_t pc, int64_t kc) {
+  return packed_b_block(const_cast<T*>(b), N, n0, pc, kc);
+}
+
 template <class T>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
                const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const T* a_packed = nullptr,
-               int64_t M = 0) {
+               int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
   T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
@@ -493,13 +506,15 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      if (!B.pack(pc, kc, jc, nc, bp)) return false;
+      const T* b = bp;
+      if (b_packed) b = packed_b_block(b_packed, N, jc, pc, kc);
+      else if (!B.pack(pc, kc, jc, nc, bp)) return false;
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
         else pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, a, bp, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
+        macro_kernel(ukr, a, b, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
       }
     }
   }
@@ -516,7 +531,7 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // wait for the chunks other threads are packing (one chunk, a few us).
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed) {
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed, const T* b_packed) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
   const int64_t R = (M + MC - 1) / MC;
@@ -528,8 +543,8 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
-  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * Cb * NCt * K));
-  if (!bp) return false;
+  T* bp = b_packed ? nullptr : static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * np * c::NR * K));
+  if (!bp && !b_packed) return false;
   // Per B block: the next chunk of panels to pack and the chunks packed; every
   // task that needs the block packs chunks until none is left, then waits for
   // the ones other threads hold (at most one chunk each).
@@ -555,12 +570,13 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
       if (bias) fill_bias(m0, m0 + mc, n0, n0 + nc, bias, b, C, ldc), b = T(1);
       for (int64_t k = 0; k < nk; k++) {
         const int64_t pc = k * KC, kc = std::min(KC, K - pc);
-        T* bblk = bp + j * NCt * K + pc * NCt;
+        const T* bblk = packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
         block_state& st = state[j * nk + k];
-        if (st.done.load(std::memory_order_acquire) < mine) {
+        if (!b_packed && st.done.load(std::memory_order_acquire) < mine) {
+          T* dst = packed_b_block(bp, N, n0, pc, kc);
           for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
             const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
-            if (!B.pack(pc, kc, n0 + c0, cn, bblk + c0 * kc)) ok = false;
+            if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
             st.done.fetch_add(1, std::memory_order_release);
           }
           for (int spin = 0; st.done.load(std::memory_order_acquire) < mine; spin++) {
@@ -583,7 +599,8 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
 
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr) {
+               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr,
+               const T* b_packed = nullptr) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
   const bool gemv = (M == 1 || N == 1) && !B.rows;
@@ -604,25 +621,41 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
   if (nt > 1) {
     // Column ranges whose packed B stays within kMaxSharedB, one after another.
     constexpr double kMaxSharedB = double(int64_t(1) << 27);
-    const int64_t pieces = std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
+    const int64_t pieces = b_packed ? 1 : std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
     const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
     for (int64_t n0 = 0; n0 < N; n0 += w) {
       const b_source<T> Bp = B.columns(n0);
-      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, bias, a_packed)) return false;
+      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, bias, a_packed, b_packed))
+        return false;
     }
     return true;
   }
   // One thread: blocks of C one after another.
   T b = beta;
   if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
-  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M, b_packed, N);
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
-          float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias, a_packed);
+          float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed, const float* b_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias, a_packed, b_packed);
+}
+
+int64_t gemm_packed_b_size(int64_t K, int64_t N) {
+  constexpr int NR = cfg<float>::NR;
+  return (N + NR - 1) / NR * NR * K;
+}
+void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, float* dst) {
+  constexpr int NR = cfg<float>::NR;
+  const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (N + NR - 1) / NR;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    parallel_for(pool, panels, 8, [&](int64_t q0, int64_t q1) {
+      pack_b(B, pc, kc, q0 * NR, std::min(N, q1 * NR) - q0 * NR, packed_b_block(dst, N, q0 * NR, pc, kc), NR * kc);
+    });
+  }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias) {
@@ -650,6 +683,43 @@ void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, f
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias) {
   return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc, row_bias);
+}
+
+// ---------------------------------------------------------------- constant-derived data
+
+float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool* fresh) {
+  struct key {
+    uint64_t id;
+    uintptr_t addr;
+    int what;
+    size_t floats;
+    bool operator<(const key& o) const {
+      return std::tie(id, addr, what, floats) < std::tie(o.id, o.addr, o.what, o.floats);
+    }
+  };
+  struct freer {
+    void operator()(float* p) const { std::free(p); }
+  };
+  constexpr size_t kMaxBytes = size_t(1) << 29;
+  thread_local std::map<key, std::unique_ptr<float, freer>> cache;
+  thread_local size_t bytes = 0;
+  *fresh = false;
+  const key k{id, (uintptr_t)addr, what, floats};
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second.get();
+  const size_t size = (floats * sizeof(float) + 63) & ~size_t(63);
+  if (bytes + size > kMaxBytes) cache.clear(), bytes = 0;
+  float* p = static_cast<float*>(std::aligned_alloc(64, size));
+  if (!p) return nullptr;
+  try {
+    cache.emplace(k, std::unique_ptr<float, freer>(p));
+  } catch (...) {
+    std::free(p);
+    return nullptr;
+  }
+  bytes += size;
+  *fresh = true;
+  return p;
 }
 
 // ---------------------------------------------------------------- 16-bit floats via float32
