@@ -28,6 +28,8 @@ const USAGE = `usage: pnpm bench [options]   (or: node bench/run.mjs [options])
                    @mx/backend-onednn loads, the workloads of ONEDNN_WORKLOADS run again in a
                    child process with --backends onednn,cpu: mx(onednn+cpu)/ort)
   --no-peak        do not run the FMA peak program
+  --ort-spin       leave ORT's intra-op threads spinning between runs (its default; here they
+                   take the cores from the mx call that follows, so by default they block)
   --json           print the results as JSON on stdout instead of the table
   --no-write       do not write docs/benchmarks.md and docs/bench-ratios.svg
                    (only a full run, without --only, writes them)
@@ -52,6 +54,7 @@ try {
       backends: { type: 'string' },
       'no-onednn': { type: 'boolean', default: false },
       'no-peak': { type: 'boolean', default: false },
+      'ort-spin': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -152,7 +155,7 @@ for (const [i, w] of workloads.entries()) {
     continue;
   }
   try {
-    const m = await measure(w, { mx, ort, threads, modelsDir }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
+    const m = await measure(w, { mx, ort, threads, modelsDir, ortSpin: opt['ort-spin'] }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
     const r = { ...base, ...m, ratio: m.mx.median / m.ort.median };
     const work = w.flops ?? w.bytes;
     if (work) {
@@ -181,7 +184,7 @@ if (!opt['no-onednn'] && backends.join(',') === 'cpu' && onednnNames.length) {
   if (!available) progress('onednn column: skipped (@mx/backend-onednn does not load here)', true);
   else {
     progress(`onednn column: ${onednnNames.join(', ')} with --backends onednn,cpu (child process)`, true);
-    const args = [join(HERE, 'run.mjs'), '--only', onednnNames.join(','), '--backends', 'onednn,cpu', '--json', '--no-write', '--no-onednn', '--no-peak', '--threads', String(threads), '--warmup', String(warmup), ...(reps ? ['--reps', String(reps)] : [])];
+    const args = [join(HERE, 'run.mjs'), '--only', onednnNames.join(','), '--backends', 'onednn,cpu', '--json', '--no-write', '--no-onednn', '--no-peak', ...(opt['ort-spin'] ? ['--ort-spin'] : []), '--threads', String(threads), '--warmup', String(warmup), ...(reps ? ['--reps', String(reps)] : [])];
     try {
       const child = JSON.parse(execFileSync(process.execPath, args, { cwd: HERE, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] }));
       for (const c of child.results) {

@@ -20,8 +20,17 @@ function randomFloats(n, seed = 1) {
 
 const noLoader = (ctx) => (typeof ctx.mx.onnx?.load === 'function' ? null : 'mx.onnx.load is not available in this build of @mx/core');
 
+// ORT's pool threads spin after each run by default; in this process they would
+// then take the cores from the mx call that follows (measured: mx 20-40% slower,
+// ORT itself no faster), so they block instead unless ctx.ortSpin.
 const ortSession = (ctx, bytesOrPath) =>
-  ctx.ort.InferenceSession.create(bytesOrPath, { intraOpNumThreads: ctx.threads, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 3 });
+  ctx.ort.InferenceSession.create(bytesOrPath, {
+    intraOpNumThreads: ctx.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    ...(ctx.ortSpin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+  });
 
 /** mx side of a completed op: wait for the queue, drop the result unread. */
 async function mxOp(mx, make) {
