@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measure } from './lib/measure.mjs';
 import { bestOf, measurePeak } from './lib/peak.mjs';
-import { barChecks, formatAgreement, formatMs, formatRate, markdown, ratioChart } from './lib/report.mjs';
-import { WORKLOADS } from './lib/workloads.mjs';
+import { barChecks, formatAgreement, formatMs, formatOnednn, formatRate, markdown, ratioChart } from './lib/report.mjs';
+import { ONEDNN_WORKLOADS, WORKLOADS } from './lib/workloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -24,6 +24,12 @@ const USAGE = `usage: pnpm bench [options]   (or: node bench/run.mjs [options])
   --threads N      threads on both sides: MX_NUM_THREADS and ORT intraOpNumThreads
                    (default: MX_NUM_THREADS if set, else the machine's cores)
   --backends LIST  mx backends to select, most preferred first (default: MX_BACKENDS or cpu)
+  --no-onednn      skip the onednn column (by default, when the backends are cpu and
+                   @mx/backend-onednn loads, the workloads of ONEDNN_WORKLOADS run again in a
+                   child process with --backends onednn,cpu: mx(onednn+cpu)/ort)
+  --no-peak        do not run the FMA peak program
+  --ort-spin       leave ORT's intra-op threads spinning between runs (its default; here they
+                   take the cores from the mx call that follows, so by default they block)
   --json           print the results as JSON on stdout instead of the table
   --no-write       do not write docs/benchmarks.md and docs/bench-ratios.svg
                    (only a full run, without --only, writes them)
@@ -46,6 +52,9 @@ try {
       warmup: { type: 'string', default: '2' },
       threads: { type: 'string' },
       backends: { type: 'string' },
+      'no-onednn': { type: 'boolean', default: false },
+      'no-peak': { type: 'boolean', default: false },
+      'ort-spin': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -133,7 +142,7 @@ function runPeak(when) {
   return p;
 }
 // Measured before and after the workloads; the better figures are kept and used.
-let peak = workloads.length ? runPeak('start') : { ok: false, reason: 'not run (no workload selected)' };
+let peak = !workloads.length ? { ok: false, reason: 'not run (no workload selected)' } : opt['no-peak'] ? { ok: false, reason: 'not run (--no-peak)' } : runPeak('start');
 
 const results = [];
 for (const [i, w] of workloads.entries()) {
@@ -146,7 +155,7 @@ for (const [i, w] of workloads.entries()) {
     continue;
   }
   try {
-    const m = await measure(w, { mx, ort, threads, modelsDir }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
+    const m = await measure(w, { mx, ort, threads, modelsDir, ortSpin: opt['ort-spin'] }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
     const r = { ...base, ...m, ratio: m.mx.median / m.ort.median };
     const work = w.flops ?? w.bytes;
     if (work) {
@@ -159,6 +168,33 @@ for (const [i, w] of workloads.entries()) {
   } catch (e) {
     results.push({ ...base, error: String(e?.message ?? e).split('\n')[0] });
     progress(`${prefix}: failed: ${results.at(-1).error}`, true);
+  }
+}
+
+// The onednn column: the conv and matmul workloads again with onednn preferred
+// (cpu for the ops onednn lacks), in a child process because the backend choice
+// is per process; its ratios are against ORT measured alternately in that child.
+const onednnNames = workloads.filter((w) => ONEDNN_WORKLOADS.includes(w.name)).map((w) => w.name);
+if (!opt['no-onednn'] && backends.join(',') === 'cpu' && onednnNames.length) {
+  let available = false;
+  try {
+    const m = await import('@mx/backend-onednn');
+    available = (m.backend ?? m.default)?.init?.() === null;
+  } catch {}
+  if (!available) progress('onednn column: skipped (@mx/backend-onednn does not load here)', true);
+  else {
+    progress(`onednn column: ${onednnNames.join(', ')} with --backends onednn,cpu (child process)`, true);
+    const args = [join(HERE, 'run.mjs'), '--only', onednnNames.join(','), '--backends', 'onednn,cpu', '--json', '--no-write', '--no-onednn', '--no-peak', ...(opt['ort-spin'] ? ['--ort-spin'] : []), '--threads', String(threads), '--warmup', String(warmup), ...(reps ? ['--reps', String(reps)] : [])];
+    try {
+      const child = JSON.parse(execFileSync(process.execPath, args, { cwd: HERE, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] }));
+      for (const c of child.results) {
+        const r = results.find((x) => x.name === c.name);
+        if (!r || !onednnNames.includes(c.name)) continue;
+        r.onednn = c.ratio === undefined ? { error: c.error ?? c.skipped ?? 'not measured' } : { median: c.mx.median, ortMedian: c.ort.median, ratio: c.ratio, agreement: c.agreement };
+      }
+    } catch (e) {
+      progress(`onednn column: failed: ${String(e?.message ?? e).split('\n')[0]}`, true);
+    }
   }
 }
 
@@ -200,10 +236,10 @@ report.bar = barChecks(report);
 
 if (opt.json) console.log(JSON.stringify(report, null, 2));
 else {
-  const rows = [['workload', 'mx', 'ort', 'mx/ort', 'mx rate', 'ort rate', 'max diff']];
+  const rows = [['workload', 'mx', 'ort', 'mx/ort', 'mx rate', 'ort rate', 'max diff', 'onednn/ort']];
   for (const r of results) {
-    if (r.skipped || r.error) rows.push([r.name, r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.error}`, '', '', '', '', '']);
-    else rows.push([r.name, formatMs(r.mx.median), formatMs(r.ort.median), r.ratio.toFixed(2), formatRate(r.mxRate, r.unit, r.mxPeakFraction), formatRate(r.ortRate, r.unit, r.ortPeakFraction), formatAgreement(r.agreement)]);
+    if (r.skipped || r.error) rows.push([r.name, r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.error}`, '', '', '', '', '', '']);
+    else rows.push([r.name, formatMs(r.mx.median), formatMs(r.ort.median), r.ratio.toFixed(2), formatRate(r.mxRate, r.unit, r.mxPeakFraction), formatRate(r.ortRate, r.unit, r.ortPeakFraction), formatAgreement(r.agreement), formatOnednn(r.onednn)]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.filter((row) => row[2] !== '' || row === rows[0]).map((row) => row[c].length)));
   for (const row of rows) console.log(row[2] === '' && row !== rows[0] ? `${row[0].padEnd(widths[0])}  ${row[1]}` : row.map((x, c) => (c ? x.padStart(widths[c]) : x.padEnd(widths[c]))).join('  '));

@@ -11,6 +11,9 @@ export const AGREE_TOL = 1e-3;
 
 export const formatAgreement = (d) => (d === 0 ? '0' : d <= AGREE_TOL ? d.toExponential(0) : `${Number.isFinite(d) ? d.toPrecision(2) : 'shape/NaN'} DIFFERS`);
 
+/** The onednn column's cell: mx(onednn+cpu)/ort from its own run, or why it is missing. */
+export const formatOnednn = (o) => (!o ? '' : o.error ? `failed: ${o.error}` : `${o.ratio.toFixed(2)}${o.agreement > AGREE_TOL ? ' DIFFERS' : ''}`);
+
 const measured = (report, name) => report.results.find((r) => r.name === name && r.ratio !== undefined);
 
 /** The bar of the CPU performance issue, checked against this run (ok: null = not measured). */
@@ -36,6 +39,19 @@ export function barChecks(report) {
     ['silero-vad', 'silero_vad_v5 per call'],
   ])
     ratio(name, label);
+  // onednn: each conv-heavy workload at least as fast with onednn as on cpu alone
+  // (each ratio is against ORT in its own run: the yardstick between processes).
+  for (const [name, label] of [
+    ['conv3x3', 'Conv 3x3'],
+    ['resnet50', 'resnet50 light'],
+    ['densenet121', 'densenet121 light'],
+    ['ppocrv4-det', 'ppocrv4_det'],
+  ]) {
+    const r = measured(report, name);
+    const o = r?.onednn;
+    const ok = o && o.ratio !== undefined ? o.ratio <= r.ratio : null;
+    checks.push({ check: `${label}: (onednn+cpu)/ort <= cpu/ort`, value: ok === null ? 'not measured' : `${o.ratio.toFixed(2)} vs ${r.ratio.toFixed(2)}`, ok });
+  }
   const compared = report.results.filter((r) => r.agreement !== undefined);
   const differ = compared.filter((r) => !(r.agreement <= AGREE_TOL)).map((r) => r.name);
   checks.push({
@@ -94,15 +110,17 @@ export function markdown(report) {
     L.push(`**The machine was busy during this run** (load average above its ${m.cores} cores: other work shared the CPUs). Absolute figures are low and noisy; the ratios, measured alternately in one process, are the meaningful part.`, '');
 
   L.push('## Results', '');
-  L.push('| workload | mx median | ort median | mx/ort | mx | ort | outputs: max diff |', '|---|---:|---:|---:|---:|---:|---:|');
+  L.push('| workload | mx median | ort median | mx/ort | mx | ort | outputs: max diff | mx (onednn+cpu) / ort |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    if (r.skipped || r.error) L.push(`| ${r.title} | ${r.skipped ? 'skipped' : 'failed'}: ${cut(r.skipped ?? r.error)} | | | | | |`);
+    if (r.skipped || r.error) L.push(`| ${r.title} | ${r.skipped ? 'skipped' : 'failed'}: ${cut(r.skipped ?? r.error)} | | | | | | |`);
     else
       L.push(
-        `| ${r.title} | ${formatMs(r.mx.median)} | ${formatMs(r.ort.median)} | **${r.ratio.toFixed(2)}** | ${formatRate(r.mxRate, r.unit, r.mxPeakFraction)} | ${formatRate(r.ortRate, r.unit, r.ortPeakFraction)} | ${formatAgreement(r.agreement)} |`,
+        `| ${r.title} | ${formatMs(r.mx.median)} | ${formatMs(r.ort.median)} | **${r.ratio.toFixed(2)}** | ${formatRate(r.mxRate, r.unit, r.mxPeakFraction)} | ${formatRate(r.ortRate, r.unit, r.ortPeakFraction)} | ${formatAgreement(r.agreement)} | ${r.onednn?.median ? `${cut(formatOnednn(r.onednn))} (${formatMs(r.onednn.median)})` : cut(formatOnednn(r.onednn))} |`,
       );
   }
   L.push('');
+  if (results.some((r) => r.onednn))
+    L.push('The last column runs the same workload again in a child process with `--backends onednn,cpu` (onednn preferred, cpu for the ops onednn lacks) and gives its mx/ort ratio against ORT measured alternately in that child, with its mx median in parentheses; compare it with the mx/ort column (both against ORT), not the absolute times across processes.', '');
   L.push(`Before timing, each workload's outputs from both sides are compared: "max diff" is max |mx − ort| / max |ort| over all output elements; above ${AGREE_TOL} the row says DIFFERS.`, '');
   if (results.some((r) => r.mxPeakFraction > 1 || r.ortPeakFraction > 1))
     L.push('**Some rates exceed the measured peak**: the peak program lost CPU time to other work while it ran, so the peak below is understated and every "% of peak" overstated in this run.', '');
@@ -128,7 +146,7 @@ export function markdown(report) {
   L.push('| workload | mx | onnxruntime-node |', '|---|---|---|');
   for (const r of results) L.push(`| ${r.name} | ${r.mxDoes} | ${r.ortDoes} |`);
   L.push('');
-  L.push('- onnxruntime-node: one `InferenceSession` per workload, created from the same ONNX bytes as mx loads (single-op models are built by bench/lib/onnx-model.mjs), with `intraOpNumThreads` = threads, `interOpNumThreads: 1`, sequential execution, default graph optimizations (all). Its Node binding runs `session.run` on the JavaScript thread, and every run returns new output buffers; passing preallocated outputs (`fetches`) made no measurable difference in a test on this machine, so the plain call is used.');
+  L.push('- onnxruntime-node: one `InferenceSession` per workload, created from the same ONNX bytes as mx loads (single-op models are built by bench/lib/onnx-model.mjs), with `intraOpNumThreads` = threads, `interOpNumThreads: 1`, sequential execution, default graph optimizations (all), and `session.intra_op.allow_spinning` = 0: by default ORT\'s pool threads spin after each run, and in this one process they then take the cores from the mx call that follows (in a test here mx\'s MatMul 1024 and Conv 3x3 ran 20-40% slower next to them while ORT\'s own times did not improve); `--ort-spin` restores the default. Its Node binding runs `session.run` on the JavaScript thread, and every run returns new output buffers; passing preallocated outputs (`fetches`) made no measurable difference in a test on this machine, so the plain call is used.');
   L.push('- mx: the `cpu` backend (or `--backends`), its pool sized by `MX_NUM_THREADS`. Op workloads use the op API on tensors created once; model workloads load the model once with `mx.onnx.load`.');
   L.push(`- Method: warm-up of at least ${report.method.warmup} call${report.method.warmup > 1 ? 's' : ''} and 0.3 s per side; then samples alternate between the sides, swapping which goes first each round. A sample of a call faster than 5 ms repeats it back to back until it lasts 5 ms and divides. The sample count fills about 4 s (7 to 51) unless \`--reps\` is given; reps and repeats per sample are in \`--json\`.`, '');
 

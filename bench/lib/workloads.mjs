@@ -20,8 +20,17 @@ function randomFloats(n, seed = 1) {
 
 const noLoader = (ctx) => (typeof ctx.mx.onnx?.load === 'function' ? null : 'mx.onnx.load is not available in this build of @mx/core');
 
+// ORT's pool threads spin after each run by default; in this process they would
+// then take the cores from the mx call that follows (measured: mx 20-40% slower,
+// ORT itself no faster), so they block instead unless ctx.ortSpin.
 const ortSession = (ctx, bytesOrPath) =>
-  ctx.ort.InferenceSession.create(bytesOrPath, { intraOpNumThreads: ctx.threads, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 3 });
+  ctx.ort.InferenceSession.create(bytesOrPath, {
+    intraOpNumThreads: ctx.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    ...(ctx.ortSpin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+  });
 
 /** mx side of a completed op: wait for the queue, drop the result unread. */
 async function mxOp(mx, make) {
@@ -232,6 +241,9 @@ function model(name, dir, title) {
     },
   };
 }
+
+/** The workloads of the onednn column (run.mjs): conv- and matmul-heavy ones (prefixes match both MatMul variants). */
+export const ONEDNN_WORKLOADS = ['matmul-1024', 'matmul-1024-init', 'matmul-2048', 'matmul-2048-init', 'conv3x3', 'resnet50', 'densenet121', 'ppocrv4-det'];
 
 export const WORKLOADS = [
   ...[256, 512, 1024, 2048].flatMap((n) => [matmul(n, false), matmul(n, true)]),

@@ -81,6 +81,29 @@ describe('cpu MatMul and Gemm', () => {
     await check('MatMul', 'float32', [input('float32', [150, 300], 1), input('float32', [300, 2100], 2)], [['float32', [150, 2100]]], {}, f32(300));
   });
 
+  it('packs a constant B once per constant id (MatMul, Gemm with transB): same results, a new id takes new values', async () => {
+    // constant ids mark a model's initializers (ctx const_ids): the kernels keep B packed by id and address
+    let id = 2000;
+    const cases: [string, number[], number[], number[], Record<string, number>][] = [
+      ['MatMul', [300, 520], [520, 700], [300, 700], {}],
+      ['MatMul', [3, 40, 90], [90, 33], [3, 40, 33], {}],
+      ['Gemm', [64, 300], [130, 300], [64, 130], { alpha: 1, beta: 1, transA: 0, transB: 1 }],
+    ];
+    for (const [op, a, b, y, attrs] of cases) {
+      const A = input('float32', a, 41);
+      const B = input('float32', b, 42);
+      for (let round = 0; round < 3; round++) {
+        if (round === 2) {
+          B.view.set(input('float32', b, 43).view as Float32Array);
+          id++;
+        }
+        (B.storage as { constId?: number }).constId = id;
+        await check(op, 'float32', [A, B], [['float32', y]], attrs, f32(a[a.length - 1]!));
+      }
+      id++;
+    }
+  });
+
   it('runs the float64 kernel over several K slices: [100,600] x [600,130]', async () => {
     await check('MatMul', 'float64', [input('float64', [100, 600], 3), input('float64', [600, 130], 4)], [['float64', [100, 130]]], {}, f64);
   });
@@ -125,19 +148,52 @@ describe('cpu MatMul and Gemm', () => {
 });
 
 describe('cpu Conv', () => {
-  const conv = async (x: number[], w: number[], group: number, k: number[], s: number[], d: number[], p: number[], bias: boolean) => {
+  const conv = async (x: number[], w: number[], group: number, k: number[], s: number[], d: number[], p: number[], bias: boolean, tol = f32(size(w.slice(1)))) => {
     const y = [x[0]!, w[0]!, ...windowOut(x, k, s, d, p)];
     const inputs = [input('float32', x, 21), input('float32', w, 22), bias ? input('float32', [w[0]!], 23) : null];
-    await check('Conv', 'float32', inputs, [['float32', y]], { kernel_shape: k, strides: s, dilations: d, pads: p, group, auto_pad: 'NOTSET' }, f32(size(w.slice(1))));
+    await check('Conv', 'float32', inputs, [['float32', y]], { kernel_shape: k, strides: s, dilations: d, pads: p, group, auto_pad: 'NOTSET' }, tol);
   };
+  // Winograd F(4x4, 3x3) rounds its transforms: errors up to ~1e-5 of the
+  // output's scale (sqrt(k) for k products of values in [-1, 1]), not of each value.
+  const wino = (k: number) => ({ rtol: 1e-5, atol: 2e-5 * Math.sqrt(k) });
 
-  it('3x3 over 64 channels (im2col packed straight from X, several K slices, the pool)', async () => {
-    await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
+  it('5x5 over 64 channels (im2col packed straight from X, several K slices, the pool)', async () => {
+    await conv([1, 64, 30, 30], [64, 64, 5, 5], 1, [5, 5], [1, 1], [1, 1], [2, 2, 2, 2], true);
+  });
+
+  it('3x3 stride 1 by Winograd: 64 channels, edge tiles, asymmetric pads, two images; few channels by im2col', async () => {
+    await conv([1, 64, 30, 30], [64, 64, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true, wino(576));
+    await conv([2, 24, 27, 23], [20, 24, 3, 3], 1, [3, 3], [1, 1], [1, 1], [0, 2, 1, 1], false, wino(216));
+    await conv([1, 8, 30, 30], [16, 8, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
   });
 
   it('strides, dilations, asymmetric pads and groups; many small images and groups', async () => {
     await conv([2, 32, 17, 19], [48, 16, 5, 3], 2, [5, 3], [2, 1], [1, 2], [2, 1, 1, 2], true);
     await conv([6, 16, 12, 12], [24, 4, 3, 3], 4, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);
+  });
+
+  it('packs a constant W once per constant id: same results, and a new id on the same buffer takes the new weights', async () => {
+    // constant ids mark a model's initializers (ctx const_ids): the kernel keeps W packed by id and address
+    let id = 1000;
+    for (const [x, w, group, k, p] of [
+      [[1, 48, 14, 14], [40, 48, 1, 1], 1, [1, 1], [0, 0, 0, 0]],
+      [[2, 16, 11, 9], [24, 16, 5, 5], 1, [5, 5], [2, 2, 2, 2]],
+      [[1, 8, 10, 10], [12, 4, 3, 3], 2, [3, 3], [1, 1, 1, 1]],
+    ] as [number[], number[], number, number[], number[]][]) {
+      const X = input('float32', x, 31);
+      const W = input('float32', w, 32);
+      const y = [x[0]!, w[0]!, ...windowOut(x, k, [1, 1], [1, 1], p)];
+      const attrs = { kernel_shape: k, strides: [1, 1], dilations: [1, 1], pads: p, group, auto_pad: 'NOTSET' };
+      for (let round = 0; round < 3; round++) {
+        if (round === 2) {
+          W.view.set(input('float32', w, 33).view as Float32Array);
+          id++;
+        }
+        (W.storage as { constId?: number }).constId = id;
+        await check('Conv', 'float32', [X, W, null], [['float32', y]], attrs, f32(size(w.slice(1))));
+      }
+      id++;
+    }
   });
 
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {

@@ -41,6 +41,7 @@ namespace mxb {
 namespace {
 
 constexpr size_t kCmdLen = 1 << 15;    // doubles in the command buffer (256 KiB)
+constexpr double kConstFlag = 1024;    // added to a tensor record's rank: a constant id follows (bridge.ts)
 constexpr uint32_t kMsgCap = 1 << 16;  // bytes for a failure message
 
 // Type tags of the externals. The queue tag is shared by every bridge (another
@@ -470,7 +471,8 @@ struct KernelTask {
   Attrs* attrs;
   void* stream;
   int32_t device, nin, nout, nindirect;
-  // followed by mx_tensor[nin + nout], then Indirect[nin + nout] on device-memory devices
+  bool has_ids;  // some input carries a constant id
+  // followed by mx_tensor[nin + nout], uint64_t[nin] (constant ids), then Indirect[nin + nout] on device-memory devices
 };
 struct Indirect {
   int32_t tensor;
@@ -478,7 +480,8 @@ struct Indirect {
   uint64_t offset;
 };
 inline mx_tensor* tensors_of(KernelTask* t) { return reinterpret_cast<mx_tensor*>(t + 1); }
-inline Indirect* indirect_of(KernelTask* t) { return reinterpret_cast<Indirect*>(tensors_of(t) + t->nin + t->nout); }
+inline uint64_t* ids_of(KernelTask* t) { return reinterpret_cast<uint64_t*>(tensors_of(t) + t->nin + t->nout); }
+inline Indirect* indirect_of(KernelTask* t) { return reinterpret_cast<Indirect*>(ids_of(t) + t->nin); }
 
 const mx_attrs kNoAttrs = {0, nullptr};
 
@@ -508,6 +511,7 @@ void run_kernel(void* p, const mx_pool* pool) {
     ctx.stream = t->stream;
     ctx.msg = msg;
     ctx.msg_cap = kMsgCap;
+    ctx.const_ids = t->has_ids ? ids_of(t) : nullptr;
     try {
       st = t->fn(&ctx);
     } catch (const std::bad_alloc&) {
@@ -561,7 +565,7 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   const mx_kernel_def& def = g.kernels[(size_t)k];
   const int32_t n = (int32_t)nin + (int32_t)nout;
   const bool on_host = I->host[(size_t)dev];
-  const size_t bytes = sizeof(KernelTask) + (size_t)n * (sizeof(mx_tensor) + (on_host ? 0 : sizeof(Indirect)));
+  const size_t bytes = sizeof(KernelTask) + (size_t)n * (sizeof(mx_tensor) + (on_host ? 0 : sizeof(Indirect))) + (size_t)nin * sizeof(uint64_t);
   QueueJs* own = I->own[(size_t)dev].get();
   Queue* ring = own && own->q->c() == q ? own->q.get() : nullptr;
   void* mem = ring ? ring->ring_alloc(bytes) : nullptr;
@@ -580,14 +584,18 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   t->nin = (int32_t)nin;
   t->nout = (int32_t)nout;
   t->nindirect = 0;
+  t->has_ids = false;
   t->stream = ring || (own && own->q->c() == q) ? own->stream : nullptr;
   mx_tensor* ts = tensors_of(t);
   size_t p = 4;
   bool bad = false;
   for (int32_t i = 0; i < n && !bad; i++) {
-    const double addr = c[p], code = c[p + 1], nd = c[p + 2];
+    // nd + kConstFlag: the record ends with the tensor's constant id (inputs only)
+    const double addr = c[p], code = c[p + 1], flagged = c[p + 2];
+    const bool has_id = flagged >= kConstFlag && i < (int32_t)nin;
+    const double nd = has_id ? flagged - kConstFlag : flagged;
     p += 3;
-    bad = !(nd >= 0 && nd <= MX_MAX_DIMS) || p + (size_t)nd + 4 > kCmdLen;
+    bad = !(nd >= 0 && nd <= MX_MAX_DIMS) || p + (size_t)nd + 5 > kCmdLen;
     if (bad) break;
     mx_tensor& x = ts[i];
     x.ndim = (int32_t)nd;
@@ -601,6 +609,8 @@ napi_value Submit(napi_env env, napi_callback_info info) {
       x.data = nullptr;
       indirect_of(t)[t->nindirect++] = Indirect{i, reinterpret_cast<DevMem*>((uintptr_t)addr), (uint64_t)c[p++]};
     }
+    if (i < (int32_t)nin) ids_of(t)[i] = has_id ? (uint64_t)c[p++] : 0;
+    t->has_ids = t->has_ids || has_id;
   }
   if (bad) {
     if (ring) ring->ring_unalloc(t);

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define MX_ABI_MAJOR 1
-#define MX_ABI_MINOR 0
+#define MX_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define MX_EXPORT __declspec(dllexport)
@@ -159,7 +159,20 @@ typedef struct mx_kernel_ctx {
   void* stream;              /* device backends: the queue's stream (e.g. cudaStream_t); NULL on host */
   char* msg;                 /* failure message buffer (NUL-terminated) */
   uint32_t msg_cap;
+  /* (ABI 1.1) NULL, or num_inputs ids: const_ids[i] != 0 says input i is a
+   * constant (a model's initializer): its bytes never change while the id lives,
+   * and the id is never reused in the process. Kernels may cache data derived
+   * from such an input (prepacked weights) keyed by the id and the tensor's
+   * address; read it only when size covers it (MX_CTX_CONST_IDS). */
+  const uint64_t* const_ids;
 } mx_kernel_ctx;
+
+/* The input's constant id (0: not known to be constant), safe on older cores. */
+#define MX_CTX_CONST_IDS(ctx) ((ctx)->size >= offsetof(mx_kernel_ctx, const_ids) + sizeof(const uint64_t*) ? (ctx)->const_ids : NULL)
+static inline uint64_t mx_const_id(const mx_kernel_ctx* ctx, int32_t i) {
+  const uint64_t* ids = MX_CTX_CONST_IDS(ctx);
+  return ids && i < ctx->num_inputs ? ids[i] : 0;
+}
 
 /* Returns MX_OK, or a status after writing a message with mx_fail(). */
 typedef int (*mx_kernel_fn)(mx_kernel_ctx* ctx);

@@ -142,6 +142,7 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
   const queues: NativeQueue[] = [];
   let gatesOpen = 0;
   let nativeInfo: ReturnType<Addon['info']> | undefined;
+  let constIds = false; // the native bridge reads constant ids (ABI 1.1 and later)
 
   const fail = (code: MxErrorCode, msg: string, device?: string, op?: string) =>
     new MxError(code, msg, { backend: info.name, ...(device !== undefined && { device }), ...(op !== undefined && { op }) });
@@ -164,8 +165,11 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
     return k;
   }
 
+  // A record's rank plus CONST_FLAG says that the tensor's constant id follows it
+  // (mx_bridge.cc's kConstFlag; kernels see it as ctx->const_ids).
+  const CONST_FLAG = 1024;
   // Writes one tensor record at p; returns the next position.
-  function put(p: number, t: KernelTensor | null, onHost: boolean): number {
+  function put(p: number, t: KernelTensor | null, onHost: boolean, input: boolean): number {
     if (t === null) {
       cmd[p] = 0;
       cmd[p + 1] = 0;
@@ -175,17 +179,19 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
     const s = t.storage;
     const shape = t.shape;
     const n = shape.length;
-    if (p + n + 4 > LEN) throw fail('INTERNAL', `a ${info.name} kernel call has more tensor data than the command buffer holds`);
+    if (p + n + 5 > LEN) throw fail('INTERNAL', `a ${info.name} kernel call has more tensor data than the command buffer holds`);
     let addr = s.addr;
     if (addr === undefined) addr = s.addr = onHost ? A.addressOf(s.data as ArrayBuffer) : A.deviceAddress(s.data);
     const id = DTYPE_ID[t.dtype]!;
     cmd[p] = onHost ? addr + s.byteOffset : addr;
     cmd[p + 1] = onHost ? id : -id;
-    cmd[p + 2] = n;
+    const cid = input && constIds ? s.constId : undefined;
+    cmd[p + 2] = cid ? n + CONST_FLAG : n;
     p += 3;
     for (let j = 0; j < n; j++) cmd[p + j] = shape[j]!;
     p += n;
     if (!onHost) cmd[p++] = s.byteOffset;
+    if (cid) cmd[p++] = cid;
     return p;
   }
 
@@ -231,6 +237,7 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
       if (reason !== undefined) return reason;
       try {
         nativeInfo = A.info();
+        constIds = nativeInfo.abiMajor === 1 && nativeInfo.abiMinor >= 1;
         reason = A.init();
         if (reason === null) {
           devices = A.devices();
@@ -280,8 +287,8 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
       cmd[2] = ins.length;
       cmd[3] = outs.length;
       let p = 4;
-      for (let i = 0; i < ins.length; i++) p = put(p, ins[i]!, onHost);
-      for (let i = 0; i < outs.length; i++) p = put(p, outs[i]!, onHost);
+      for (let i = 0; i < ins.length; i++) p = put(p, ins[i]!, onHost, true);
+      for (let i = 0; i < outs.length; i++) p = put(p, outs[i]!, onHost, false);
       A.submit(cache[K_ATTRS]);
     },
   };

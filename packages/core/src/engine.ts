@@ -33,6 +33,7 @@ export class Storage implements StorageRef {
   data: unknown;
   byteOffset = 0;
   addr?: number;
+  constId?: number;
   refs = 1;
   /** Queued work not yet known to be finished. */
   pins = 0;

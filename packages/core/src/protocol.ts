@@ -43,6 +43,8 @@ export interface StorageRef {
   readonly data: unknown;
   readonly byteOffset: number;
   addr?: number;
+  /** Set on a model's initializers: the bytes never change while the storage lives; ids are never reused. */
+  constId?: number;
 }
 
 export interface KernelTensor {

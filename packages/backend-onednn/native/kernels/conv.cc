@@ -10,8 +10,8 @@
 //
 // Layouts: a blocked-layout kernel (oneDNN picks channels-last activations and
 // blocked weights on AVX-512) needs X, W and Y reordered into and out of the
-// scratch arena on every call, W included, since nothing tells a kernel that W
-// is a constant. That pays where each weight is used many times (3x3 and larger
+// scratch arena on every call; W only once when it is a constant (a model's
+// initializer: ctx const ids), whose reordered copy is cached. That pays where each weight is used many times (3x3 and larger
 // kernels on large planes); Conv uses the plain layout (oneDNN's GEMM
 // convolution, no reorders) for ungrouped convs that are pointwise (1x1, stride
 // 1, no pads) or whose weights are used at most 256 times (N * output plane),
@@ -27,6 +27,7 @@
 // computes the part with taps (pads clamped at 0) into scratch and the kernel
 // copies it into Y with the bias around it.
 #include <algorithm>
+#include <cstdlib>
 
 #include "common.h"
 
@@ -51,10 +52,43 @@ void layouts(ConvEntry& e, const PD& pd, const memory::desc& x, const memory::de
   e.dst_bytes = e.dst.needed ? align64(pd.dst_desc().get_size()) : 0;
 }
 
+// Weights of constant inputs (a model's initializers, ctx const ids) in the
+// primitive's layout, reordered once: per thread like the primitive cache,
+// keyed by the constant id, the address and the layout, and dropped all at once
+// past kMaxCachedWeights bytes.
+struct CachedWeights {
+  memory::desc layout;
+  std::unique_ptr<char, decltype(&std::free)> data{nullptr, &std::free};
+};
+constexpr size_t kMaxCachedWeights = size_t(1) << 30;
+
+// The reordered weights for constant id `wid` at `w`, made on first use; null
+// when out of memory (the caller then reorders into scratch as usual).
+void* cached_weights(ConvEntry& e, uint64_t wid, void* w) {
+  thread_local std::unordered_map<std::string, CachedWeights> cache;
+  thread_local size_t bytes = 0;
+  Key key("W");
+  key.i((int64_t)wid).i((int64_t)(uintptr_t)w);
+  const memory::desc& layout = e.wei.to.get_desc();
+  auto it = cache.find(key.str());
+  if (it != cache.end() && it->second.layout == layout) return it->second.data.get();
+  if (bytes + e.wei_bytes > kMaxCachedWeights) cache.clear(), bytes = 0;
+  CachedWeights c;
+  c.layout = layout;
+  c.data.reset(static_cast<char*>(std::aligned_alloc(64, e.wei_bytes)));
+  if (!c.data) return nullptr;
+  e.wei.run(w, c.data.get());
+  void* p = c.data.get();
+  if (it != cache.end()) bytes -= align64(it->second.layout.get_size());
+  cache[key.str()] = std::move(c);
+  bytes += e.wei_bytes;
+  return p;
+}
+
 // Runs the entry on user buffers: reorders in, the primitive, reorder out. Y goes
 // to `y`, or when it is null to `extra` bytes of scratch after the primitive's
 // buffers; returns that tail of the scratch.
-char* execute(ConvEntry& e, void* x, void* w, const mx_tensor* b, void* y, size_t extra = 0) {
+char* execute(ConvEntry& e, void* x, void* w, const mx_tensor* b, void* y, uint64_t wid, size_t extra = 0) {
   char* buf = scratch(e.src_bytes + e.wei_bytes + e.dst_bytes + extra);
   char* tail = buf + e.src_bytes + e.wei_bytes + e.dst_bytes;
   if (!y) y = tail;
@@ -62,7 +96,9 @@ char* execute(ConvEntry& e, void* x, void* w, const mx_tensor* b, void* y, size_
   void* wei = e.wei.needed ? buf + e.src_bytes : w;
   void* dst = e.dst.needed ? buf + e.src_bytes + e.wei_bytes : y;
   if (e.src.needed) e.src.run(x, src);
-  if (e.wei.needed) e.wei.run(w, wei);
+  void* kept = e.wei.needed && wid ? cached_weights(e, wid, w) : nullptr;
+  if (kept) wei = kept;
+  else if (e.wei.needed) e.wei.run(w, wei);
   // The reorders' "to" (src, wei) and "from" (dst) memories are the primitive's arguments.
   memory& s = e.src.needed ? e.src.to : e.src.from;
   memory& k = e.wei.needed ? e.wei.to : e.wei.from;
@@ -131,7 +167,7 @@ int conv(mx_kernel_ctx* ctx) {
     if (b) e->bias = user_memory(bias_md);
     return e;
   });
-  execute(e, x.data, w.data, b, y.data);
+  execute(e, x.data, w.data, b, y.data, mx_const_id(ctx, 1));
   return MX_OK;
 }
 
@@ -195,7 +231,7 @@ int conv_transpose(mx_kernel_ctx* ctx) {
     return e;
   });
   if (!crop) {
-    execute(e, x.data, w.data, b, y.data);
+    execute(e, x.data, w.data, b, y.data, mx_const_id(ctx, 1));
     return MX_OK;
   }
   // Y[j] = part[j + min(pad_begin, 0)] per axis where that lies in part, else the bias.
@@ -203,7 +239,7 @@ int conv_transpose(mx_kernel_ctx* ctx) {
   int64_t part_n = 1, part_sp = 1, y_sp = 1;
   for (int64_t d : part) part_n *= d;
   for (int i = 0; i < sp; i++) part_sp *= part[i + 2], y_sp *= y.shape[i + 2];
-  const char* from = execute(e, x.data, w.data, b, nullptr, align64((size_t)part_n * esize));
+  const char* from = execute(e, x.data, w.data, b, nullptr, mx_const_id(ctx, 1), align64((size_t)part_n * esize));
   char* to = static_cast<char*>(y.data);
   const int64_t planes = y.shape[0] * y.shape[1];
   for (int64_t p = 0; p < planes; p++) {

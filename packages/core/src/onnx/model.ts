@@ -14,6 +14,9 @@ import { checkDefined, convertGraph, isGraph, nodeLabel, normDomain, type Graph,
 import { decodeModel, num } from './proto.js';
 import { feedToTensor, hostToTensor, type TensorFeed } from './values.js';
 
+/** The last constant id given to an initializer's storage (ids are never reused). */
+let lastConstId = 0;
+
 export interface LoadOptions {
   /** Device to run on ('cpu', 'cuda:0'...); default: the first device of `backends`, else the default device. */
   device?: string;
@@ -134,7 +137,12 @@ export class Model implements ModelInfo {
     let m = this.tensors.get(g);
     if (!m) {
       m = new Map();
-      for (const [name, h] of g.initializers) m.set(name, hostToTensor(h, this.device));
+      for (const [name, h] of g.initializers) {
+        const t = hostToTensor(h, this.device);
+        // kernels may cache data derived from constants (prepacked weights) by this id
+        if (t._storage) t._storage.constId = ++lastConstId;
+        m.set(name, t);
+      }
       this.tensors.set(g, m);
     }
     return m;

@@ -6,12 +6,17 @@
 // Per image and group this is one GEMM: W_g [Mg, Cg*k] x col [Cg*k, out plane].
 // For a 1x1, stride-1, unpadded kernel col is X_g itself; otherwise col is the
 // im2col matrix, which the GEMM asks for a few rows at a time while packing, so
-// it is never stored whole; the GEMM adds the bias. Groups of one input channel
+// it is never stored whole; the GEMM adds the bias. A constant W (a model's
+// initializer) is packed for the GEMM once and kept (packed_weights). Groups of one input channel
 // (depthwise) skip the GEMM: each output plane starts as the bias and
-// accumulates tap by tap.
+// accumulates tap by tap. float32 3x3 stride-1 convolutions with enough channels
+// and tiles take Winograd F(4x4, 3x3) (conv_winograd.cc: 4x fewer multiply-adds,
+// errors ~1e-5 of the output's scale).
 #include <algorithm>
 #include <atomic>
+#include <type_traits>
 
+#include "conv_winograd.h"
 #include "gemm.h"
 
 namespace mxcpu {
@@ -147,6 +152,20 @@ __attribute__((target("avx2,fma"))) void depthwise_avx2(const conv_geom& g, cons
 }
 #endif
 
+// Conv weights packed for the GEMM once per constant W (a model's initializer,
+// ctx const ids; see const_cache): G consecutive packed [Mg, Kg] blocks, or null
+// (pack per call) when W is not a constant or memory is short.
+const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G, int64_t Mg, int64_t Kg) {
+  const uint64_t id = mx_const_id(ctx, 1);
+  if (!id) return nullptr;
+  const int64_t per = gemm_packed_a_size(Mg, Kg);
+  bool fresh;
+  float* p = const_cache(id, w, CONST_PACKED_A, (size_t)(per * G), &fresh);
+  if (p && fresh)
+    for (int64_t gi = 0; gi < G; gi++) gemm_pack_a(ctx->pool, Mg, Kg, mat_view<float>{w + gi * Mg * Kg, Kg, 1}, p + gi * per);
+  return p;
+}
+
 template <class T> int conv(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
@@ -178,6 +197,19 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     return MX_OK;
   }
 
+  if constexpr (std::is_same_v<T, float>) {
+    const bool k3s1 = X.ndim == 4 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1;
+    if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2])) {
+      const int64_t pads[2] = {g.p[1], g.p[2]};
+      return conv_winograd(ctx, pads);
+    }
+  }
+
+  // W packed once when it is a constant (float32 GEMMs that are not GEMVs).
+  const T* wp = nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (Mg > 1 && P > 1) wp = packed_weights(ctx, w, G, Mg, Kg);
+
   // One unit = one image and group; `pool` threads inside it (null: serial).
   const auto unit = [&](int64_t u, const mx_pool* pool) -> bool {
     const int64_t n = u / G, gi = u % G;
@@ -185,9 +217,16 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     T* yg = y + (n * M + gi * Mg) * P;
     const mat_view<T> wg{w + gi * Mg * Kg, Kg, 1};
     const T* bg = b ? b + gi * Mg : nullptr;
-    if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg);
-    const im2col<T> cols{&g, xg};
-    return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg);
+    if constexpr (std::is_same_v<T, float>) {
+      const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
+      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg, wpg);
+      const im2col<T> cols{&g, xg};
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg, wpg);
+    } else {
+      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg);
+      const im2col<T> cols{&g, xg};
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg);
+    }
   };
 
   const int64_t units = N * G;

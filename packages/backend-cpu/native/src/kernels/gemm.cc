@@ -6,12 +6,18 @@
 // whose micro-kernel streams one A panel and one B panel (KC x NR, in L1).
 // Packed panels are zero-padded, so edge tiles run the same micro-kernel into a
 // stack tile and only the valid part is merged into C. Threads take rectangles
-// of C (gemm_impl); M == 1 or N == 1 go to a GEMV path instead.
+// of C from a shared counter (gemm_tasks); M == 1 or N == 1 go to a GEMV path.
 #include "gemm.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
+#include <map>
+#include <tuple>
+#include <memory>
+#include <new>
+#include <thread>
 #include <type_traits>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -280,6 +286,14 @@ void pack_b(const mat_view<T>& B, int64_t p0, int64_t kc, int64_t j0, int64_t nc
 template <class T> struct b_source {
   mat_view<T> m;
   const b_rows<T>* rows;
+  int64_t j_off = 0;  // column 0 is column j_off of rows (m's data moves instead)
+  // The same B from column n0 on.
+  b_source columns(int64_t n0) const {
+    b_source s = *this;
+    if (rows) s.j_off += n0;
+    else s.m.data += n0 * m.cs;
+    return s;
+  }
   // Packs rows [p0, p0 + kc) x columns [j0, j0 + nc) into panels; false when out of memory.
   bool pack(int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst) const {
     constexpr int NR = cfg<T>::NR;
@@ -292,7 +306,7 @@ template <class T> struct b_source {
     if (!buf) return false;
     for (int64_t p = 0; p < kc; p += kRows) {
       const int64_t np = std::min(kRows, kc - p);
-      rows->rows(rows->self, p0 + p, np, j0, nc, buf);
+      rows->rows(rows->self, p0 + p, np, j0 + j_off, nc, buf);
       pack_b(mat_view<T>{buf, nc, 1}, 0, np, 0, nc, dst + p * NR, NR * kc);
     }
     return true;
@@ -401,8 +415,6 @@ MX_AVX2 void gemv_axpy_avx2(int64_t j0, int64_t j1, int64_t K, T alpha, const T*
 
 // Work below this many multiply-adds stays on one thread.
 constexpr double kParallelMacs = 1 << 15;
-// Rectangles of C per thread in a threaded product (see gemm_impl).
-constexpr int64_t kTasksPerThread = 2;
 
 int pool_threads(const mx_pool* pool) { return pool ? std::max(1, pool->num_threads(pool->self)) : 1; }
 
@@ -463,9 +475,28 @@ void fill_bias(int64_t m0, int64_t m1, int64_t n0, int64_t n1, const T* bias, T 
 }
 
 // C[m0:m1, n0:n1] on the calling thread, with its own packing buffers. K > 0.
+// Where block (rows from m0, a multiple of MR; KC step starting at pc) of a
+// prepacked A lies: KC steps one after another, each all row panels.
+template <class T> const T* packed_block(const T* a, int64_t M, int64_t m0, int64_t pc, int64_t kc) {
+  constexpr int MR = cfg<T>::MR;
+  return a + (M + MR - 1) / MR * MR * pc + m0 * kc;
+}
+
+// Where the panels of a packed B (KC steps one after another, each all column
+// panels: the layout gemm_tasks shares and gemm_pack_b makes) from column n0, a
+// multiple of NR, lie for the KC step starting at pc.
+template <class T> T* packed_b_block(T* b, int64_t N, int64_t n0, int64_t pc, int64_t kc) {
+  constexpr int NR = cfg<T>::NR;
+  return b + (N + NR - 1) / NR * NR * pc + n0 * kc;
+}
+template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, int64_t pc, int64_t kc) {
+  return packed_b_block(const_cast<T*>(b), N, n0, pc, kc);
+}
+
 template <class T>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
-               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc) {
+               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const T* a_packed = nullptr,
+               int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
   T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
@@ -475,28 +506,102 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      if (!B.pack(pc, kc, jc, nc, bp)) return false;
+      const T* b = bp;
+      if (b_packed) b = packed_b_block(b_packed, N, jc, pc, kc);
+      else if (!B.pack(pc, kc, jc, nc, bp)) return false;
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, ap, bp, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
+        const T* a = ap;
+        if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
+        else pack_a(A, ic, mc, pc, kc, ap);
+        macro_kernel(ukr, a, b, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
       }
     }
   }
   return true;
 }
 
-// One parallel_for splits C into a grid of rectangles (tasks), each computed by
-// gemm_rect with its own packing. The bridge's pool waits for every helper to
-// check in at the end of each parallel_for, which on a busy machine can cost a
-// scheduler time slice, so a product makes exactly one call. A few tasks per
-// thread let a thread that the OS preempts fall behind without holding up the
-// others, at the price of repeated packing (A per column range, B per row
-// range); the grid is the one with the least packing plus critical-path work,
-// charging ~16 multiply-adds per packed element.
+// The threaded product: one parallel_for whose threads take tasks from a shared
+// counter until none is left, so a thread that the OS preempts (the machine is
+// often shared) only delays the tasks it holds, never a barrier. A task is an
+// MC-row block times a column block of C and loops over K itself, packing its A
+// block per KC step into the thread's buffer. B is packed once per product into
+// one shared buffer, lazily and together: the tasks that need block (column
+// block, KC step) first pack its chunks of panels that nobody took yet, then
+// wait for the chunks other threads are packing (one chunk, a few us).
+template <class T>
+bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed, const T* b_packed) {
+  using c = cfg<T>;
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
+  const int64_t R = (M + MC - 1) / MC;
+  // Column blocks: enough tasks for ~8 per thread (when the machine is shared,
+  // the last task of a preempted thread is the tail the others wait for; A is
+  // packed once per column block), blocks at least 4 panels wide and at most NC.
+  const int64_t np = (N + c::NR - 1) / c::NR;
+  int64_t Cb = std::max<int64_t>((np * c::NR + c::NC - 1) / c::NC, (8 * nt + R - 1) / R);
+  Cb = std::max<int64_t>(1, std::min(Cb, np / 4));
+  const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
+  Cb = (N + NCt - 1) / NCt;
+  const int64_t nk = (K + KC - 1) / KC;
+  T* bp = b_packed ? nullptr : static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * np * c::NR * K));
+  if (!bp && !b_packed) return false;
+  // Per B block: the next chunk of panels to pack and the chunks packed; every
+  // task that needs the block packs chunks until none is left, then waits for
+  // the ones other threads hold (at most one chunk each).
+  struct block_state {
+    std::atomic<int64_t> next{0}, done{0};
+  };
+  std::unique_ptr<block_state[]> state(new (std::nothrow) block_state[Cb * nk]);
+  if (!state) return false;
+  constexpr int64_t kChunk = 4;  // panels per chunk
+  const ukr_fn<T> ukr = pick_ukr<T>();
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> ok{true};
+  // Tasks in column-block-major order: threads starting together share B blocks.
+  const int64_t tasks = R * Cb;
+  parallel_for(pool, nt, 1, [&](int64_t, int64_t) {
+    T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
+    if (!ap) { ok = false; return; }
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks && ok.load(std::memory_order_relaxed);) {
+      const int64_t j = t / R, i = t % R;
+      const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
+      const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
+      T b = beta;
+      if (bias) fill_bias(m0, m0 + mc, n0, n0 + nc, bias, b, C, ldc), b = T(1);
+      for (int64_t k = 0; k < nk; k++) {
+        const int64_t pc = k * KC, kc = std::min(KC, K - pc);
+        const T* bblk = packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
+        block_state& st = state[j * nk + k];
+        if (!b_packed && st.done.load(std::memory_order_acquire) < mine) {
+          T* dst = packed_b_block(bp, N, n0, pc, kc);
+          for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
+            const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
+            if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
+            st.done.fetch_add(1, std::memory_order_release);
+          }
+          for (int spin = 0; st.done.load(std::memory_order_acquire) < mine; spin++) {
+#ifdef MX_GEMM_X86
+            _mm_pause();
+#endif
+            if (spin > 2000) std::this_thread::yield();
+          }
+          if (!ok.load(std::memory_order_relaxed)) return;
+        }
+        const T* a = ap;
+        if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
+        else pack_a(A, m0, mc, pc, kc, ap);
+        macro_kernel(ukr, a, bblk, mc, nc, kc, alpha, k == 0 ? b : T(1), C + m0 * ldc + n0, ldc);
+      }
+    }
+  });
+  return ok;
+}
+
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias) {
+               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr,
+               const T* b_packed = nullptr) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
   const bool gemv = (M == 1 || N == 1) && !B.rows;
@@ -514,52 +619,108 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
   if (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &gemv_ok)) return gemv_ok;
 
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
-  const int64_t mp = (M + c::MR - 1) / c::MR, np = (N + c::NR - 1) / c::NR;  // register-tile rows, columns
-  int64_t R = 1, Cc = 1;  // grid: row ranges x column ranges
   if (nt > 1) {
-    const int64_t want = kTasksPerThread * nt;
-    double best = -1;
-    for (int64_t r = 1; r <= std::min(want, mp); r++) {
-      const int64_t cc = std::min(np, (want + r - 1) / r);
-      const double rows = (double)((mp + r - 1) / r * c::MR), cols = (double)((np + cc - 1) / cc * c::NR);
-      const double pack = (double)(r * cc) * K * (rows * std::ceil(cols / c::NC) + cols);
-      const double cost = 16.0 * pack + (double)((r * cc + nt - 1) / nt) * nt * rows * cols * K;
-      if (best < 0 || cost < best) best = cost, R = r, Cc = cc;
+    // Column ranges whose packed B stays within kMaxSharedB, one after another.
+    constexpr double kMaxSharedB = double(int64_t(1) << 27);
+    const int64_t pieces = b_packed ? 1 : std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
+    const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
+    for (int64_t n0 = 0; n0 < N; n0 += w) {
+      const b_source<T> Bp = B.columns(n0);
+      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, bias, a_packed, b_packed))
+        return false;
     }
+    return true;
   }
-  const ukr_fn<T> ukr = pick_ukr<T>();
-  std::atomic<bool> ok{true};
-  parallel_for(R * Cc > 1 ? pool : nullptr, R * Cc, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t r = t / Cc, cc = t % Cc;
-      const int64_t m0 = std::min(M, mp * r / R * c::MR), m1 = std::min(M, mp * (r + 1) / R * c::MR);
-      const int64_t n0 = std::min(N, np * cc / Cc * c::NR), n1 = std::min(N, np * (cc + 1) / Cc * c::NR);
-      if (m0 >= m1 || n0 >= n1) continue;
-      T b = beta;
-      if (bias) fill_bias(m0, m1, n0, n1, bias, b, C, ldc), b = T(1);
-      if (!gemm_rect(ukr, m0, m1, n0, n1, K, alpha, A, B, b, C, ldc)) ok = false;
-    }
-  });
-  return ok;
+  // One thread: blocks of C one after another.
+  T b = beta;
+  if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M, b_packed, N);
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
-          float beta, float* C, int64_t ldc, const float* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias);
+          float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed, const float* b_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias, a_packed, b_packed);
+}
+
+int64_t gemm_packed_b_size(int64_t K, int64_t N) {
+  constexpr int NR = cfg<float>::NR;
+  return (N + NR - 1) / NR * NR * K;
+}
+void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, float* dst) {
+  constexpr int NR = cfg<float>::NR;
+  const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (N + NR - 1) / NR;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    parallel_for(pool, panels, 8, [&](int64_t q0, int64_t q1) {
+      pack_b(B, pc, kc, q0 * NR, std::min(N, q1 * NR) - q0 * NR, packed_b_block(dst, N, q0 * NR, pc, kc), NR * kc);
+    });
+  }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias) {
   return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc, row_bias);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias, a_packed);
+}
+
+int64_t gemm_packed_a_size(int64_t M, int64_t K) {
+  constexpr int MR = cfg<float>::MR;
+  return (M + MR - 1) / MR * MR * K;
+}
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst) {
+  constexpr int MR = cfg<float>::MR;
+  const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (M + MR - 1) / MR;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    const int64_t kc = std::min(KC, K - pc);
+    parallel_for(pool, panels, 16, [&](int64_t q0, int64_t q1) {
+      pack_a(A, q0 * MR, std::min(M, q1 * MR) - q0 * MR, pc, kc, dst + (M + MR - 1) / MR * MR * pc + q0 * MR * kc);
+    });
+  }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias) {
   return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc, row_bias);
+}
+
+// ---------------------------------------------------------------- constant-derived data
+
+float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool* fresh) {
+  struct key {
+    uint64_t id;
+    uintptr_t addr;
+    int what;
+    size_t floats;
+    bool operator<(const key& o) const {
+      return std::tie(id, addr, what, floats) < std::tie(o.id, o.addr, o.what, o.floats);
+    }
+  };
+  struct freer {
+    void operator()(float* p) const { std::free(p); }
+  };
+  constexpr size_t kMaxBytes = size_t(1) << 29;
+  thread_local std::map<key, std::unique_ptr<float, freer>> cache;
+  thread_local size_t bytes = 0;
+  *fresh = false;
+  const key k{id, (uintptr_t)addr, what, floats};
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second.get();
+  const size_t size = (floats * sizeof(float) + 63) & ~size_t(63);
+  if (bytes + size > kMaxBytes) cache.clear(), bytes = 0;
+  float* p = static_cast<float*>(std::aligned_alloc(64, size));
+  if (!p) return nullptr;
+  try {
+    cache.emplace(k, std::unique_ptr<float, freer>(p));
+  } catch (...) {
+    std::free(p);
+    return nullptr;
+  }
+  bytes += size;
+  *fresh = true;
+  return p;
 }
 
 // ---------------------------------------------------------------- 16-bit floats via float32

@@ -5,8 +5,9 @@
 // panels, A in MC x KC blocks of MR-high row panels, and a register-blocked
 // micro-kernel (AVX2/FMA when the CPU has it, portable C++ otherwise) computes
 // MR x NR tiles of C. Transposed operands are handled by the packing routines
-// through strides. Threads take rectangles of C (several per thread), each with
-// its own packing buffers; M == 1 or N == 1 take a GEMV path.
+// through strides. Threads take MC-row x column blocks of C from a shared
+// counter; B is packed once per product into a shared buffer, A per task; M == 1
+// or N == 1 take a GEMV path.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -35,10 +36,22 @@ template <class T> struct mat_view {
 // beta * C. Runs on pool's threads (pool may be null: the calling thread only)
 // with one parallel_for; must not be called from inside a parallel_for on the
 // same pool unless pool is null. Returns false when scratch memory ran out.
+// a_packed / b_packed: null, or A / B as gemm_pack_a / gemm_pack_b left them
+// (then that operand is not read, except by the GEMV paths: keep it alive).
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
+          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          const float* a_packed = nullptr, const float* b_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
+
+// A float32 A packed once for every product with these M and K (a constant
+// operand, e.g. a model's weights): gemm_packed_a_size(M, K) floats at dst.
+// Products with M == 1 or N == 1 (GEMV) read A itself, so keep A alive too.
+int64_t gemm_packed_a_size(int64_t M, int64_t K);
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst);
+// The same for a constant float32 B [K, N] (a model's MatMul weights).
+int64_t gemm_packed_b_size(int64_t K, int64_t N);
+void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, float* dst);
 
 // A B operand computed on demand instead of read from a matrix (Conv's implicit
 // im2col): rows(self, p0, np, j0, nc, out) writes B[p0 + i, j0 + j] to
@@ -50,9 +63,18 @@ template <class T> struct b_rows {
   const void* self;
 };
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          const float* a_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
+
+// Data derived from a constant input (ctx const ids: a model's initializer),
+// kept on the calling thread (a queue's worker) by (constant id, address, what):
+// the buffer of `floats` floats (64-byte aligned) for that key, and *fresh =
+// true when it was just made, for the caller to fill. Everything is dropped when
+// the total would pass 512 MiB. Null when out of memory (compute without it).
+float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool* fresh);
+enum const_cache_what { CONST_PACKED_A = 1, CONST_PACKED_B = 2, CONST_PACKED_BT = 3 };
 
 // Runs a float32 kernel on float16/bfloat16 tensors: every 16-bit float input is
 // widened into a float32 scratch copy, outputs of those dtypes get float32 scratch

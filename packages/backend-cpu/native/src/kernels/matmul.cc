@@ -5,8 +5,10 @@
 //   are read here.
 //   Gemm: Y[M, N] = alpha * op(A) * op(B) + beta * C, op transposing when transA /
 //   transB is set; C is optional and broadcasts to [M, N] (rank <= 2, core checked).
-// Floats run on the GEMM engine (16-bit floats widened to float32). Integers wrap
-// on overflow; an integer Gemm truncates alpha * AB + beta * C toward zero.
+// Floats run on the GEMM engine (16-bit floats widened to float32); a constant
+// float32 B (a model's weights, ctx const ids) is packed for it once and kept.
+// Integers wrap on overflow; an integer Gemm truncates alpha * AB + beta * C
+// toward zero.
 #include <algorithm>
 #include <atomic>
 #include <type_traits>
@@ -76,6 +78,18 @@ template <class F> bool each_batch(const mx_pool* pool, const mm_plan& p, F&& ru
   return ok;
 }
 
+// A constant float32 B (input 1: a model's weights) packed once and kept
+// (const_cache), or null: not a constant, a GEMV shape, or memory short.
+const float* constant_b(const mx_kernel_ctx* ctx, const float* b, bool transposed, int64_t M, int64_t N, int64_t K,
+                        mat_view<float> view) {
+  const uint64_t id = mx_const_id(ctx, 1);
+  if (!id || M <= 1 || N <= 1 || K <= 0) return nullptr;
+  bool fresh;
+  float* c = const_cache(id, b, transposed ? CONST_PACKED_BT : CONST_PACKED_B, (size_t)gemm_packed_b_size(K, N), &fresh);
+  if (c && fresh) gemm_pack_b(ctx->pool, K, N, view, c);
+  return c;
+}
+
 template <class T> int matmul_float(mx_kernel_ctx* ctx) {
   const mx_tensor &A = ctx->inputs[0], &B = ctx->inputs[1];
   const T* a = static_cast<const T*>(A.data);
@@ -84,7 +98,12 @@ template <class T> int matmul_float(mx_kernel_ctx* ctx) {
   const mm_plan p(A, B);
   bool ok;
   if (p.fold) {
-    ok = gemm(ctx->pool, p.batch * p.M, p.N, p.K, T(1), {a, p.K, 1}, {b, p.N, 1}, T(0), y, p.N);
+    // A constant B (a model's weights) is packed once and kept (const_cache).
+    if constexpr (std::is_same_v<T, float>)
+      ok = gemm(ctx->pool, p.batch * p.M, p.N, p.K, T(1), {a, p.K, 1}, {b, p.N, 1}, T(0), y, p.N, nullptr, nullptr,
+                constant_b(ctx, b, false, p.batch * p.M, p.N, p.K, {b, p.N, 1}));
+    else
+      ok = gemm(ctx->pool, p.batch * p.M, p.N, p.K, T(1), {a, p.K, 1}, {b, p.N, 1}, T(0), y, p.N);
   } else {
     ok = each_batch(ctx->pool, p, [&](const mx_pool* pool, int64_t t) {
       int64_t ao, bo;
@@ -187,7 +206,13 @@ template <class T> int gemm_float(mx_kernel_ctx* ctx) {
   }
   const mat_view<T> av = g.ta ? mat_view<T>{a, 1, g.M} : mat_view<T>{a, g.K, 1};
   const mat_view<T> bv = g.tb ? mat_view<T>{b, 1, g.K} : mat_view<T>{b, g.N, 1};
-  return gemm(ctx->pool, g.M, g.N, g.K, (T)g.alpha, av, bv, keep, y, g.N) ? MX_OK : fail_oom(ctx, "Gemm");
+  bool ok;
+  if constexpr (std::is_same_v<T, float>)
+    ok = gemm(ctx->pool, g.M, g.N, g.K, (T)g.alpha, av, bv, keep, y, g.N, nullptr, nullptr,
+              constant_b(ctx, b, g.tb, g.M, g.N, g.K, bv));
+  else
+    ok = gemm(ctx->pool, g.M, g.N, g.K, (T)g.alpha, av, bv, keep, y, g.N);
+  return ok ? MX_OK : fail_oom(ctx, "Gemm");
 }
 
 template <class T> int gemm_int(mx_kernel_ctx* ctx) {

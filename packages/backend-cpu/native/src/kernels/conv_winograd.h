@@ -1,0 +1,18 @@
+// Conv by Winograd F(4x4, 3x3) (conv_winograd.cc): 2-D float32 convolutions with
+// a 3x3 kernel, stride 1, dilation 1 and one group.
+#pragma once
+#include <cstdint>
+
+#include "common.h"
+
+namespace mxcpu {
+
+// Whether the Winograd path pays for a conv with C input and M output channels
+// and an OH x OW output plane.
+bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW);
+
+// Y = Conv(X, W, B) for such a conv; pads = {top, left} (the end pads follow
+// from Y's shape). Returns a status like a kernel.
+int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads);
+
+}  // namespace mxcpu
