@@ -42,6 +42,10 @@ namespace {
 
 constexpr size_t kCmdLen = 1 << 15;    // doubles in the command buffer (256 KiB)
 constexpr uint32_t kMsgCap = 1 << 16;  // bytes for a failure message
+// A host kernel whose tensors hold at most this many elements in all runs on
+// the JS thread when its queue is idle (Queue::run_if_idle): its work is then
+// smaller than a round trip through the worker.
+constexpr double kInlineElems = 4096;
 
 // Type tags of the externals. The queue tag is shared by every bridge (another
 // backend's bridge attaches to our queues); bump it with MX_ABI_MAJOR.
@@ -592,6 +596,7 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   mx_tensor* ts = tensors_of(t);
   size_t p = 4;
   bool bad = false;
+  double elems = 0;
   for (int32_t i = 0; i < n && !bad; i++) {
     const double addr = c[p], code = c[p + 1], nd = c[p + 2];
     p += 3;
@@ -599,7 +604,9 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     if (bad) break;
     mx_tensor& x = ts[i];
     x.ndim = (int32_t)nd;
-    for (int32_t d = 0; d < x.ndim; d++) x.shape[d] = (int64_t)c[p + d];
+    double numel = 1;
+    for (int32_t d = 0; d < x.ndim; d++) numel *= (double)(x.shape[d] = (int64_t)c[p + d]);
+    elems += numel;
     p += (size_t)x.ndim;
     if (code >= 0 || on_host) {
       x.dtype = (int32_t)code;
@@ -619,7 +626,8 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     attrs->refs.fetch_add(1, std::memory_order_relaxed);
     t->attrs = attrs;
   }
-  q->submit(q->self, run_kernel, t);
+  if (!(on_host && elems <= kInlineElems && ring && !own->has_stream && own->q->run_if_idle(run_kernel, t)))
+    q->submit(q->self, run_kernel, t);
   return nullptr;
 }
 
@@ -661,7 +669,9 @@ struct Program {
     uint64_t at;   // arena offset or external index
   };
   std::vector<Call> calls;
-  std::vector<mx_tensor> tensors;  // data filled in on the worker, per replay
+  bool small = false;              // every tensor together within kInlineElems
+  Queue* own = nullptr;            // the route when it is this environment's own queue
+  std::vector<mx_tensor> tensors;  // data filled in per replay by the thread that runs it
   std::vector<Where> where;
   ~Program() {
     for (Call& c : calls) release(c.attrs);
@@ -677,7 +687,8 @@ struct ProgramRun {
   uintptr_t ext[1];  // nexternals entries (at least one slot)
 };
 
-// Tasks of one queue run one at a time, so filling prog->tensors is race-free.
+// Tasks of one queue run one at a time (on its worker, or inline while it is
+// idle), so filling prog->tensors is race-free.
 void run_program(void* p, const mx_pool* pool) {
   ProgramRun* r = static_cast<ProgramRun*>(p);
   Program* prog = r->prog;
@@ -769,6 +780,10 @@ napi_value CreateProgram(napi_env env, napi_callback_info info) {
     }
     prog->calls.push_back(call);
   }
+  double elems = 0;
+  for (const mx_tensor& t : prog->tensors) elems += (double)mx_numel(&t);
+  prog->small = elems <= kInlineElems;
+  if (own && own->q->c() == q && !own->has_stream) prog->own = own->q.get();
   napi_value ext;
   Program* raw = prog.get();
   NAPI(napi_create_external(env, raw, [](napi_env, void* x, void*) { release(static_cast<Program*>(x)); }, nullptr, &ext));
@@ -792,7 +807,7 @@ napi_value RunProgram(napi_env env, napi_callback_info info) {
   r->arena = (uintptr_t)c[0];
   for (size_t i = 0; i < n; i++) r->ext[i] = (uintptr_t)c[1 + i];
   prog->refs.fetch_add(1, std::memory_order_relaxed);
-  prog->q->submit(prog->q->self, run_program, r);
+  if (!(prog->small && prog->own && prog->own->run_if_idle(run_program, r))) prog->q->submit(prog->q->self, run_program, r);
   return nullptr;
 }
 
