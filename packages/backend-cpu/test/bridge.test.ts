@@ -91,6 +91,28 @@ describe('cpu backend through the bridge', () => {
     expect(new Float64Array(dst.bytes.slice().buffer)[0]).toBe(499);
   });
 
+  it('runs a small kernel at once on an idle queue, and behind queued work otherwise', async () => {
+    await q.sync();
+    const x = tensor('float32', [8], randomBytes(32));
+    const y = tensor('float32', [8]);
+    let pending = 0; // calls not yet done when run() returned
+    for (let i = 0; i < 2000; i++) {
+      cpu.run(identity(x, y));
+      if (q.completed() !== q.submitted()) pending++;
+    }
+    expect(pending).toBe(0);
+    expect(Buffer.from(y.bytes).equals(Buffer.from(x.bytes))).toBe(true);
+    // a small kernel that reads what a large queued one writes waits for it
+    const big = tensor('float32', [1 << 20], randomBytes(4 << 20));
+    const out = tensor('float32', [1 << 20]);
+    cpu.run(identity(big, out));
+    const head: KernelTensor = { storage: out.storage, dtype: 'float32', shape: [8] };
+    const y2 = tensor('float32', [8]);
+    cpu.run(identity(head, y2));
+    await q.sync();
+    expect(Buffer.from(y2.bytes).equals(Buffer.from(big.bytes.subarray(0, 32)))).toBe(true);
+  });
+
   it('drainSync blocks until the queue is idle', () => {
     const x = tensor('float32', [1000], new Uint8Array(new Float32Array(1000).map((_, i) => i * 0.5).buffer));
     const ys = Array.from({ length: 50 }, () => tensor('float32', [10, 100]));

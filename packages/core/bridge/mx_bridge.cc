@@ -43,12 +43,17 @@ namespace {
 constexpr size_t kCmdLen = 1 << 15;    // doubles in the command buffer (256 KiB)
 constexpr double kConstFlag = 1024;    // added to a tensor record's rank: a constant id follows (bridge.ts)
 constexpr uint32_t kMsgCap = 1 << 16;  // bytes for a failure message
+// A host kernel whose tensors hold at most this many elements in all runs on
+// the JS thread when its queue is idle (Queue::run_if_idle): its work is then
+// smaller than a round trip through the worker.
+constexpr double kInlineElems = 4096;
 
 // Type tags of the externals. The queue tag is shared by every bridge (another
 // backend's bridge attaches to our queues); bump it with MX_ABI_MAJOR.
 const napi_type_tag kQueueTag = {0x6d785f71756575ecULL, 0x0000000100000000ULL + MX_ABI_MAJOR};
 const napi_type_tag kDevMemTag = {0x6d785f6465766d65ULL, 0x8a31c2b05e7d4f01ULL};
 const napi_type_tag kGateTag = {0x6d785f6761746521ULL, 0x1f9e0b7c33d24a02ULL};
+const napi_type_tag kProgramTag = {0x6d785f70726f6721ULL, 0x4b1d0e9a77c35f03ULL};
 constexpr uint32_t kAttrsMagic = 0x6d786174;
 
 // ---------------------------------------------------------------- errors
@@ -485,50 +490,58 @@ inline Indirect* indirect_of(KernelTask* t) { return reinterpret_cast<Indirect*>
 
 const mx_attrs kNoAttrs = {0, nullptr};
 
+// Calls one kernel; a failure (status or exception) is recorded on q.
+// ids: the inputs' constant ids (0: not constant), or NULL when none is.
+void call_kernel(mx_queue* q, mx_kernel_fn fn, const char* op, const Attrs* attrs, mx_tensor* ts, int32_t nin,
+                 int32_t nout, const uint64_t* ids, const mx_pool* pool, int32_t device, void* stream, char* msg) {
+  mx_kernel_ctx ctx{};
+  ctx.size = sizeof ctx;
+  ctx.num_inputs = nin;
+  ctx.inputs = ts;
+  ctx.num_outputs = nout;
+  ctx.outputs = ts + nin;
+  ctx.attrs = attrs ? &attrs->c : &kNoAttrs;
+  ctx.pool = pool;
+  ctx.device = device;
+  ctx.stream = stream;
+  ctx.msg = msg;
+  ctx.msg_cap = kMsgCap;
+  ctx.const_ids = ids;
+  msg[0] = '\0';
+  int st;
+  try {
+    st = fn(&ctx);
+  } catch (const std::bad_alloc&) {
+    snprintf(msg, kMsgCap, "%s: out of host memory", op);
+    st = MX_ERR_OOM;
+  } catch (const std::exception& e) {
+    snprintf(msg, kMsgCap, "%s: %s", op, e.what());
+    st = MX_ERR_INTERNAL;
+  } catch (...) {
+    snprintf(msg, kMsgCap, "%s: unknown exception", op);
+    st = MX_ERR_INTERNAL;
+  }
+  if (st != MX_OK) {
+    if (!msg[0]) snprintf(msg, kMsgCap, "%s failed with status %d and no message", op, st);
+    q->fail(q->self, st, op, G().name.c_str(), msg);
+  }
+}
+
 void run_kernel(void* p, const mx_pool* pool) {
   KernelTask* t = static_cast<KernelTask*>(p);
   mx_tensor* ts = tensors_of(t);
   char* msg = msg_buf();
-  int st = MX_OK;
-  for (int32_t i = 0; i < t->nindirect && st == MX_OK; i++) {
+  bool ok = true;
+  for (int32_t i = 0; i < t->nindirect && ok; i++) {
     const Indirect& ind = indirect_of(t)[i];
     if (!ind.mem->ptr && ind.mem->bytes) {
       snprintf(msg, kMsgCap, "%s: tensor %d lives in device memory whose allocation failed", t->op, ind.tensor);
-      st = MX_ERR_INVALID;
+      t->q->fail(t->q->self, MX_ERR_INVALID, t->op, G().name.c_str(), msg);
+      ok = false;
     }
     ts[ind.tensor].data = ind.mem->ptr ? static_cast<char*>(ind.mem->ptr) + ind.offset : nullptr;
   }
-  if (st == MX_OK) {
-    mx_kernel_ctx ctx{};
-    ctx.size = sizeof ctx;
-    ctx.num_inputs = t->nin;
-    ctx.inputs = ts;
-    ctx.num_outputs = t->nout;
-    ctx.outputs = ts + t->nin;
-    ctx.attrs = t->attrs ? &t->attrs->c : &kNoAttrs;
-    ctx.pool = pool;
-    ctx.device = t->device;
-    ctx.stream = t->stream;
-    ctx.msg = msg;
-    ctx.msg_cap = kMsgCap;
-    ctx.const_ids = t->has_ids ? ids_of(t) : nullptr;
-    try {
-      st = t->fn(&ctx);
-    } catch (const std::bad_alloc&) {
-      snprintf(msg, kMsgCap, "%s: out of host memory", t->op);
-      st = MX_ERR_OOM;
-    } catch (const std::exception& e) {
-      snprintf(msg, kMsgCap, "%s: %s", t->op, e.what());
-      st = MX_ERR_INTERNAL;
-    } catch (...) {
-      snprintf(msg, kMsgCap, "%s: unknown exception", t->op);
-      st = MX_ERR_INTERNAL;
-    }
-  }
-  if (st != MX_OK) {
-    if (!msg[0]) snprintf(msg, kMsgCap, "%s failed with status %d and no message", t->op, st);
-    t->q->fail(t->q->self, st, t->op, G().name.c_str(), msg);
-  }
+  if (ok) call_kernel(t->q, t->fn, t->op, t->attrs, ts, t->nin, t->nout, t->has_ids ? ids_of(t) : nullptr, pool, t->device, t->stream, msg);
   release(t->attrs);
   if (t->ring) t->ring->ring_release(t);
   else std::free(t);
@@ -589,6 +602,7 @@ napi_value Submit(napi_env env, napi_callback_info info) {
   mx_tensor* ts = tensors_of(t);
   size_t p = 4;
   bool bad = false;
+  double elems = 0;
   for (int32_t i = 0; i < n && !bad; i++) {
     // nd + kConstFlag: the record ends with the tensor's constant id (inputs only)
     const double addr = c[p], code = c[p + 1], flagged = c[p + 2];
@@ -599,7 +613,9 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     if (bad) break;
     mx_tensor& x = ts[i];
     x.ndim = (int32_t)nd;
-    for (int32_t d = 0; d < x.ndim; d++) x.shape[d] = (int64_t)c[p + d];
+    double numel = 1;
+    for (int32_t d = 0; d < x.ndim; d++) numel *= (double)(x.shape[d] = (int64_t)c[p + d]);
+    elems += numel;
     p += (size_t)x.ndim;
     if (code >= 0 || on_host) {
       x.dtype = (int32_t)code;
@@ -621,7 +637,196 @@ napi_value Submit(napi_env env, napi_callback_info info) {
     attrs->refs.fetch_add(1, std::memory_order_relaxed);
     t->attrs = attrs;
   }
-  q->submit(q->self, run_kernel, t);
+  if (!(on_host && elems <= kInlineElems && ring && !own->has_stream && own->q->run_if_idle(run_kernel, t)))
+    q->submit(q->self, run_kernel, t);
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- programs
+// A program is a list of kernel calls recorded once (kernel, attributes, dtypes
+// and shapes) and replayed as ONE queue task: the graph executor records the
+// kernels of a plan between host synchronizations, and each replay costs one
+// call here plus one task on the worker, whatever the number of kernels.
+// Tensors are located at replay time: an offset into the run's arena (the
+// plan's preplanned intermediates), or an "external" address given per replay
+// (inputs, constants, values other steps read). Host-memory devices only.
+//
+// createProgram(device, records, attrs, nExternals) -> external. records (a
+// Float64Array): the kernel count, then per kernel: kernel index, inputs,
+// outputs, then per tensor: kind (0 absent, 1 arena offset, 2 external index),
+// that offset or index, dtype id, ndim (plus kConstFlag when the input's
+// constant id follows), dims[, constant id]. attrs: per kernel, an
+// encodeAttrs() result or undefined.
+// runProgram(program): the command buffer holds the arena address at [0] and
+// the external addresses from [1]; both must stay valid until the task ran
+// (the engine pins them).
+
+mx_queue* route_of(Instance* I, int32_t dev);
+
+struct Program {
+  std::atomic<int> refs{1};
+  mx_queue* q = nullptr;
+  void* stream = nullptr;
+  int32_t device = 0;
+  uint32_t nexternals = 0;
+  struct Call {
+    mx_kernel_fn fn;
+    const char* op;
+    Attrs* attrs;
+    int32_t nin, nout;
+    size_t first;  // index of its first tensor in `tensors`
+    bool has_ids;  // some input is a constant: its id is in `ids` at `first + i`
+  };
+  struct Where {
+    int32_t kind;  // 0 absent, 1 arena, 2 external
+    uint64_t at;   // arena offset or external index
+  };
+  std::vector<Call> calls;
+  bool small = false;              // every tensor together within kInlineElems
+  Queue* own = nullptr;            // the route when it is this environment's own queue
+  std::vector<mx_tensor> tensors;  // data filled in per replay by the thread that runs it
+  std::vector<Where> where;
+  std::vector<uint64_t> ids;       // per tensor: its constant id, 0 if none
+  ~Program() {
+    for (Call& c : calls) release(c.attrs);
+  }
+};
+void release(Program* p) {
+  if (p && p->refs.fetch_sub(1) == 1) delete p;
+}
+
+struct ProgramRun {
+  Program* prog;
+  uintptr_t arena;
+  uintptr_t ext[1];  // nexternals entries (at least one slot)
+};
+
+// Tasks of one queue run one at a time (on its worker, or inline while it is
+// idle), so filling prog->tensors is race-free.
+void run_program(void* p, const mx_pool* pool) {
+  ProgramRun* r = static_cast<ProgramRun*>(p);
+  Program* prog = r->prog;
+  for (size_t i = 0; i < prog->tensors.size(); i++) {
+    const Program::Where& w = prog->where[i];
+    prog->tensors[i].data = w.kind == 1 ? reinterpret_cast<void*>(r->arena + w.at)
+                            : w.kind == 2 ? reinterpret_cast<void*>(r->ext[w.at])
+                                          : nullptr;
+  }
+  char* msg = msg_buf();
+  for (const Program::Call& c : prog->calls)
+    call_kernel(prog->q, c.fn, c.op, c.attrs, prog->tensors.data() + c.first, c.nin, c.nout,
+                c.has_ids ? prog->ids.data() + c.first : nullptr, pool, prog->device, prog->stream, msg);
+  release(prog);
+  std::free(r);
+}
+
+napi_value CreateProgram(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Instance* I = a.inst;
+  const int32_t dev = get_device(env, I, a.argv[0]);
+  if (!I->host[dev]) throw std::runtime_error("mx bridge: programs run on host-memory devices only");
+  mx_queue* q = route_of(I, dev);
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t len = 0, off;
+  void* data = nullptr;
+  napi_value ab;
+  if (a.argv[1]) NAPI(napi_is_typedarray(env, a.argv[1], &is_ta));
+  if (is_ta) NAPI(napi_get_typedarray_info(env, a.argv[1], &type, &len, &data, &ab, &off));
+  if (!is_ta || type != napi_float64_array) throw std::runtime_error("mx bridge: createProgram() expects a Float64Array of records");
+  bool is_arr = false;
+  if (a.argv[2]) NAPI(napi_is_array(env, a.argv[2], &is_arr));
+  if (!is_arr) throw std::runtime_error("mx bridge: createProgram() expects an array of attributes");
+  const double next = get_number(env, a.argv[3], "external count");
+  if (!(next >= 0 && next <= kCmdLen - 1)) throw std::runtime_error("mx bridge: createProgram(): external count out of range");
+  const double* c = static_cast<const double*>(data);
+  const Global& g = G();
+  std::unique_ptr<Program, void (*)(Program*)> prog(new Program(), release);
+  prog->q = q;
+  prog->device = dev;
+  prog->nexternals = (uint32_t)next;
+  const QueueJs* own = I->own[dev].get();
+  prog->stream = own && own->q->c() == q ? own->stream : nullptr;
+  auto bad = [](const char* what) { return std::runtime_error(std::string("mx bridge: malformed program (") + what + ")"); };
+  size_t p = 0;
+  auto at = [&](size_t i) {
+    if (i >= len) throw bad("records end early");
+    return c[i];
+  };
+  const double ncalls = at(p++);
+  if (!(ncalls >= 0 && ncalls <= 1e6)) throw bad("kernel count");
+  uint32_t nattrs;
+  NAPI(napi_get_array_length(env, a.argv[2], &nattrs));
+  if (nattrs != (uint32_t)ncalls) throw bad("one attribute entry per kernel");
+  for (uint32_t k = 0; k < (uint32_t)ncalls; k++) {
+    const double ki = at(p), nin = at(p + 1), nout = at(p + 2);
+    p += 3;
+    if (!(ki >= 0 && ki < (double)g.kernels.size()) || !(nin >= 0 && nin <= 4096) || !(nout >= 0 && nout <= 4096))
+      throw bad("kernel, inputs or outputs out of range");
+    const mx_kernel_def& def = g.kernels[(size_t)ki];
+    Program::Call call{def.fn, def.op, nullptr, (int32_t)nin, (int32_t)nout, prog->tensors.size(), false};
+    for (int32_t i = 0; i < call.nin + call.nout; i++) {
+      // ndim + kConstFlag: the input's constant id follows its dims
+      const double kind = at(p), where = at(p + 1), dtype = at(p + 2), flagged = at(p + 3);
+      const bool has_id = flagged >= kConstFlag && i < call.nin;
+      const double nd = has_id ? flagged - kConstFlag : flagged;
+      p += 4;
+      if (!(kind == 0 || kind == 1 || kind == 2) || !(where >= 0) || (kind == 2 && !(where < next)) ||
+          !(nd >= 0 && nd <= MX_MAX_DIMS))
+        throw bad("tensor record");
+      mx_tensor t{};
+      t.dtype = (int32_t)dtype;
+      t.ndim = (int32_t)nd;
+      for (int32_t d = 0; d < t.ndim; d++) t.shape[d] = (int64_t)at(p + d);
+      p += (size_t)t.ndim;
+      prog->ids.push_back(has_id ? (uint64_t)at(p++) : 0);
+      call.has_ids = call.has_ids || has_id;
+      prog->tensors.push_back(t);
+      prog->where.push_back(Program::Where{(int32_t)kind, (uint64_t)where});
+    }
+    napi_value av;
+    napi_valuetype vt;
+    NAPI(napi_get_element(env, a.argv[2], k, &av));
+    NAPI(napi_typeof(env, av, &vt));
+    if (vt == napi_external) {
+      void* ap;
+      NAPI(napi_get_value_external(env, av, &ap));
+      call.attrs = static_cast<Attrs*>(ap);
+      if (call.attrs->magic != kAttrsMagic) throw bad("attributes not from encodeAttrs()");
+      call.attrs->refs.fetch_add(1, std::memory_order_relaxed);
+    } else if (vt != napi_undefined && vt != napi_null) {
+      throw bad("attributes not from encodeAttrs()");
+    }
+    prog->calls.push_back(call);
+  }
+  double elems = 0;
+  for (const mx_tensor& t : prog->tensors) elems += (double)mx_numel(&t);
+  prog->small = elems <= kInlineElems;
+  if (own && own->q->c() == q && !own->has_stream) prog->own = own->q.get();
+  napi_value ext;
+  Program* raw = prog.get();
+  NAPI(napi_create_external(env, raw, [](napi_env, void* x, void*) { release(static_cast<Program*>(x)); }, nullptr, &ext));
+  prog.release();
+  NAPI(napi_type_tag_object(env, ext, &kProgramTag));
+  return ext;
+}
+
+napi_value RunProgram(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  void* data;
+  NAPI(napi_get_cb_info(env, info, &argc, &arg, nullptr, &data));
+  Instance* I = static_cast<Instance*>(data);
+  Program* prog = get_external<Program>(env, argc ? arg : nullptr, kProgramTag, "a program from createProgram()");
+  const double* c = I->cmd;
+  const size_t n = prog->nexternals;
+  auto* r = static_cast<ProgramRun*>(std::malloc(sizeof(ProgramRun) + n * sizeof(uintptr_t)));
+  if (!r) throw std::bad_alloc();
+  r->prog = prog;
+  r->arena = (uintptr_t)c[0];
+  for (size_t i = 0; i < n; i++) r->ext[i] = (uintptr_t)c[1 + i];
+  prog->refs.fetch_add(1, std::memory_order_relaxed);
+  if (!(prog->small && prog->own && prog->own->run_if_idle(run_program, r))) prog->q->submit(prog->q->self, run_program, r);
   return nullptr;
 }
 
@@ -1236,6 +1441,8 @@ napi_value init_module(napi_env env, napi_value exports) {
       FN("createQueue", CreateQueue),
       FN("attachQueue", AttachQueue),
       FN("submit", Submit),
+      FN("createProgram", CreateProgram),
+      FN("runProgram", RunProgram),
       FN("encodeAttrs", EncodeAttrs),
       FN("describeAttrs", DescribeAttrs),
       FN("sync", Sync),

@@ -44,6 +44,15 @@ inline uint32_t default_threads() {
 // About 30-60 us of polling before a helper (or the waiting caller) sleeps.
 constexpr int kSpin = 1 << 12;
 
+// The job protocol. The caller publishes a job (fields, then generation_ and
+// open_), works on it, closes it (open_ = false) once every chunk is claimed,
+// and waits only for the helpers that joined it (active_), not for every
+// helper: a helper that wakes late (descheduled on a busy machine) finds the
+// job closed and goes back to waiting, so it never delays the caller. A helper
+// joins by incrementing active_ and then checking open_; the caller closes and
+// then reads active_. Both sides are seq_cst, so either the caller sees the
+// join and waits, or the helper sees the close and leaves without touching the
+// job (whose fn and ctx live on the caller's stack).
 class Pool {
  public:
   explicit Pool(uint32_t threads) {
@@ -68,8 +77,9 @@ class Pool {
   const mx_pool* c() const { return &c_; }
 
   // Splits [0, n) into chunks of at least `grain` items over the helpers and the
-  // calling thread. A nested call (from inside fn) runs inline. The first
-  // exception thrown by fn is rethrown here after every chunk finished.
+  // calling thread. A nested call (from inside fn) runs inline, and so does a
+  // call with at most one chunk (n <= grain): small kernels never fan out. The
+  // first exception thrown by fn is rethrown here after every chunk finished.
   void parallel_for(int64_t n, int64_t grain, mx_range_fn fn, void* ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
@@ -78,31 +88,35 @@ class Pool {
       return;
     }
     start_helpers();
-    const int64_t workers = (int64_t)threads_.size() + 1;
-    if (workers <= 1) {
+    const int64_t helpers = (int64_t)threads_.size();
+    if (helpers == 0) {
       fn(ctx, 0, n);
       return;
     }
     // About four chunks per thread balance uneven chunks; never below grain.
-    const int64_t chunk = std::max(grain, (n + workers * 4 - 1) / (workers * 4));
-    bool notify;
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      fn_ = fn;
-      ctx_ = ctx;
-      n_ = n;
-      chunk_ = chunk;
-      next_.store(0, std::memory_order_relaxed);
-      error_ = nullptr;
-      busy_.store((int)threads_.size(), std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
-      notify = sleepers_ > 0;
+    const int64_t chunk = std::max(grain, (n + (helpers + 1) * 4 - 1) / ((helpers + 1) * 4));
+    fn_ = fn;
+    ctx_ = ctx;
+    n_ = n;
+    chunk_ = chunk;
+    error_ = nullptr;
+    next_.store(0, std::memory_order_relaxed);
+    open_.store(true);
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
+      // Lock so that a helper between its check and its wait cannot miss this.
+      { std::lock_guard<std::mutex> lk(m_); }
+      wake_.notify_all();
     }
-    if (notify) wake_.notify_all();
     work();
-    for (int i = 0; i < kSpin && busy_.load(std::memory_order_acquire) != 0; i++) MXB_RELAX();
-    std::unique_lock<std::mutex> lk(m_);
-    done_.wait(lk, [&] { return busy_.load(std::memory_order_acquire) == 0; });
+    open_.store(false);
+    for (int i = 0; i < kSpin && active_.load() != 0; i++) MXB_RELAX();
+    if (active_.load() != 0) {
+      std::unique_lock<std::mutex> lk(m_);
+      caller_waits_ = true;
+      done_.wait(lk, [&] { return active_.load() == 0; });
+      caller_waits_ = false;
+    }
     if (error_) {
       std::exception_ptr e = error_;
       error_ = nullptr;
@@ -130,11 +144,12 @@ class Pool {
 
   void work() {
     in_job() = true;
+    const int64_t n = n_, chunk = chunk_;
     for (;;) {
-      const int64_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
-      if (b >= n_) break;
+      const int64_t b = next_.fetch_add(chunk, std::memory_order_relaxed);
+      if (b >= n) break;
       try {
-        fn_(ctx_, b, std::min(b + chunk_, n_));
+        fn_(ctx_, b, std::min(b + chunk, n));
       } catch (...) {
         std::lock_guard<std::mutex> lk(m_);
         if (!error_) error_ = std::current_exception();
@@ -144,21 +159,23 @@ class Pool {
   }
 
   void helper() {
-    uint64_t seen = 0;
+    uint64_t seen = generation_.load();
     for (;;) {
-      for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen && !stop_.load(); i++) MXB_RELAX();
-      if (generation_.load(std::memory_order_acquire) == seen) {
+      for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed); i++)
+        MXB_RELAX();
+      if (generation_.load() == seen && !stop_.load()) {
         std::unique_lock<std::mutex> lk(m_);
-        sleepers_++;
-        wake_.wait(lk, [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; });
-        sleepers_--;
+        sleepers_.fetch_add(1);
+        wake_.wait(lk, [&] { return stop_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
       }
-      if (stop_.load() && generation_.load(std::memory_order_acquire) == seen) return;
-      seen = generation_.load(std::memory_order_acquire);
-      work();
-      if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      if (stop_.load()) return;
+      seen = generation_.load();
+      active_.fetch_add(1);
+      if (open_.load()) work();
+      if (active_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lk(m_);
-        done_.notify_one();
+        if (caller_waits_) done_.notify_one();
       }
     }
   }
@@ -168,15 +185,18 @@ class Pool {
   bool started_ = false;
   std::mutex m_;
   std::condition_variable wake_, done_;
-  int sleepers_ = 0;
+  bool caller_waits_ = false;  // under m_
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> busy_{0};
-  // The current job; written under m_ before generation_ moves, read by helpers after.
-  mx_range_fn fn_ = nullptr;
+  alignas(64) std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> open_{false};
+  alignas(64) std::atomic<int> active_{0};
+  // The current job: written by the caller before open_ is set, read by helpers
+  // that joined it (after reading open_ == true).
+  alignas(64) mx_range_fn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0, chunk_ = 1;
-  std::atomic<int64_t> next_{0};
+  alignas(64) std::atomic<int64_t> next_{0};
   std::exception_ptr error_;
 };
 

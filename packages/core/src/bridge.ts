@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DTYPES, isDType, type DType } from './dtype.js';
 import { MxError, type MxErrorCode } from './errors.js';
-import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Backend, type DeviceInfo, type KernelCall, type KernelInfo, type KernelTensor, type Queue, type StorageRef } from './protocol.js';
+import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Backend, type DeviceInfo, type KernelCall, type KernelInfo, type KernelTensor, type ProgramCall, type ProgramTensor, type Queue, type StorageRef } from './protocol.js';
 import type { AttrValue } from './ops/schema.js';
 
 /** What the backend package knows about itself (from its package.json). */
@@ -51,6 +51,9 @@ interface Addon {
   createQueue(device: number): [handle: unknown, submitted: Float64Array, completed: Float64Array];
   attachQueue(device: number, handle: unknown): void;
   submit(attrs?: unknown): void;
+  /** Absent from bridges built before programs existed. */
+  createProgram?(device: number, records: Float64Array, attrs: unknown[], externals: number): unknown;
+  runProgram?(program: unknown): void;
   encodeAttrs(attrs: object): unknown;
   sync(queue: unknown): Promise<void>;
   drainSync(queue: unknown): void;
@@ -159,7 +162,7 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
     return d;
   }
 
-  function kernelOf(call: KernelCall): number {
+  function kernelOf(call: Pick<KernelCall, 'domain' | 'op' | 'key' | 'device'>): number {
     const k = kernelIndex.get(`${call.domain}/${call.op}/${call.key}`);
     if (k === undefined) throw fail('UNSUPPORTED', `backend ${info.name} has no kernel ${call.op}(${call.key})`, call.device, call.op);
     return k;
@@ -292,6 +295,52 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
       A.submit(cache[K_ATTRS]);
     },
   };
+
+  if (typeof A.createProgram === 'function' && typeof A.runProgram === 'function') {
+    const createProgram = A.createProgram.bind(A);
+    const runProgram = A.runProgram.bind(A);
+    // Records in createProgram's layout (mx_bridge.cc, "programs").
+    const record = (out: number[], t: ProgramTensor | null, input: boolean) => {
+      if (t === null) return void out.push(0, 0, 0, 0);
+      const at = 'arena' in t ? t.arena : t.ext;
+      const cid = input && constIds ? t.constId : undefined;
+      out.push('arena' in t ? 1 : 2, at, DTYPE_ID[t.dtype]!, cid ? t.shape.length + CONST_FLAG : t.shape.length, ...t.shape);
+      if (cid) out.push(cid);
+    };
+    const addr = (s: StorageRef): number => {
+      const r = s as StorageRef & { addr?: number };
+      return (r.addr ??= A.addressOf(s.data as ArrayBuffer)) + s.byteOffset;
+    };
+    Object.assign(backend, {
+      program(device: string, calls: readonly ProgramCall[]): unknown {
+        const d = indexOf(device);
+        if (!host[d]) return undefined;
+        if (!routed[d]) ownQueue(d);
+        const records: number[] = [calls.length];
+        const attrs: unknown[] = [];
+        let externals = 0;
+        for (const call of calls) {
+          const k = kernelOf({ domain: call.domain, op: call.op, key: call.key, device });
+          records.push(k, call.inputs.length, call.outputs.length);
+          for (const [i, t] of [...call.inputs, ...call.outputs].entries()) {
+            record(records, t, i < call.inputs.length);
+            if (t && 'ext' in t) externals = Math.max(externals, t.ext + 1);
+          }
+          const a = attrsForNative(call.attrs);
+          attrs.push(a && A.encodeAttrs(a));
+        }
+        if (externals + 1 > LEN) return undefined;
+        return { handle: createProgram(d, Float64Array.from(records), attrs, externals), externals };
+      },
+      runProgram(program: unknown, arena: StorageRef | null, externals: readonly StorageRef[]): void {
+        const p = program as { handle: unknown; externals: number };
+        if (externals.length !== p.externals) throw fail('INTERNAL', `a program with ${p.externals} externals was run with ${externals.length}`);
+        cmd[0] = arena ? addr(arena) : 0;
+        for (let i = 0; i < externals.length; i++) cmd[1 + i] = addr(externals[i]!);
+        runProgram(p.handle);
+      },
+    });
+  }
 
   if (!A.info().deviceMemory) return backend;
 

@@ -174,6 +174,16 @@ const config = {
  * Changes engine settings at run time.
  * @example mx.configure({ engine: 'sync' }); // debug: kernels run inline, errors at the call
  */
+let lastConstId = 0;
+/**
+ * Marks a storage as never written again (a model's initializer or folded
+ * constant): kernels may keep data derived from it (prepacked weights) by this
+ * id (ctx const ids). Ids are never reused, so a new model never hits stale data.
+ */
+export function markConstant(s: Storage | null | undefined): void {
+  if (s && !s.constId) s.constId = ++lastConstId;
+}
+
 export function configure(opts: { engine?: 'sync' | 'async'; debugPlacement?: boolean }): void {
   if (opts.engine !== undefined) config.sync = opts.engine === 'sync';
   if (opts.debugPlacement !== undefined) config.debugPlacement = opts.debugPlacement;
@@ -1013,11 +1023,41 @@ function runResolved(
   return outs;
 }
 
+/** Whether `backend`'s work goes onto `dev`'s native queue (it owns or attached it); JS backends run inline. */
+export function onNativeQueue(dev: DeviceState, backend: Backend): boolean {
+  const q = dev.queue;
+  return q instanceof BackendQueue && (q.owner === backend || !!backend.attachQueue);
+}
+
+/** Whether kernels run to completion at their call site (MX_ENGINE=sync). */
+export function isSyncEngine(): boolean {
+  return config.sync;
+}
+
+/**
+ * Enqueues a recorded program (Backend.program) and pins the arena and the
+ * externals until the queue passes it.
+ */
+export function submitProgram(dev: DeviceState, backend: Backend, program: unknown, arena: Storage | null, externals: readonly Storage[], op: string): void {
+  const q = dev.queue;
+  try {
+    backend.runProgram!(program, arena, externals);
+  } catch (e) {
+    throw wrapKernelError(e, { op, device: dev.id }, backend);
+  }
+  const ticket = q.submitted();
+  if (ticket > q.completed()) {
+    if (arena) dev.pin(arena, ticket);
+    for (let i = 0; i < externals.length; i++) dev.pin(externals[i]!, ticket);
+  }
+  if (dev.pendingPins > 0) dev.retire();
+}
+
 /** Enqueues a kernel call and pins what it touches. */
 export function submit(dev: DeviceState, backend: Backend, call: KernelCall): void {
   const q = dev.queue;
   // Work goes onto the native queue when the backend owns or attached it; JS backends run in order, inline.
-  const inline = q instanceof JsQueue || ((q as BackendQueue).owner !== backend && !backend.attachQueue);
+  const inline = !onNativeQueue(dev, backend);
   try {
     if (inline) q.runInline(() => backend.run(call));
     else backend.run(call);

@@ -14,7 +14,7 @@ import type { DType } from './dtype.js';
 import type { AttrValue } from './ops/schema.js';
 
 export const PROTOCOL_MAJOR = 1;
-export const PROTOCOL_MINOR = 0;
+export const PROTOCOL_MINOR = 1;
 
 export interface DeviceInfo {
   /** Device id, e.g. 'cpu', 'cuda:0'. Several backends may serve one id. */
@@ -68,6 +68,23 @@ export interface KernelCall {
 }
 
 /**
+ * A tensor of a recorded call (Backend.program): its bytes are at `arena`
+ * bytes into the arena of each replay, or are the replay's external `ext`.
+ */
+/** constId: the tensor's constant id (an external input whose storage has one, see StorageRef.constId). */
+export type ProgramTensor = { readonly dtype: DType; readonly shape: readonly number[]; readonly constId?: number } & ({ readonly arena: number } | { readonly ext: number });
+
+/** One kernel call of a program: as KernelCall, with tensors located per replay. */
+export interface ProgramCall {
+  readonly op: string;
+  readonly domain: string;
+  readonly key: string;
+  readonly inputs: readonly (ProgramTensor | null)[];
+  readonly outputs: readonly ProgramTensor[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+}
+
+/**
  * A device queue as seen by core. Provided by one backend per device (the highest
  * priority one that has `queue`); backends without their own queue on that device
  * get `attachQueue(handle)` if they are native, or run inline after `drainSync()`.
@@ -112,6 +129,19 @@ export interface Backend {
 
   /** Enqueue a kernel. Validation already happened in core. May throw synchronously only for bugs. */
   run(call: KernelCall): void;
+
+  /**
+   * Optional (minor 1, host memory): records kernel calls once for replay as one
+   * queue task (graph plans). Returns undefined when the backend cannot record
+   * for this device. The result is opaque and lives as long as core keeps it.
+   */
+  program?(device: string, calls: readonly ProgramCall[]): unknown;
+  /**
+   * Optional (minor 1): enqueues a recorded program. `arena` backs the calls'
+   * arena tensors (null when none has one); `externals[i]` backs `{ ext: i }`.
+   * Core keeps both alive until the queue passes this work.
+   */
+  runProgram?(program: unknown, arena: StorageRef | null, externals: readonly StorageRef[]): void;
 
   // ---- memory spaces the backend owns (not needed for 'host'):
   alloc?(device: string, bytes: number): unknown;

@@ -19,10 +19,10 @@
  */
 import { dtypeSize, readNumber, type DType } from '../dtype.js';
 import { MxError, isMxError, type MxErrorCode } from '../errors.js';
-import { copyTo, device, inferOp, isStrict, runOp, submit, type DeviceState, type TensorBase } from '../engine.js';
+import { copyTo, device, inferOp, isStrict, isSyncEngine, markConstant, onNativeQueue, runOp, submit, submitProgram, type DeviceState, type Storage, type TensorBase } from '../engine.js';
 import { OPS } from '../ops/index.js';
 import { kernelKey, type AttrValue, type InferInput, type OpSchema } from '../ops/schema.js';
-import type { Backend } from '../protocol.js';
+import type { Backend, ProgramCall, ProgramTensor } from '../protocol.js';
 import { registryVersion } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { EXEC_OPS } from './control.js';
@@ -73,7 +73,8 @@ export interface Step {
   free: number[];
   readonly label: string;
   readonly op: string;
-  run(v: (Value | undefined)[]): void | Promise<void>;
+  /** `fast`: this run replays programs (see planPrograms); other steps ignore it. */
+  run(v: (Value | undefined)[], fast?: boolean): void | Promise<void>;
 }
 
 export interface Plan {
@@ -97,6 +98,14 @@ export interface Plan {
   children: Plan[];
   /** Input, capture and constant slots: values a run does not own. */
   borrowed: Set<number>;
+  /** Some steps are ProgramSteps (planPrograms). */
+  programs: boolean;
+  /** Bytes of the arena that program steps place intermediates in. */
+  arenaBytes: number;
+  /** The arena, allocated on the first run that replays programs; released with the plan. */
+  arena?: Storage;
+  /** A run that replays programs is in progress (a concurrent run of this plan takes the per-step path). */
+  busy: boolean;
 }
 
 export interface PlanOptions {
@@ -316,6 +325,9 @@ export class Builder {
       version: registryVersion(),
       children: this.children,
       borrowed: new Set(),
+      programs: false,
+      arenaBytes: 0,
+      busy: false,
     };
     // Keep the constants a step reads or an output returns; folded intermediates go.
     const read = new Set<number>(plan.outputSlots);
@@ -325,6 +337,7 @@ export class Builder {
       if (!read.has(slot)) continue;
       plan.constSlots.push(slot);
       plan.constVals.push(t);
+      markConstant(t._storage);
       used.add(t);
     }
     for (const t of this.owned) {
@@ -333,6 +346,7 @@ export class Builder {
     }
     plan.borrowed = new Set([...plan.inputSlots, ...plan.captureSlots, ...plan.constSlots]);
     computeLiveness(plan);
+    planPrograms(plan);
     return plan;
   }
 
@@ -448,7 +462,9 @@ export class Builder {
       }),
     );
     const outSlots = this.defineOutputs(n, outMetas, dev.id);
-    this.steps.push(new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype)));
+    this.steps.push(
+      new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype), metas),
+    );
   }
 
   /** The first device (in preference order) with a backend for (op, key). */
@@ -523,21 +539,23 @@ class KernelStep implements Step {
   free: number[] = [];
   readonly reads: number[];
   readonly op: string;
-  private readonly domain: string;
-  private readonly bytes: number[];
+  readonly domain: string;
+  readonly bytes: number[];
   /** The backend's per-call-site cache (kernel index, encoded attrs), kept across runs. */
   private readonly cache: { [k: string]: unknown } = {};
   constructor(
     readonly label: string,
-    private readonly dev: DeviceState,
-    private readonly backend: Backend,
+    readonly dev: DeviceState,
+    readonly backend: Backend,
     schema: OpSchema,
-    private readonly key: string,
-    private readonly attrs: Readonly<Record<string, AttrValue>>,
-    private readonly ins: readonly number[],
+    readonly key: string,
+    readonly attrs: Readonly<Record<string, AttrValue>>,
+    readonly ins: readonly number[],
     readonly writes: readonly number[],
-    private readonly shapes: readonly (readonly number[])[],
-    private readonly dtypes: readonly DType[],
+    readonly shapes: readonly (readonly number[])[],
+    readonly dtypes: readonly DType[],
+    /** Shape and dtype of each input (undefined where absent). */
+    readonly inMetas: readonly (InferInput | undefined)[],
   ) {
     this.op = schema.name;
     this.domain = schema.domain ?? '';
@@ -564,18 +582,21 @@ class ViewStep implements Step {
   free: number[] = [];
   readonly reads: number[];
   readonly writes: number[];
+  /** Its output lives in the arena: runs that replay programs skip this step. */
+  elided = false;
   constructor(
     readonly label: string,
     readonly op: string,
-    private readonly src: number,
-    private readonly out: number,
-    private readonly shape: readonly number[],
-    private readonly dtype: DType,
+    readonly src: number,
+    readonly out: number,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
   ) {
     this.reads = [src];
     this.writes = [out];
   }
-  run(v: (Value | undefined)[]): void {
+  run(v: (Value | undefined)[], fast?: boolean): void {
+    if (fast && this.elided) return;
     const s = (v[this.src] as Tensor)._live(this.op);
     s.retain();
     if (this.out >= 0) v[this.out] = new Tensor(s, this.shape, this.dtype);
@@ -676,6 +697,226 @@ function computeLiveness(p: Plan): void {
 }
 
 
+// ------------------------------------------------------------------ programs
+
+/**
+ * Graph replay without per-node work. Consecutive kernel steps whose backend
+ * records programs (Backend.program: host memory, the device's native queue)
+ * become one ProgramStep: a run submits them to the queue in one call, and the
+ * worker runs them back to back. Values that only such kernels read (directly or
+ * through views) live in the plan's arena at offsets planned here from their
+ * lifetimes (two values share bytes only when their lifetimes do not overlap),
+ * so a run allocates, pins and frees nothing for them. The other values (plan
+ * outputs, values read by other steps) are real tensors; a program reads and
+ * writes them as "externals" located per run.
+ *
+ * The arena is reused by the next run without waiting: the device's queue is in
+ * order, so the next run's kernels start after this run's. Runs that cannot
+ * share it (a concurrent run of the same plan, MX_ENGINE=sync) take the
+ * per-step path, which every ProgramStep keeps.
+ */
+class ProgramStep implements Step {
+  readonly free: number[];
+  readonly reads: number[];
+  readonly writes: number[];
+  readonly op: string;
+  readonly label: string;
+  constructor(
+    private readonly plan: Plan,
+    private readonly inner: readonly (KernelStep | ViewStep)[],
+    private readonly dev: DeviceState,
+    private readonly backend: Backend,
+    private readonly program: unknown,
+    /** Slot of each external, by index. */
+    private readonly extSlots: readonly number[],
+    /** Kernel outputs that are real tensors, made before the program is submitted. */
+    private readonly made: readonly { slot: number; bytes: number; shape: readonly number[]; dtype: DType }[],
+  ) {
+    this.free = inner.flatMap((s) => s.free);
+    this.reads = inner.flatMap((s) => s.reads);
+    this.writes = inner.flatMap((s) => s.writes);
+    const kernels = inner.filter((s) => s instanceof KernelStep);
+    this.op = kernels.length === 1 ? kernels[0]!.op : `${kernels.length} kernels`;
+    this.label = kernels.length === 1 ? kernels[0]!.label : `${kernels[0]!.label} .. ${kernels[kernels.length - 1]!.label}`;
+  }
+  run(v: (Value | undefined)[], fast?: boolean): void {
+    const inner = this.inner;
+    if (!fast) {
+      for (let i = 0; i < inner.length; i++) inner[i]!.run(v);
+      return;
+    }
+    const dev = this.dev;
+    for (const m of this.made) v[m.slot] = new Tensor(dev.alloc(m.bytes), m.shape, m.dtype);
+    for (let i = 0; i < inner.length; i++) {
+      const s = inner[i]!;
+      if (s instanceof ViewStep) s.run(v, true);
+    }
+    const ext = new Array<Storage>(this.extSlots.length);
+    for (let i = 0; i < ext.length; i++) ext[i] = (v[this.extSlots[i]!] as Tensor)._live(this.op);
+    const p = this.plan;
+    if (p.arenaBytes > 0 && !p.arena) p.arena = dev.alloc(p.arenaBytes);
+    submitProgram(dev, this.backend, this.program, p.arena ?? null, ext, this.op);
+  }
+}
+
+const ARENA_ALIGN = 64;
+
+/** Turns runs of recordable kernel steps into ProgramSteps and plans the arena (see ProgramStep). */
+function planPrograms(p: Plan): void {
+  const steps = p.steps;
+  let dev: DeviceState | undefined;
+  const recordable = (s: Step): s is KernelStep => {
+    if (!(s instanceof KernelStep)) return false;
+    const b = s.backend;
+    if (!b.program || !b.runProgram || b.protocol.minor < 1 || s.dev.memory !== 'host' || !onNativeQueue(s.dev, b)) return false;
+    dev ??= s.dev; // one arena, on one device's queue
+    return s.dev === dev;
+  };
+  const ok = steps.map(recordable);
+  if (!ok.some(Boolean)) return;
+
+  // -- which values live in the arena: read only by recorded kernels, or by views whose output does too
+  const keep = new Set<number>([...p.borrowed, ...p.outputSlots]);
+  const readers = new Map<number, number[]>();
+  steps.forEach((s, i) => {
+    for (const r of s.reads) {
+      let l = readers.get(r);
+      if (!l) readers.set(r, (l = []));
+      l.push(i);
+    }
+  });
+  const arena = new Set<number>();
+  const defAt = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (!ok[i]) return;
+    for (const w of s.writes) if (w >= 0 && !keep.has(w)) arena.add(w), defAt.set(w, i);
+  });
+  const viewSrc = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (s instanceof ViewStep && s.out >= 0 && !keep.has(s.out)) viewSrc.set(s.out, s.src), defAt.set(s.out, i);
+  });
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [out, src] of viewSrc)
+      if (arena.has(src) && !arena.has(out) && defAt.get(out)! > defAt.get(src)!) {
+        arena.add(out);
+        changed = true;
+      }
+    for (const a of arena) {
+      const src = viewSrc.get(a);
+      const fine =
+        (src === undefined || arena.has(src)) &&
+        (readers.get(a) ?? []).every((i) => {
+          const r = steps[i]!;
+          return ok[i] || (r instanceof ViewStep && (r.out < 0 || arena.has(r.out)));
+        });
+      if (!fine) {
+        arena.delete(a);
+        viewSrc.delete(a);
+        changed = true;
+      }
+    }
+  }
+
+  // -- lifetimes of the arena's buffers (a kernel output and the views of it), then offsets
+  const rootOf = (a: number): number => {
+    const src = viewSrc.get(a);
+    return src !== undefined && arena.has(src) ? rootOf(src) : a;
+  };
+  const bytesOf = new Map<number, number>();
+  steps.forEach((s, i) => {
+    if (ok[i]) (s as KernelStep).writes.forEach((w, j) => w >= 0 && arena.has(w) && bytesOf.set(w, (s as KernelStep).bytes[j]!));
+  });
+  const life = new Map<number, [number, number]>();
+  for (const a of arena) {
+    const r = rootOf(a);
+    const l = life.get(r) ?? [defAt.get(r)!, defAt.get(r)!];
+    for (const i of readers.get(a) ?? []) l[1] = Math.max(l[1], i);
+    l[1] = Math.max(l[1], defAt.get(a)!);
+    life.set(r, l);
+  }
+  const offset = new Map<number, number>();
+  const placed: { at: number; end: number; life: [number, number] }[] = [];
+  let total = 0;
+  for (const r of [...life.keys()].sort((x, y) => bytesOf.get(y)! - bytesOf.get(x)! || x - y)) {
+    const l = life.get(r)!;
+    const size = Math.ceil(bytesOf.get(r)! / ARENA_ALIGN) * ARENA_ALIGN;
+    const busy = placed.filter((q) => q.life[0] <= l[1] && l[0] <= q.life[1]).sort((x, y) => x.at - y.at);
+    let at = 0;
+    for (const q of busy) {
+      if (at + size <= q.at) break;
+      at = Math.max(at, q.end);
+    }
+    placed.push({ at, end: at + size, life: l });
+    offset.set(r, at);
+    total = Math.max(total, at + size);
+  }
+  for (const a of arena) offset.set(a, offset.get(rootOf(a))!);
+  steps.forEach((s) => {
+    if (s instanceof ViewStep) s.elided = s.out >= 0 ? arena.has(s.out) : arena.has(s.src);
+  });
+
+  // -- runs of recorded kernels (and the views between them) become ProgramSteps
+  p.arenaBytes = total;
+  const out: Step[] = [];
+  for (let i = 0; i < steps.length; ) {
+    if (!ok[i]) {
+      out.push(steps[i++]!);
+      continue;
+    }
+    const backend = (steps[i] as KernelStep).backend;
+    let j = i;
+    const run: (KernelStep | ViewStep)[] = [];
+    while (j < steps.length && ((ok[j] && (steps[j] as KernelStep).backend === backend) || steps[j] instanceof ViewStep)) run.push(steps[j++] as KernelStep | ViewStep);
+    // views after the last kernel stay plain steps
+    while (run.length && run[run.length - 1] instanceof ViewStep) run.pop(), j--;
+    out.push(recordRun(p, run, backend, dev!, arena, offset));
+    i = j;
+  }
+  p.steps = out;
+  p.programs = true;
+}
+
+function recordRun(p: Plan, run: readonly (KernelStep | ViewStep)[], backend: Backend, dev: DeviceState, arena: Set<number>, offset: Map<number, number>): ProgramStep {
+  const extSlots: number[] = [];
+  const extIndex = new Map<number, number>();
+  const made: { slot: number; bytes: number; shape: readonly number[]; dtype: DType }[] = [];
+  let scratch = p.arenaBytes; // unused outputs: past the planned values, one buffer per call
+  const calls: ProgramCall[] = [];
+  const consts = new Map(p.constSlots.map((slot, i) => [slot, p.constVals[i]!]));
+  const where = (slot: number, shape: readonly number[], dtype: DType): ProgramTensor => {
+    if (arena.has(slot)) return { dtype, shape, arena: offset.get(slot)! };
+    let e = extIndex.get(slot);
+    if (e === undefined) extIndex.set(slot, (e = extSlots.push(slot) - 1));
+    const constId = consts.get(slot)?._storage?.constId;
+    return constId ? { dtype, shape, ext: e, constId } : { dtype, shape, ext: e };
+  };
+  for (const s of run) {
+    if (!(s instanceof KernelStep)) continue;
+    const inputs = s.ins.map((slot, i) => {
+      if (slot < 0) return null;
+      const m = s.inMetas[i]!;
+      return where(slot, m.shape, m.dtype);
+    });
+    let extra = 0;
+    const outputs = s.writes.map((w, j) => {
+      const shape = s.shapes[j]!;
+      const dtype = s.dtypes[j]!;
+      if (w < 0) {
+        const t: ProgramTensor = { dtype, shape, arena: scratch + extra };
+        extra += Math.ceil(s.bytes[j]! / ARENA_ALIGN) * ARENA_ALIGN;
+        return t;
+      }
+      if (!arena.has(w)) made.push({ slot: w, bytes: s.bytes[j]!, shape, dtype });
+      return where(w, shape, dtype);
+    });
+    p.arenaBytes = Math.max(p.arenaBytes, scratch + extra);
+    calls.push({ op: s.op, domain: s.domain, key: s.key, inputs, outputs, attrs: s.attrs });
+  }
+  const program = backend.program!(dev.id, calls);
+  return new ProgramStep(p, run, dev, backend, program, extSlots, made);
+}
+
 /**
  * Runs a plan. `inputs` and `captures` stay owned by the caller; the returned
  * values are owned by the caller too (new handles where they alias inputs or constants).
@@ -686,11 +927,13 @@ export async function runPlan(p: Plan, inputs: readonly Value[], captures: reado
   for (let i = 0; i < p.inputSlots.length; i++) if (p.inputSlots[i]! >= 0) v[p.inputSlots[i]!] = inputs[i];
   for (let i = 0; i < p.captureSlots.length; i++) v[p.captureSlots[i]!] = captures[i];
   const steps = p.steps;
+  const fast = p.programs && !p.busy && !isSyncEngine();
+  if (fast) p.busy = true;
   let k = 0;
   try {
     for (; k < steps.length; k++) {
       const s = steps[k]!;
-      const r = s.run(v);
+      const r = s.run(v, fast);
       if (r) await r;
       const f = s.free;
       for (let j = 0; j < f.length; j++) {
@@ -703,6 +946,8 @@ export async function runPlan(p: Plan, inputs: readonly Value[], captures: reado
     // release what this run made
     for (let i = 0; i < v.length; i++) if (!p.borrowed.has(i)) disposeValue(v[i]);
     throw s ? nodeError(s.label, s.op, e) : e;
+  } finally {
+    if (fast) p.busy = false;
   }
   const outs = p.outputSlots;
   return outs.map((slot, i) => {
@@ -721,6 +966,8 @@ function constsOf(plans: readonly Plan[]): Tensor[] {
 export function disposePlan(p: Plan): void {
   for (const t of p.owned) t.dispose();
   p.owned = [];
+  p.arena?.release();
+  p.arena = undefined;
   for (const c of p.children) disposePlan(c);
 }
 

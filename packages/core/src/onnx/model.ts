@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DType } from '../dtype.js';
 import { MxError } from '../errors.js';
-import { syncAll } from '../engine.js';
+import { markConstant, syncAll } from '../engine.js';
 import { backendRecords, defaultDevice, devices as allDevices, registryVersion, use } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { Builder, NONE, disposePlan, disposeValue, isKnownOp, metaOf, metaOfType, runPlan, type Meta, type Plan, type Value } from './executor.js';
@@ -15,7 +15,6 @@ import { decodeModel, num } from './proto.js';
 import { feedToTensor, hostToTensor, type TensorFeed } from './values.js';
 
 /** The last constant id given to an initializer's storage (ids are never reused). */
-let lastConstId = 0;
 
 export interface LoadOptions {
   /** Device to run on ('cpu', 'cuda:0'...); default: the first device of `backends`, else the default device. */
@@ -140,7 +139,7 @@ export class Model implements ModelInfo {
       for (const [name, h] of g.initializers) {
         const t = hostToTensor(h, this.device);
         // kernels may cache data derived from constants (prepacked weights) by this id
-        if (t._storage) t._storage.constId = ++lastConstId;
+        markConstant(t._storage);
         m.set(name, t);
       }
       this.tensors.set(g, m);

@@ -160,7 +160,7 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
   if (!id) return nullptr;
   const int64_t per = gemm_packed_a_size(Mg, Kg);
   bool fresh;
-  float* p = const_cache(id, w, CONST_PACKED_A, (size_t)(per * G), &fresh);
+  float* p = const_cache(id, w, CONST_PACKED_A, Mg, G, (size_t)(per * G), &fresh);
   if (p && fresh)
     for (int64_t gi = 0; gi < G; gi++) gemm_pack_a(ctx->pool, Mg, Kg, mat_view<float>{w + gi * Mg * Kg, Kg, 1}, p + gi * per);
   return p;

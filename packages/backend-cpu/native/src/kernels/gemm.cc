@@ -688,14 +688,15 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
 
 // ---------------------------------------------------------------- constant-derived data
 
-float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool* fresh) {
+float* const_cache(uint64_t id, const void* addr, int what, int64_t d0, int64_t d1, size_t floats, bool* fresh) {
   struct key {
     uint64_t id;
     uintptr_t addr;
     int what;
+    int64_t d0, d1;
     size_t floats;
     bool operator<(const key& o) const {
-      return std::tie(id, addr, what, floats) < std::tie(o.id, o.addr, o.what, o.floats);
+      return std::tie(id, addr, what, d0, d1, floats) < std::tie(o.id, o.addr, o.what, o.d0, o.d1, o.floats);
     }
   };
   struct freer {
@@ -705,7 +706,7 @@ float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool*
   thread_local std::map<key, std::unique_ptr<float, freer>> cache;
   thread_local size_t bytes = 0;
   *fresh = false;
-  const key k{id, (uintptr_t)addr, what, floats};
+  const key k{id, (uintptr_t)addr, what, d0, d1, floats};
   auto it = cache.find(k);
   if (it != cache.end()) return it->second.get();
   const size_t size = (floats * sizeof(float) + 63) & ~size_t(63);

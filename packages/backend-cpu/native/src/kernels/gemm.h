@@ -69,11 +69,12 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
 
 // Data derived from a constant input (ctx const ids: a model's initializer),
-// kept on the calling thread (a queue's worker) by (constant id, address, what):
+// kept on the calling thread (a queue's worker) by (constant id, address, what,
+// d0, d1: two dims of the layout, so views of one constant in other shapes differ):
 // the buffer of `floats` floats (64-byte aligned) for that key, and *fresh =
 // true when it was just made, for the caller to fill. Everything is dropped when
 // the total would pass 512 MiB. Null when out of memory (compute without it).
-float* const_cache(uint64_t id, const void* addr, int what, size_t floats, bool* fresh);
+float* const_cache(uint64_t id, const void* addr, int what, int64_t d0, int64_t d1, size_t floats, bool* fresh);
 enum const_cache_what { CONST_PACKED_A = 1, CONST_PACKED_B = 2, CONST_PACKED_BT = 3 };
 
 // Runs a float32 kernel on float16/bfloat16 tensors: every 16-bit float input is

@@ -85,7 +85,7 @@ const float* constant_b(const mx_kernel_ctx* ctx, const float* b, bool transpose
   const uint64_t id = mx_const_id(ctx, 1);
   if (!id || M <= 1 || N <= 1 || K <= 0) return nullptr;
   bool fresh;
-  float* c = const_cache(id, b, transposed ? CONST_PACKED_BT : CONST_PACKED_B, (size_t)gemm_packed_b_size(K, N), &fresh);
+  float* c = const_cache(id, b, transposed ? CONST_PACKED_BT : CONST_PACKED_B, K, N, (size_t)gemm_packed_b_size(K, N), &fresh);
   if (c && fresh) gemm_pack_b(ctx->pool, K, N, view, c);
   return c;
 }

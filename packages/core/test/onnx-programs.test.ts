@@ -1,0 +1,127 @@
+/**
+ * Plan replay as programs (executor.ts, planPrograms) on the cpu backend: runs of
+ * kernels recorded once and submitted as one queue task, intermediates in the
+ * plan's arena. Needs a built @mx/backend-cpu; skips with the reason otherwise.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { graph, modelBytes, tensorProto } from './onnx-build.js';
+
+const core = fileURLToPath(new URL('..', import.meta.url));
+const cpu = resolve(core, '../backend-cpu');
+const missing =
+  !existsSync(join(cpu, 'dist/index.js')) || !existsSync(join(cpu, 'prebuilds'))
+    ? '@mx/backend-cpu is not built'
+    : !existsSync(join(core, 'dist/onnx/index.js'))
+      ? '@mx/core is not built (tsc -b)'
+      : undefined;
+if (missing) console.log(`skipping the program tests: ${missing}`);
+
+const app = mkdtempSync(join(tmpdir(), 'mx-programs-'));
+writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}');
+process.env.MX_APP_ROOT = app;
+
+type Mx = typeof import('../src/index.js');
+async function cpuMx(): Promise<Mx> {
+  // the built core: the backend binds to the same module instance
+  const mx = (await import(join(core, 'dist/index.js'))) as Mx;
+  mx.use(cpu);
+  return mx;
+}
+
+// n = -(relu(x)^T reshaped to [6]); y = n + c; w = exp(n) * n. z = relu(x) is an
+// output that kernels also read; n stays alive while e = exp(n) is computed, so
+// the two must not share arena bytes.
+const model = modelBytes(
+  graph({
+    nodes: [
+      { op: 'Relu', inputs: ['x'], outputs: ['z'] },
+      { op: 'Transpose', inputs: ['z'], outputs: ['t'], attrs: { perm: [1, 0] } },
+      { op: 'Reshape', inputs: ['t', 'shape'], outputs: ['r'] },
+      { op: 'Neg', inputs: ['r'], outputs: ['n'] },
+      { op: 'Add', inputs: ['n', 'c'], outputs: ['y'] },
+      { op: 'Exp', inputs: ['n'], outputs: ['e'] },
+      { op: 'Mul', inputs: ['e', 'n'], outputs: ['w'] },
+    ],
+    inputs: [['x', 'float32', [2, 3]]],
+    outputs: [
+      ['y', 'float32', [6]],
+      ['z', 'float32', [2, 3]],
+      ['w', 'float32', [6]],
+    ],
+    initializers: [tensorProto('shape', 'int64', [1], [6]), tensorProto('c', 'float32', [6], [1, 2, 3, 4, 5, 6])],
+  }),
+);
+
+/** What the model computes, in plain JS. */
+function expected(x: Float32Array): { y: number[]; z: number[]; w: number[] } {
+  const z = Array.from(x, (v) => Math.max(v, 0));
+  const t = [0, 3, 1, 4, 2, 5].map((k) => z[k]!);
+  const y = t.map((v, i) => -v + (i + 1));
+  const w = t.map((v) => Math.exp(-v) * -v);
+  return { y, z, w };
+}
+const input = (r: number) => Float32Array.from({ length: 6 }, (_, i) => (i % 2 ? 1 : -1) * (i + r) * 0.25);
+
+async function check(outs: Record<string, import('../src/index.js').Tensor>, x: Float32Array): Promise<void> {
+  const want = expected(x);
+  for (const k of ['y', 'z', 'w'] as const) {
+    const got = Array.from(await outs[k]!.data());
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[k][i]!, 5));
+    outs[k]!.dispose();
+  }
+}
+
+describe.skipIf(missing)('plan replay as programs (cpu)', () => {
+  let mx: Mx;
+  afterEach(() => mx?.configure({ engine: 'async' }));
+
+  it('records the kernels once and computes each run afresh, reusing the arena', async () => {
+    mx = await cpuMx();
+    const m = await mx.onnx.load(model);
+    const plan = await m.plan([{ kind: 'tensor', shape: [2, 3], dtype: 'float32' }]);
+    expect(plan.programs).toBe(true);
+    // the intermediates t, n, e live in the arena: bytes for at most all three of them
+    expect(plan.arenaBytes).toBeGreaterThan(0);
+    const before = mx.memory().devices.cpu!.tensors;
+    for (let r = 0; r < 4; r++) {
+      const x = input(r);
+      await check(await m.run({ x: { data: x, dims: [2, 3] } }), x);
+    }
+    await mx.sync();
+    // every run's tensors went back: nothing leaks per run
+    expect(mx.memory().devices.cpu!.tensors).toBe(before);
+    const arena = plan.arena;
+    expect(arena).toBeDefined();
+    const x = input(9);
+    await check(await m.run({ x: { data: x, dims: [2, 3] } }), x);
+    expect(plan.arena).toBe(arena); // one arena for every run
+    m.dispose();
+    await mx.sync(); // plans go when their promise settles
+    expect(plan.arena).toBeUndefined();
+  });
+
+  it('keeps concurrent runs of one plan apart (the second takes the per-step path)', async () => {
+    mx = await cpuMx();
+    const m = await mx.onnx.load(model);
+    const xs = [input(1), input(2), input(3)];
+    const runs = xs.map((x) => m.run({ x: { data: x, dims: [2, 3] } }));
+    const outs = await Promise.all(runs);
+    for (let i = 0; i < xs.length; i++) await check(outs[i]!, xs[i]!);
+    m.dispose();
+  });
+
+  it('runs per step in sync mode with the same results', async () => {
+    mx = await cpuMx();
+    const m = await mx.onnx.load(model);
+    mx.configure({ engine: 'sync' });
+    const x = input(5);
+    await check(await m.run({ x: { data: x, dims: [2, 3] } }), x);
+    mx.configure({ engine: 'async' });
+    await check(await m.run({ x: { data: x, dims: [2, 3] } }), x);
+    m.dispose();
+  });
+});
