@@ -7,7 +7,7 @@
 //      bridge + backend.cc/libs.cc + the whole archive + cudart_static (the
 //      driver, libcuda.so.1, is opened by the runtime on first use);
 //   4. prebuildify --napi --strip packs it (no-op builder, as @mx/backend-cpu).
-// Without nvcc (CUDA_HOME, PATH, /usr/local/cuda) it says so and builds a stub
+// Without nvcc (CUDA_HOME if set, else PATH, /usr/local/cuda) it says so and builds a stub
 // .node that reports the backend unavailable, so the package still installs.
 // Environment: CUDA_HOME, MX_CUDA_ARCHS, MX_JOBS, npm_config_nodedir,
 // MX_INCREMENTAL=1 (recompile only changed .cu files, keep object files).
@@ -42,17 +42,18 @@ const gypi = join(coreDir, 'bridge', 'bridge.gypi');
 if (!existsSync(gypi)) fail(`${gypi} is missing: @mx/core is incomplete`);
 const nodeGyp = join(dirname(require.resolve('node-gyp/package.json')), 'bin', 'node-gyp.js');
 
-/** The CUDA installation: CUDA_HOME, else the nvcc on PATH, else /usr/local/cuda. */
+/** The CUDA installation: CUDA_HOME when set (and only it), else the nvcc on PATH, else /usr/local/cuda. */
 function findCuda() {
+  const usable = (c) => existsSync(join(c, 'bin', 'nvcc')) && existsSync(join(c, 'lib64', 'libcudart_static.a'));
+  if (process.env.CUDA_HOME) return usable(process.env.CUDA_HOME) ? process.env.CUDA_HOME : undefined;
   const candidates = [];
-  if (process.env.CUDA_HOME) candidates.push(process.env.CUDA_HOME);
   const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim()) {
     const real = spawnSync('readlink', ['-f', which.stdout.trim()], { encoding: 'utf8' }).stdout.trim();
     candidates.push(dirname(dirname(real || which.stdout.trim())));
   }
   candidates.push('/usr/local/cuda');
-  return candidates.find((c) => existsSync(join(c, 'bin', 'nvcc')) && existsSync(join(c, 'lib64', 'libcudart_static.a')));
+  return candidates.find(usable);
 }
 
 const archs = (process.env.MX_CUDA_ARCHS || '75,80,86,89,90').split(',').map((a) => a.trim()).filter(Boolean);
@@ -120,7 +121,7 @@ function gyp(args) {
 const cuda = findCuda();
 if (!cuda) {
   console.warn(
-    `${pkg.name} build: nvcc was not found (CUDA_HOME, PATH, /usr/local/cuda): building a stub that reports the ` +
+    `${pkg.name} build: nvcc was not found (${process.env.CUDA_HOME ? `CUDA_HOME=${process.env.CUDA_HOME}` : 'PATH, /usr/local/cuda'}): building a stub that reports the ` +
       'backend unavailable. Install CUDA 13 (nvcc, libcudart_static.a) and rebuild for a working backend.',
   );
   gyp(['-I', gypi, '-Dcuda_home=']);

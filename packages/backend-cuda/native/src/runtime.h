@@ -60,6 +60,7 @@ bool allow_tf32();
 namespace mxcuda {
 template <mx_kernel_fn F> int guarded(mx_kernel_ctx* ctx) {
   if (int st = device_poisoned(ctx->device, ctx->msg, ctx->msg_cap)) return st;
+  if (!ctx->stream) return mx_fail(ctx, MX_ERR_INTERNAL, "a cuda kernel was submitted on a queue without a cuda stream");
   int st = F(ctx);
   if (st != MX_OK) return st;
   cudaError_t e = cudaGetLastError();

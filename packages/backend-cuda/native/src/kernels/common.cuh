@@ -179,6 +179,12 @@ inline unsigned blocks_for(int64_t n) {
   const int64_t b = (n + kThreads - 1) / kThreads;
   return (unsigned)(b < 1 ? 1 : b > 65536 ? 65536 : b);
 }
+// Threads for a block that folds r values: a power of two from MX_WARP to kThreads.
+inline unsigned threads_for(int64_t r) {
+  int64_t t = MX_WARP;
+  while (t < r && t < kThreads) t *= 2;
+  return (unsigned)t;
+}
 #define MXC_GRID_LOOP(i, n) \
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 

@@ -1,4 +1,5 @@
-// Movement ops. Only the element size matters, so one kernel per size serves
+// Movement ops (and DepthToSpace, SpaceToDepth, Tile, Trilu, Dropout, which
+// only move bytes too). Only the element size matters, so one kernel per size serves
 // every dtype. Most are one strided copy: Y[i] = X[base + sum_d i_d * stride_d]
 // over Y's shape (Transpose: permuted strides; Expand: 0 where X broadcasts;
 // Slice: start offsets and step-scaled strides, steps may be negative), or the
@@ -206,8 +207,7 @@ template <class I, class E> int gather_with(mx_kernel_ctx* ctx, int64_t axis) {
   Stream* st = static_cast<Stream*>(ctx->stream);
   cudaStream_t s = st->s;
   if (ni) {
-    unsigned long long none = ~0ull;
-    cudaError_t e = cudaMemcpyAsync(st->flag, &none, 8, cudaMemcpyHostToDevice, s);
+    cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // no bad index yet: ~0
     if (e == cudaSuccess) {
       k_check_indices<I><<<blocks_for(ni), kThreads, 0, s>>>((const I*)ind.data, ni, n, (unsigned long long*)st->flag);
       e = cudaMemcpyAsync(st->host_flag, st->flag, 8, cudaMemcpyDeviceToHost, s);
@@ -244,6 +244,94 @@ int gather(mx_kernel_ctx* ctx) {
   }
 }
 
+// ---- DepthToSpace / SpaceToDepth on N x C x H x W: strided copies over a 6-D view of Y.
+// DCR: y[n, c, h*b + i, w*b + j] = x[n, (i*b + j)*C' + c, h, w] with C' = C / b^2;
+// CRD: the same from x[n, c*b^2 + i*b + j, h, w]. Y is walked as [N, C', H, b, W, b].
+int depth_to_space(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t b = mx_attr_int(ctx->attrs, "blocksize", 1);
+  const bool crd = std::strcmp(mx_attr_string(ctx->attrs, "mode", "DCR"), "CRD") == 0;
+  if (x.ndim != 4 || b < 1) return mx_fail(ctx, MX_ERR_INVALID, "DepthToSpace: needs a 4-D X and blocksize >= 1");
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], Cp = C / (b * b), hw = H * W;
+  const int64_t shape[6] = {N, Cp, H, b, W, b};
+  int64_t ys[6];
+  strides_of(shape, 6, ys);
+  const int64_t src_dcr[6] = {C * hw, hw, W, b * Cp * hw, 1, Cp * hw};
+  const int64_t src_crd[6] = {C * hw, b * b * hw, W, b * hw, 1, hw};
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, shape, 6, ys, crd ? src_crd : src_dcr, 0, 0);
+}
+// y[n, (i*b + j)*C + c, h, w] = x[n, c, h*b + i, w*b + j]; Y is walked as [N, b, b, C, H', W'].
+int space_to_depth(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t b = mx_attr_int(ctx->attrs, "blocksize", 1);
+  if (x.ndim != 4 || b < 1) return mx_fail(ctx, MX_ERR_INVALID, "SpaceToDepth: needs a 4-D X and blocksize >= 1");
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t shape[6] = {N, b, b, C, H / b, W / b};
+  int64_t ys[6];
+  strides_of(shape, 6, ys);
+  const int64_t src[6] = {C * H * W, W, 1, H * W, b * W, b};
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, shape, 6, ys, src, 0, 0);
+}
+
+// ---- Tile: Y[o] = X[o mod X.shape] per dim (core folded repeats into Y's shape).
+struct TileGeom {
+  int nd;
+  int64_t out[MX_MAX_DIMS], in[MX_MAX_DIMS], xs[MX_MAX_DIMS];
+};
+template <class E> __global__ void k_tile(TileGeom g, E* __restrict__ y, const E* __restrict__ x, int64_t total) {
+  MXC_GRID_LOOP(i, total) {
+    int64_t q = i, off = 0;
+    for (int d = g.nd - 1; d >= 0; d--) {
+      const int64_t o = q % g.out[d];
+      q /= g.out[d];
+      off += (o % g.in[d]) * g.xs[d];
+    }
+    y[i] = x[off];
+  }
+}
+template <class T> int tile(mx_kernel_ctx* ctx) {
+  using E = typename bits<sizeof(T)>::type;
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  TileGeom g{};
+  g.nd = y.ndim;
+  strides_of(x.shape, x.ndim, g.xs);
+  for (int d = 0; d < y.ndim; d++) {
+    g.out[d] = y.shape[d];
+    g.in[d] = x.shape[d];
+  }
+  k_tile<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (E*)y.data, (const E*)x.data, total);
+  return MX_OK;
+}
+
+// ---- Trilu: keeps column - row >= k (upper=1) or <= k (upper=0) in the last two dims, zeroes the rest.
+template <class E> __global__ void k_trilu(E* __restrict__ y, const E* __restrict__ x, int64_t rows, int64_t cols, int64_t k, bool upper, int64_t total) {
+  MXC_GRID_LOOP(i, total) {
+    const int64_t c = i % cols, r = (i / cols) % rows;
+    const bool keep = upper ? c - r >= k : c - r <= k;
+    y[i] = keep ? x[i] : E(0);
+  }
+}
+template <class T> int trilu(mx_kernel_ctx* ctx) {
+  using E = typename bits<sizeof(T)>::type;
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  if (x.ndim < 2) return mx_fail(ctx, MX_ERR_INVALID, "Trilu: X needs rank 2 or more (rank %d)", x.ndim);
+  k_trilu<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)x.data, x.shape[x.ndim - 2], x.shape[x.ndim - 1],
+                                                               mx_attr_int(ctx->attrs, "k", 0), mx_attr_int(ctx->attrs, "upper", 1) != 0, total);
+  return MX_OK;
+}
+
+// ---- Dropout (inference; core runs it only when the mask is asked for): Y = X and an all-true mask.
+int dropout(mx_kernel_ctx* ctx) {
+  if (int st = identity(ctx)) return st;
+  if (ctx->num_outputs < 2 || !ctx->outputs[1].data || !numel(ctx->outputs[1])) return MX_OK;
+  cudaError_t e = cudaMemsetAsync(ctx->outputs[1].data, 1, (size_t)numel(ctx->outputs[1]), stream_of(ctx));
+  return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, "Dropout mask");
+}
+
 }  // namespace
 }  // namespace mxcuda
 
@@ -259,3 +347,9 @@ MXC_KERNEL_EVERY_DTYPE("Gather", ",int32", gather);
 MXC_KERNEL_EVERY_DTYPE("Gather", ",int64", gather);
 #define REG_PAD(T, key, ...) MXC_KERNEL("Pad", key, (pad<T>));
 MXC_ALL_TYPES(REG_PAD, _)
+MXC_KERNEL_EVERY_DTYPE("DepthToSpace", "", depth_to_space);
+MXC_KERNEL_EVERY_DTYPE("SpaceToDepth", "", space_to_depth);
+#define REG_TILE(T, key, ...) MXC_KERNEL("Tile", key, (tile<T>)); MXC_KERNEL("Trilu", key, (trilu<T>));
+MXC_ALL_TYPES(REG_TILE, _)
+#define REG_DROPOUT(T, key, ...) MXC_KERNEL("Dropout", key, dropout);
+MXC_FLOAT_TYPES(REG_DROPOUT, _)
