@@ -33,9 +33,9 @@ tar -C "$work" -xJf "$bundle" || die "cannot unpack $bundle"
 node="$work/node"
 repo="$work/repo"
 cuda="$repo/packages/backend-cuda"
-app="$work/app"
-mkdir -p "$app" && echo '{"name":"gpu-check","private":true}' > "$app/package.json"
-export MX_APP_ROOT="$app"
+# The bundle's repo/ is the app: its node_modules holds @mx/* (links) and their dependencies.
+echo '{"name":"gpu-check","private":true,"dependencies":{"@mx/backend-cuda":"*","@mx/backend-cpu":"*"}}' > "$repo/package.json"
+export MX_APP_ROOT="$repo"
 
 steps=",${MX_GPU_STEPS:-doctor,conformance,onnx-node-tests,models,bench-mx,bench-torch},"
 step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
@@ -50,7 +50,7 @@ step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
 
 step doctor 60 env MX_BACKENDS=cuda,cpu "$node" "$repo/packages/core/dist/cli.js" doctor
 
-cat > "$work/conformance.mjs" <<JS
+cat > "$repo/conformance.mjs" <<'JS'
 import * as mx from '@mx/core';
 import { runConformance, formatReport } from '@mx/core/conformance';
 import '@mx/backend-cpu';
@@ -64,7 +64,6 @@ const untested = backend.kernels().map((k) => k.op + ':' + k.key).filter((k) => 
 console.log('declared kernels that passed no case: ' + untested.length + (untested.length ? ' ' + untested.join(' ') : ''));
 process.exitCode = report.failures.length || untested.length ? 1 : 0;
 JS
-cp "$work/conformance.mjs" "$repo/conformance.mjs"
 step conformance 240 "$node" "$repo/conformance.mjs"
 
 step onnx-node-tests 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/packages/core/scripts/node-tests.mjs" --backend cuda \
