@@ -3,10 +3,12 @@
 #   1. the conformance kit on cuda:0 (every declared kernel against core's reference);
 #   2. the ONNX backend node tests with MX_BACKENDS=cuda,cpu;
 #   3. ../shared/models through mx.onnx on cuda:0 (CPU fallback per node);
-#   4. benchmarks in the same run: mx (gpu-bench.mjs) and PyTorch (torch-bench.py).
+#   4. benchmarks in the same run: mx (gpu-bench.mjs) with cuBLAS when found and with
+#      its own kernels only, and PyTorch (torch-bench.py). cuBLAS/cuDNN come from the
+#      system or from PyTorch's wheels (MX_CUDA_LIBS overrides).
 # Results go to $OUT (default ./gpu-out): one file per step and summary.txt.
 # MX_GPU_STEPS=conformance,bench-mx,... runs a subset (default: all of doctor,
-# conformance, onnx-node-tests, models, bench-mx, bench-torch); MX_GPU_STEP_LIMIT
+# conformance, onnx-node-tests, models, bench-mx, bench-mx-own, bench-torch); MX_GPU_STEP_LIMIT
 # is each step's time limit in seconds (default 240).
 # Needs gpu/bundle.tar.xz (pnpm --filter @mx/backend-cuda gpu-bundle) carried with
 # the working tree. Fails within seconds, saying why, where there is no GPU.
@@ -37,7 +39,7 @@ cuda="$repo/packages/backend-cuda"
 echo '{"name":"gpu-check","private":true,"dependencies":{"@mx/backend-cuda":"*","@mx/backend-cpu":"*"}}' > "$repo/package.json"
 export MX_APP_ROOT="$repo"
 
-steps=",${MX_GPU_STEPS:-doctor,conformance,onnx-node-tests,models,bench-mx,bench-torch},"
+steps=",${MX_GPU_STEPS:-doctor,conformance,onnx-node-tests,models,bench-mx,bench-mx-own,bench-torch},"
 step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
   local name="$1" limit="${MX_GPU_STEP_LIMIT:-$2}"; shift 2
   case "$steps" in *",$name,"*) ;; *) return 0 ;; esac
@@ -47,6 +49,24 @@ step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
   echo "$name: exit $rc in $((SECONDS - t0)) s (details: $name.txt)" | tee -a "$summary"
   tail -n 3 "$OUT/$name.txt" | sed 's/^/    /' | tee -a "$summary"
 }
+
+# cuBLAS/cuDNN: the system's, or those PyTorch's wheels ship (nvidia-* packages), unless MX_CUDA_LIBS is set.
+if [ -z "${MX_CUDA_LIBS:-}" ] && command -v python3 >/dev/null 2>&1; then
+  libs="$(python3 - <<'PY' 2>/dev/null
+import importlib, os
+dirs = []
+for m in ("nvidia.cublas", "nvidia.cudnn"):
+    try:
+        mod = importlib.import_module(m)
+        for p in getattr(mod, "__path__", []):
+            if os.path.isdir(os.path.join(p, "lib")): dirs.append(os.path.join(p, "lib"))
+    except Exception:
+        pass
+print(":".join(dirs))
+PY
+)"
+  if [ -n "$libs" ]; then export MX_CUDA_LIBS="$libs"; echo "MX_CUDA_LIBS=$libs (from PyTorch's wheels)" | tee -a "$summary"; fi
+fi
 
 step doctor 60 env MX_BACKENDS=cuda,cpu "$node" "$repo/packages/core/dist/cli.js" doctor
 
@@ -107,10 +127,13 @@ process.exitCode = bad ? 1 : 0;
 JS
 step models 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/models.mjs" "$work/shared/models"
 
-cp "$cuda/scripts/gpu-bench.mjs" "$repo/gpu-bench.mjs"
-step bench-mx 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/gpu-bench.mjs" "$work/shared/models/onnx-light/resnet50/model.onnx"
+cp "$here/gpu-bench.mjs" "$repo/gpu-bench.mjs"
+resnet="$work/shared/models/onnx-light/resnet50/model.onnx"
+step bench-mx 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/gpu-bench.mjs" "$resnet"
+# The same with mx's own kernels only (no vendor library), to see what cuBLAS adds.
+step bench-mx-own 240 env MX_BACKENDS=cuda,cpu MX_CUDA_LIBS=none "$node" "$repo/gpu-bench.mjs" "$resnet"
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' 2>/dev/null; then
-  step bench-torch 240 python3 "$cuda/scripts/torch-bench.py"
+  step bench-torch 240 python3 "$here/torch-bench.py"
 elif [[ "$steps" == *",bench-torch,"* ]]; then
   echo "bench-torch: skipped, python3 with torch is not installed here" | tee -a "$summary"
 fi
