@@ -26,7 +26,7 @@ enum { CUBLAS_COMPUTE_32F = 68, CUBLAS_COMPUTE_64F = 70, CUBLAS_COMPUTE_32F_FAST
 enum { CUBLAS_GEMM_DEFAULT = -1 };
 typedef int (*cublasCreate_t)(cublasHandle_t*);
 typedef int (*cublasSetStream_t)(cublasHandle_t, cudaStream_t);
-typedef int (*cublasGetVersion_t)(cublasHandle_t, int*);
+typedef int (*cublasGetProperty_t)(int, int*);  // libraryPropertyType: 0 major, 1 minor, 2 patch
 // cublasGemmStridedBatchedEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA,
 //                            B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)
 typedef int (*cublasGemmStridedBatchedEx_t)(cublasHandle_t, int, int, int, int, int, const void*, const void*, int, int,
@@ -49,7 +49,7 @@ Lib cudnn{"cuDNN", {"libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"}};
 cublasCreate_t p_create;
 cublasSetStream_t p_set_stream;
 cublasGemmStridedBatchedEx_t p_gemm;
-cublasGetVersion_t p_version;
+cublasGetProperty_t p_property;
 std::string text;
 bool disabled = false;
 
@@ -116,7 +116,7 @@ void load_libraries() {
       p_create = (cublasCreate_t)dlsym(cublas.h, "cublasCreate_v2");
       p_set_stream = (cublasSetStream_t)dlsym(cublas.h, "cublasSetStream_v2");
       p_gemm = (cublasGemmStridedBatchedEx_t)dlsym(cublas.h, "cublasGemmStridedBatchedEx");
-      p_version = (cublasGetVersion_t)dlsym(cublas.h, "cublasGetVersion_v2");
+      p_property = (cublasGetProperty_t)dlsym(cublas.h, "cublasGetProperty");
       if (!p_create || !p_set_stream || !p_gemm) {
         cublas.error = cublas.path + " lacks cublasCreate_v2/cublasSetStream_v2/cublasGemmStridedBatchedEx";
         cublas.h = nullptr;
@@ -125,7 +125,7 @@ void load_libraries() {
     auto line = [](const Lib& l, const std::string& version, const char* use) {
       if (disabled) return std::string(l.label) + ": not loaded (MX_CUDA_LIBS=none)";
       if (!l.h) return std::string(l.label) + ": not found (" + l.error + ")";
-      return std::string(l.label) + " " + version + " from " + l.path + ": " + use;
+      return std::string(l.label) + (version.empty() ? "" : " " + version) + " from " + l.path + ": " + use;
     };
     std::string cudnn_v;
     if (cudnn.h)
@@ -133,7 +133,11 @@ void load_libraries() {
     std::string lt_v;
     if (cublaslt.h)
       if (auto v = (cublasLtGetVersion_t)dlsym(cublaslt.h, "cublasLtGetVersion")) lt_v = std::to_string(v());
-    text = line(cublas, "", "in use for MatMul/Gemm (float32, float64, float16, bfloat16)") + "; " +
+    std::string cublas_v;
+    int v[3] = {0, 0, 0};
+    if (cublas.h && p_property && !p_property(0, &v[0]) && !p_property(1, &v[1]) && !p_property(2, &v[2]))
+      cublas_v = std::to_string(v[0]) + "." + std::to_string(v[1]) + "." + std::to_string(v[2]);
+    text = line(cublas, cublas_v, "in use for MatMul/Gemm (float32, float64, float16, bfloat16)") + "; " +
            line(cublaslt, lt_v, "found, not used yet") + "; " + line(cudnn, cudnn_v, "found, not used yet (own Conv kernels)") +
            "; TF32 " + (allow_tf32() ? "on (MX_CUDA_ALLOW_TF32=1)" : "off");
   });

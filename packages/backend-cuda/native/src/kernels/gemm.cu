@@ -13,7 +13,14 @@
 // (bfloat16). cuBLAS, when it was loaded, runs MatMul/Gemm for float dtypes with
 // one batch stride per operand; float32 stays exact float32 unless
 // MX_CUDA_ALLOW_TF32=1. Integers accumulate in 64 bits and wrap.
+// Tensor cores through WMMA are NVIDIA-only: a HIP build for AMD (__HIP_PLATFORM_AMD__)
+// compiles the tiled kernel alone.
+#if !defined(__HIP_PLATFORM_AMD__)
+#define MXC_WMMA 1
 #include <mma.h>
+#else
+#define MXC_WMMA 0
+#endif
 
 #include "common.cuh"
 
@@ -145,6 +152,7 @@ __global__ void __launch_bounds__(256) k_gemm(P p) {
     }
 }
 
+#if MXC_WMMA
 // ---- tensor cores: 64x64 outputs per block, 4 warps of 32x32 (2x2 WMMA tiles).
 template <class P, class T> __device__ void wmma_body(const P& p) {
   using namespace nvcuda;
@@ -199,6 +207,8 @@ __global__ void __launch_bounds__(128) k_gemm_wmma(P p) {
   }
 }
 
+#endif
+
 template <class P, class T> int launch(mx_kernel_ctx* ctx, const P& p) {
   if (!p.M || !p.N || !p.batch) return MX_OK;
   const int64_t gy = (p.N + BN - 1) / BN;
@@ -206,13 +216,15 @@ template <class P, class T> int launch(mx_kernel_ctx* ctx, const P& p) {
     return mx_fail(ctx, MX_ERR_UNSUPPORTED, "GEMM of %lld columns in %lld batches exceeds the cuda backend's grid",
                    (long long)p.N, (long long)p.batch);
   const dim3 grid((unsigned)((p.M + BM - 1) / BM), (unsigned)gy, (unsigned)p.batch);
-  constexpr bool half = std::is_same<T, f16>::value || std::is_same<T, bf16>::value;
+  [[maybe_unused]] constexpr bool half = std::is_same<T, f16>::value || std::is_same<T, bf16>::value;
+#if MXC_WMMA
   if constexpr (half) {
     if (device_cc(ctx->device) >= (std::is_same<T, bf16>::value ? 80 : 70)) {
       k_gemm_wmma<P, T><<<grid, 128, 0, stream_of(ctx)>>>(p);
       return MX_OK;
     }
   }
+#endif
   k_gemm<P, T><<<grid, 256, 0, stream_of(ctx)>>>(p);
   return MX_OK;
 }
