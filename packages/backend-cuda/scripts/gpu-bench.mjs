@@ -1,8 +1,36 @@
 // mx on cuda:0: MatMul 4096x4096x4096 in float32/float16/bfloat16 and a model's
 // run() at batch 1 and 16; prints JSON (median ms of timed repetitions after
-// warm-up, each ended by mx.sync()). Run by gpu-check.sh with MX_BACKENDS=cuda,cpu.
+// warm-up, each ended by mx.sync()); for batch 16 the model's batch dim is made
+// symbolic first. Run by gpu-check.sh with MX_BACKENDS=cuda,cpu.
 //   node gpu-bench.mjs <model.onnx>
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as mx from '@mx/core';
+
+const { onnx } = createRequire(import.meta.url)('onnx-proto');
+
+/** The model with its graph inputs' and outputs' first dim made symbolic, so that other batch sizes load and run. */
+function anyBatch(bytes) {
+  const m = onnx.ModelProto.decode(bytes);
+  const weights = new Set(m.graph.initializer.map((t) => t.name));
+  for (const v of [...m.graph.input.filter((i) => !weights.has(i.name)), ...m.graph.output]) {
+    const dims = v.type?.tensorType?.shape?.dim;
+    if (dims?.length) dims[0] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'batch' });
+  }
+  // Reshapes to a constant [1, ...] (the flatten before the classifier) keep the batch: [-1, ...].
+  const init = new Map(m.graph.initializer.map((t) => [t.name, t]));
+  for (const n of m.graph.node.filter((x) => x.opType === 'Reshape')) {
+    const t = init.get(n.input[1]);
+    if (!t) continue;
+    if (t.int64Data?.length && Number(t.int64Data[0]) === 1) t.int64Data[0] = -1;
+    else if (t.rawData?.length >= 8) {
+      const v = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+      if (v.getBigInt64(0, true) === 1n) v.setBigInt64(0, -1n, true);
+    }
+  }
+  m.graph.valueInfo = [];
+  return onnx.ModelProto.encode(m).finish();
+}
 
 const reps = Number(process.env.MX_BENCH_REPS ?? 20);
 const median = (a) => a.sort((x, y) => x - y)[a.length >> 1];
@@ -34,7 +62,8 @@ const model = process.argv[2];
 if (model) {
   for (const batch of [1, 16]) {
     try {
-      const m = await mx.onnx.load(model, { device: 'cuda:0' });
+      const bytes = readFileSync(model);
+      const m = await mx.onnx.load(batch === 1 ? bytes : anyBatch(bytes), { device: 'cuda:0' });
       const [input] = m.inputs;
       const shape = [batch, ...input.shape.slice(1).map((d) => (typeof d === 'number' ? d : 224))];
       const x = mx.tensor(new Float32Array(shape.reduce((p, c) => p * c, 1)).map((_, i) => (i % 255) / 255), { shape, device: 'cuda:0' });
