@@ -15,6 +15,7 @@ export const PACKAGES = {
   core: 'packages/core',
   cpu: 'packages/backend-cpu',
   onednn: 'packages/backend-onednn',
+  cuda: 'packages/backend-cuda',
   toy: 'examples/mx-backend-toy',
   js: 'examples/mx-backend-js',
 } as const;
@@ -49,7 +50,7 @@ export interface Fixture {
   packed: Record<PackageKey, Packed>;
   /** Registry packages the tarballs depend on, as tarballs made from the workspace's install. */
   vendored: string[];
-  apps: { npm: AppInstall; pnpm: AppInstall; thirdParty: AppInstall; onednn: AppInstall };
+  apps: { npm: AppInstall; pnpm: AppInstall; thirdParty: AppInstall; onednn: AppInstall; cuda: AppInstall };
 }
 
 declare module 'vitest' {

@@ -78,6 +78,7 @@ function prepare(work: string): Fixture {
       pnpm: install('pnpm', join(work, 'pnpm-app'), ['core', 'cpu'], base, overrides),
       thirdParty: install('npm', join(work, 'third-party-app'), ['core', 'cpu', 'toy', 'js'], base, overrides),
       onednn: install('npm', join(work, 'onednn-app'), ['core', 'cpu', 'onednn'], base, overrides),
+      cuda: install('npm', join(work, 'cuda-app'), ['core', 'cpu', 'cuda'], base, overrides),
     },
   };
 }

@@ -1,0 +1,374 @@
+// MatMul, Gemm and Conv: one tiled GEMM kernel (and a tensor-core variant) over
+// "problems" that say how to read A[m, k], B[k, n] and write Y[m, n] for batch z.
+//   MatMul: Y[b.., i, j] = sum_k A[b.., i, k] B[b.., k, j] (NumPy matmul: 1-D A is
+//     [1, K], 1-D B is [K, 1]; batch dims broadcast).
+//   Gemm: Y = alpha op(A) op(B) + beta C, C optional and broadcast to [M, N];
+//     integers compute alpha AB + beta C in double and truncate toward zero.
+//   Conv (implicit GEMM, never storing im2col): per group g, rows m = (n, output
+//     position), columns = the group's output channels, k = (input channel, tap);
+//     taps in the padding read 0; bias added at the store. 1 to 3 spatial dims with
+//     explicit kernel_shape, strides, dilations and pads (begins, then ends) from core.
+// Numerics: floats accumulate in float (double for float64); 16-bit floats use
+// tensor cores (WMMA 16x16x16, float accumulation) on sm_75+ (float16) and sm_80+
+// (bfloat16). cuBLAS, when it was loaded, runs MatMul/Gemm for float dtypes with
+// one batch stride per operand; float32 stays exact float32 unless
+// MX_CUDA_ALLOW_TF32=1. Integers accumulate in 64 bits and wrap.
+// Tensor cores through WMMA are NVIDIA-only: a HIP build for AMD (__HIP_PLATFORM_AMD__)
+// compiles the tiled kernel alone.
+#if !defined(__HIP_PLATFORM_AMD__)
+#define MXC_WMMA 1
+#include <mma.h>
+#else
+#define MXC_WMMA 0
+#endif
+
+#include "common.cuh"
+
+namespace mxcuda {
+namespace {
+
+constexpr int BM = 64, BN = 64, BK = 16;
+
+// ---- problems: view(z) gives a(m, k), b(k, n) and store(m, n, acc).
+template <class T> struct MatMulP {
+  const T* a;
+  const T* b;
+  T* y;
+  int64_t M, N, K, batch;
+  Walk<2> bw;  // batch offsets of a and b (elements)
+  struct View {
+    const T* a;
+    const T* b;
+    T* y;
+    int64_t K, N;
+    __device__ T la(int64_t m, int64_t k) const { return a[m * K + k]; }
+    __device__ T lb(int64_t k, int64_t n) const { return b[k * N + n]; }
+    template <class A> __device__ void store(int64_t m, int64_t n, A v) const { y[m * N + n] = convert<T>(v); }
+  };
+  __device__ View view(int64_t z) const {
+    int64_t off[2];
+    bw.offsets(z, off);
+    return View{a + off[0], b + off[1], y + z * M * N, K, N};
+  }
+};
+
+template <class T> struct GemmP {
+  const T* a;
+  const T* b;
+  const T* c;
+  T* y;
+  int64_t M, N, K, batch;
+  bool ta, tb;
+  int64_t cs0, cs1;  // C's strides over [M, N] (0 where it broadcasts)
+  double alpha, beta;
+  __device__ const GemmP& view(int64_t) const { return *this; }
+  __device__ T la(int64_t m, int64_t k) const { return ta ? a[k * M + m] : a[m * K + k]; }
+  __device__ T lb(int64_t k, int64_t n) const { return tb ? b[n * K + k] : b[k * N + n]; }
+  template <class A> __device__ void store(int64_t m, int64_t n, A v) const {
+    using R = std::conditional_t<is_int_v<T> || std::is_same<T, double>::value, double, float>;
+    R r = R(alpha) * R(v);
+    if (c) r += R(beta) * R(up(c[m * cs0 + n * cs1]));
+    y[m * N + n] = convert<T>(r);
+  }
+};
+
+struct ConvGeom {
+  int64_t n, c, cg, mo, mg;  // batch, input channels, per group, output channels, per group
+  int64_t in[3], out[3], k[3], st[3], pad[3], dil[3];
+  int64_t opos, kprod;  // output positions per image, taps per channel
+};
+template <class T> struct ConvP {
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  int64_t M, N, K, batch;  // rows n*opos, columns mg, depth cg*kprod, batch = groups
+  ConvGeom g;
+  struct View {
+    const ConvP* p;
+    int64_t z;
+    __device__ T la(int64_t m, int64_t k) const {
+      const ConvGeom& g = p->g;
+      const int64_t n = m / g.opos, o = m - n * g.opos;
+      const int64_t c = k / g.kprod, t = k - c * g.kprod;
+      const int64_t o2 = o % g.out[2], o1 = (o / g.out[2]) % g.out[1], o0 = o / (g.out[2] * g.out[1]);
+      const int64_t t2 = t % g.k[2], t1 = (t / g.k[2]) % g.k[1], t0 = t / (g.k[2] * g.k[1]);
+      const int64_t i0 = o0 * g.st[0] - g.pad[0] + t0 * g.dil[0];
+      const int64_t i1 = o1 * g.st[1] - g.pad[1] + t1 * g.dil[1];
+      const int64_t i2 = o2 * g.st[2] - g.pad[2] + t2 * g.dil[2];
+      if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) return T(0);
+      return p->x[(((n * g.c + z * g.cg + c) * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + i2];
+    }
+    __device__ T lb(int64_t k, int64_t j) const { return p->w[(z * p->g.mg + j) * p->K + k]; }
+    template <class A> __device__ void store(int64_t m, int64_t j, A v) const {
+      const ConvGeom& g = p->g;
+      const int64_t n = m / g.opos, o = m - n * g.opos, ch = z * g.mg + j;
+      using R = std::conditional_t<std::is_same<T, double>::value, double, float>;
+      R r = R(v);
+      if (p->bias) r += R(up(p->bias[ch]));
+      p->y[(n * g.mo + ch) * g.opos + o] = convert<T>(r);
+    }
+  };
+  __device__ View view(int64_t z) const { return View{this, z}; }
+};
+
+// ---- the tiled kernel: 64x64 outputs per block, 256 threads of 4x4 each.
+template <class P, class T>
+__global__ void __launch_bounds__(256) k_gemm(P p) {
+  using A = std::conditional_t<is_int_v<T>, acc_t<T>, std::conditional_t<std::is_same<T, double>::value, double, float>>;
+  __shared__ A As[BK][BM + 1];
+  __shared__ A Bs[BK][BN + 1];
+  const int64_t z = blockIdx.z, m0 = (int64_t)blockIdx.x * BM, n0 = (int64_t)blockIdx.y * BN;
+  const auto v = p.view(z);
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  A acc[4][4];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = A(0);
+  for (int64_t k0 = 0; k0 < p.K; k0 += BK) {
+    for (int e = threadIdx.x; e < BM * BK; e += 256) {
+      const int mm = e / BK, kk = e % BK;
+      const int64_t m = m0 + mm, k = k0 + kk;
+      As[kk][mm] = m < p.M && k < p.K ? A(up(v.la(m, k))) : A(0);
+    }
+    for (int e = threadIdx.x; e < BK * BN; e += 256) {
+      const int kk = e / BN, nn = e % BN;
+      const int64_t k = k0 + kk, n = n0 + nn;
+      Bs[kk][nn] = k < p.K && n < p.N ? A(up(v.lb(k, n))) : A(0);
+    }
+    __syncthreads();
+    for (int kk = 0; kk < BK; kk++) {
+      A a[4], b[4];
+      for (int i = 0; i < 4; i++) a[i] = As[kk][ty + 16 * i];
+      for (int j = 0; j < 4; j++) b[j] = Bs[kk][tx + 16 * j];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];
+    }
+    __syncthreads();
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) {
+      const int64_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
+      if (m < p.M && n < p.N) v.store(m, n, acc[i][j]);
+    }
+}
+
+#if MXC_WMMA
+// ---- tensor cores: 64x64 outputs per block, 4 warps of 32x32 (2x2 WMMA tiles).
+template <class P, class T> __device__ void wmma_body(const P& p) {
+  using namespace nvcuda;
+  constexpr int LA = BK + 8, LB = BN + 8, LC = BN + 4;  // padded leading dims (WMMA needs multiples of 8 / 4)
+  __shared__ __align__(32) T As[BM][LA];
+  __shared__ __align__(32) T Bs[BK][LB];
+  __shared__ __align__(32) float Cs[BM][LC];
+  const int64_t z = blockIdx.z, m0 = (int64_t)blockIdx.x * BM, n0 = (int64_t)blockIdx.y * BN;
+  const auto v = p.view(z);
+  const int warp = threadIdx.x / 32, wm = warp / 2, wn = warp % 2;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> c[2][2];
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) wmma::fill_fragment(c[i][j], 0.0f);
+  for (int64_t k0 = 0; k0 < p.K; k0 += BK) {
+    for (int e = threadIdx.x; e < BM * BK; e += blockDim.x) {
+      const int mm = e / BK, kk = e % BK;
+      const int64_t m = m0 + mm, k = k0 + kk;
+      As[mm][kk] = m < p.M && k < p.K ? v.la(m, k) : T(0.0f);
+    }
+    for (int e = threadIdx.x; e < BK * BN; e += blockDim.x) {
+      const int kk = e / BN, nn = e % BN;
+      const int64_t k = k0 + kk, n = n0 + nn;
+      Bs[kk][nn] = k < p.K && n < p.N ? v.lb(k, n) : T(0.0f);
+    }
+    __syncthreads();
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a[2];
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b[2];
+    for (int i = 0; i < 2; i++) wmma::load_matrix_sync(a[i], &As[wm * 32 + i * 16][0], LA);
+    for (int j = 0; j < 2; j++) wmma::load_matrix_sync(b[j], &Bs[0][wn * 32 + j * 16], LB);
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) wmma::mma_sync(c[i][j], a[i], b[j], c[i][j]);
+    __syncthreads();
+  }
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      wmma::store_matrix_sync(&Cs[wm * 32 + i * 16][wn * 32 + j * 16], c[i][j], LC, wmma::mem_row_major);
+  __syncthreads();
+  for (int e = threadIdx.x; e < BM * BN; e += blockDim.x) {
+    const int mm = e / BN, nn = e % BN;
+    const int64_t m = m0 + mm, n = n0 + nn;
+    if (m < p.M && n < p.N) v.store(m, n, Cs[mm][nn]);
+  }
+}
+template <class P, class T>
+__global__ void __launch_bounds__(128) k_gemm_wmma(P p) {
+  if constexpr (std::is_same<T, bf16>::value) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+    wmma_body<P, T>(p);
+#endif
+  } else {
+    wmma_body<P, T>(p);
+  }
+}
+
+#endif
+
+template <class P, class T> int launch(mx_kernel_ctx* ctx, const P& p) {
+  if (!p.M || !p.N || !p.batch) return MX_OK;
+  const int64_t gy = (p.N + BN - 1) / BN;
+  if (gy > 65535 || p.batch > 65535)
+    return mx_fail(ctx, MX_ERR_UNSUPPORTED, "GEMM of %lld columns in %lld batches exceeds the cuda backend's grid",
+                   (long long)p.N, (long long)p.batch);
+  const dim3 grid((unsigned)((p.M + BM - 1) / BM), (unsigned)gy, (unsigned)p.batch);
+  [[maybe_unused]] constexpr bool half = std::is_same<T, f16>::value || std::is_same<T, bf16>::value;
+#if MXC_WMMA
+  if constexpr (half) {
+    if (device_cc(ctx->device) >= (std::is_same<T, bf16>::value ? 80 : 70)) {
+      k_gemm_wmma<P, T><<<grid, 128, 0, stream_of(ctx)>>>(p);
+      return MX_OK;
+    }
+  }
+#endif
+  k_gemm<P, T><<<grid, 256, 0, stream_of(ctx)>>>(p);
+  return MX_OK;
+}
+
+template <class T> constexpr int dtype_of() {
+  return std::is_same<T, float>::value ? MX_FLOAT32 : std::is_same<T, double>::value ? MX_FLOAT64
+       : std::is_same<T, f16>::value ? MX_FLOAT16 : std::is_same<T, bf16>::value ? MX_BFLOAT16 : 0;
+}
+
+template <class T> int matmul(mx_kernel_ctx* ctx) {
+  const mx_tensor &A = ctx->inputs[0], &B = ctx->inputs[1], &Y = ctx->outputs[0];
+  const bool a1 = A.ndim == 1, b1 = B.ndim == 1;
+  MatMulP<T> p{};
+  p.a = (const T*)A.data;
+  p.b = (const T*)B.data;
+  p.y = (T*)Y.data;
+  p.M = a1 ? 1 : A.shape[A.ndim - 2];
+  p.K = A.shape[A.ndim - 1];
+  p.N = b1 ? 1 : B.shape[B.ndim - 1];
+  // Batch dims: Y's leading dims; each operand's batch dims aligned right (stride 0 where broadcast).
+  const int nb = Y.ndim - (a1 ? 0 : 1) - (b1 ? 0 : 1);
+  int64_t st[2][MX_MAX_DIMS];
+  const mx_tensor* ops[2] = {&A, &B};
+  const int64_t mat[2] = {p.M * p.K, p.K * p.N};
+  for (int k = 0; k < 2; k++) {
+    const int own = ops[k]->ndim >= 2 ? ops[k]->ndim - 2 : 0;
+    int64_t s = mat[k];
+    for (int d = nb - 1; d >= 0; d--) {
+      const int j = d - (nb - own);
+      const int64_t dim = j >= 0 ? ops[k]->shape[j] : 1;
+      st[k][d] = dim == 1 ? 0 : s;
+      s *= dim;
+    }
+  }
+  p.bw = make_walk<2>(Y.shape, nb, st);
+  p.batch = p.bw.n;
+  if (!p.M || !p.N || !p.batch) return MX_OK;
+  if (!p.K) return cudaMemsetAsync(Y.data, 0, numel(Y) * sizeof(T), stream_of(ctx)) == cudaSuccess ? MX_OK : mx_fail(ctx, MX_ERR_INTERNAL, "memset");
+  if constexpr (dtype_of<T>() != 0) {
+    if (cublas_available() && p.bw.nd <= 1 && p.M < INT32_MAX && p.N < INT32_MAX && p.K < INT32_MAX) {
+      const int64_t sa = p.bw.nd ? p.bw.st[0][0] : 0, sb = p.bw.nd ? p.bw.st[1][0] : 0;
+      // Row-major Y = A B is column-major Y^T = B^T A^T.
+      return cublas_gemm(ctx, dtype_of<T>(), false, false, p.N, p.M, p.K, 1.0, p.b, p.N, sb, p.a, p.K, sa, 0.0, p.y, p.N,
+                         p.M * p.N, p.batch);
+    }
+  }
+  return launch<MatMulP<T>, T>(ctx, p);
+}
+
+template <class E> __global__ void k_broadcast2(E* y, const E* c, int64_t M, int64_t N, int64_t s0, int64_t s1) {
+  MXC_GRID_LOOP(i, M * N) y[i] = c[(i / N) * s0 + (i % N) * s1];
+}
+
+template <class T> int gemm(mx_kernel_ctx* ctx) {
+  const mx_tensor &A = ctx->inputs[0], &B = ctx->inputs[1], &Y = ctx->outputs[0];
+  const mx_tensor* C = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
+  GemmP<T> p{};
+  p.a = (const T*)A.data;
+  p.b = (const T*)B.data;
+  p.y = (T*)Y.data;
+  p.ta = mx_attr_int(ctx->attrs, "transA", 0) != 0;
+  p.tb = mx_attr_int(ctx->attrs, "transB", 0) != 0;
+  p.M = Y.shape[0];
+  p.N = Y.shape[1];
+  p.K = p.ta ? A.shape[0] : A.shape[1];
+  p.batch = 1;
+  p.alpha = mx_attr_float(ctx->attrs, "alpha", 1.0);
+  p.beta = mx_attr_float(ctx->attrs, "beta", 1.0);
+  if (C) {
+    // C broadcasts to [M, N]: rank 0, 1 ([N]) or 2 with dims of 1.
+    const int64_t c0 = C->ndim == 2 ? C->shape[0] : 1, c1 = C->ndim >= 1 ? C->shape[C->ndim - 1] : 1;
+    p.c = (const T*)C->data;
+    p.cs0 = c0 == 1 ? 0 : c1;
+    p.cs1 = c1 == 1 ? 0 : 1;
+  }
+  if (!p.M || !p.N) return MX_OK;
+  if constexpr (dtype_of<T>() != 0) {
+    if (cublas_available() && p.M < INT32_MAX && p.N < INT32_MAX && p.K < INT32_MAX && p.K > 0) {
+      double beta = 0;
+      if (p.c && p.beta != 0) {  // Y = C broadcast, then Y = alpha AB + beta Y
+        k_broadcast2<T><<<blocks_for(p.M * p.N), kThreads, 0, stream_of(ctx)>>>(p.y, p.c, p.M, p.N, p.cs0, p.cs1);
+        beta = p.beta;
+      }
+      return cublas_gemm(ctx, dtype_of<T>(), p.tb, p.ta, p.N, p.M, p.K, p.alpha, p.b, p.tb ? p.K : p.N, 0, p.a,
+                         p.ta ? p.M : p.K, 0, beta, p.y, p.N, 0, 1);
+    }
+  }
+  return launch<GemmP<T>, T>(ctx, p);
+}
+
+template <class T> int conv(mx_kernel_ctx* ctx) {
+  const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
+  const mx_tensor* Bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
+  const int s = X.ndim - 2;
+  if (s < 1 || s > 3) return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Conv with %d spatial dims (the cuda backend has 1 to 3)", s);
+  const int64_t *ks, *strides, *dil, *pads;
+  mx_attr_ints(ctx->attrs, "kernel_shape", &ks);
+  const int32_t ns = mx_attr_ints(ctx->attrs, "strides", &strides);
+  const int32_t nd = mx_attr_ints(ctx->attrs, "dilations", &dil);
+  const int32_t np = mx_attr_ints(ctx->attrs, "pads", &pads);
+  const int64_t group = mx_attr_int(ctx->attrs, "group", 1);
+  ConvP<T> p{};
+  ConvGeom& g = p.g;
+  g.n = X.shape[0];
+  g.c = X.shape[1];
+  g.cg = g.c / group;
+  g.mo = W.shape[0];
+  g.mg = g.mo / group;
+  g.opos = 1;
+  g.kprod = 1;
+  for (int d = 0; d < 3; d++) {
+    const int j = d - (3 - s);  // leading unused dims have size 1
+    g.in[d] = j >= 0 ? X.shape[2 + j] : 1;
+    g.out[d] = j >= 0 ? Y.shape[2 + j] : 1;
+    g.k[d] = j >= 0 ? W.shape[2 + j] : 1;
+    g.st[d] = j >= 0 && j < ns ? strides[j] : 1;
+    g.dil[d] = j >= 0 && j < nd ? dil[j] : 1;
+    g.pad[d] = j >= 0 && j < np ? pads[j] : 0;
+    g.opos *= g.out[d];
+    g.kprod *= g.k[d];
+  }
+  (void)ks;
+  p.x = (const T*)X.data;
+  p.w = (const T*)W.data;
+  p.bias = Bias ? (const T*)Bias->data : nullptr;
+  p.y = (T*)Y.data;
+  p.M = g.n * g.opos;
+  p.N = g.mg;
+  p.K = g.cg * g.kprod;
+  p.batch = group;
+  if (p.M && p.N && !p.K) return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Conv with no input channels or taps");
+  return launch<ConvP<T>, T>(ctx, p);
+}
+
+}  // namespace
+}  // namespace mxcuda
+
+using namespace mxcuda;
+
+#define REG_MM(T, key, ...) MXC_KERNEL("MatMul", key, (matmul<T>)); MXC_KERNEL("Gemm", key, (gemm<T>));
+MXC_FLOAT_TYPES(REG_MM, _)
+REG_MM(int32_t, "int32")
+REG_MM(int64_t, "int64")
+REG_MM(uint32_t, "uint32")
+REG_MM(uint64_t, "uint64")
+#define REG_CONV(T, key, ...) MXC_KERNEL("Conv", key, (conv<T>));
+MXC_FLOAT_TYPES(REG_CONV, _)

@@ -1,0 +1,355 @@
+// Movement ops (and DepthToSpace, SpaceToDepth, Tile, Trilu, Dropout, which
+// only move bytes too). Only the element size matters, so one kernel per size serves
+// every dtype. Most are one strided copy: Y[i] = X[base + sum_d i_d * stride_d]
+// over Y's shape (Transpose: permuted strides; Expand: 0 where X broadcasts;
+// Slice: start offsets and step-scaled strides, steps may be negative), or the
+// same with the output strided (Concat and Split write/read a window of the whole
+// along `axis`). Pad: crop by negative pads, then pad by positive ones (constant,
+// edge, reflect, wrap), as @mx/backend-cpu. Gather: Y[o, j, i] = X[o, idx[j], i]
+// with negative indices counting from the end; an index out of [-n, n) fails with
+// MX_ERR_INVALID before anything is written (the check reads one flag back, so
+// Gather waits for the stream).
+#include <cstring>
+
+#include "common.cuh"
+
+namespace mxcuda {
+namespace {
+
+template <class E> __global__ void k_copy(Walk<2> w, E* __restrict__ dst, const E* __restrict__ src) {
+  MXC_GRID_LOOP(i, w.n) {
+    int64_t off[2];
+    w.offsets(i, off);
+    dst[off[0]] = src[off[1]];
+  }
+}
+
+// Copies over `shape` with per-dim strides (elements) and base offsets for both sides.
+int strided_copy(mx_kernel_ctx* ctx, int es, void* dst, const void* src, const int64_t* shape, int nd,
+                 const int64_t* dst_st, const int64_t* src_st, int64_t dst_base, int64_t src_base) {
+  int64_t st[2][MX_MAX_DIMS];
+  for (int d = 0; d < nd; d++) {
+    st[0][d] = dst_st[d];
+    st[1][d] = src_st[d];
+  }
+  Walk<2> w = make_walk<2>(shape, nd, st);
+  w.base[0] = dst_base;
+  w.base[1] = src_base;
+  if (!w.n) return MX_OK;
+  cudaStream_t s = stream_of(ctx);
+  const unsigned b = blocks_for(w.n);
+  switch (es) {
+    case 1: k_copy<uint8_t><<<b, kThreads, 0, s>>>(w, (uint8_t*)dst, (const uint8_t*)src); break;
+    case 2: k_copy<uint16_t><<<b, kThreads, 0, s>>>(w, (uint16_t*)dst, (const uint16_t*)src); break;
+    case 4: k_copy<uint32_t><<<b, kThreads, 0, s>>>(w, (uint32_t*)dst, (const uint32_t*)src); break;
+    default: k_copy<uint64_t><<<b, kThreads, 0, s>>>(w, (uint64_t*)dst, (const uint64_t*)src); break;
+  }
+  return MX_OK;
+}
+
+int transpose(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t* perm;
+  const int32_t np = mx_attr_ints(ctx->attrs, "perm", &perm);
+  int64_t xs[MX_MAX_DIMS], ys[MX_MAX_DIMS], src[MX_MAX_DIMS];
+  strides_of(x.shape, x.ndim, xs);
+  strides_of(y.shape, y.ndim, ys);
+  for (int d = 0; d < y.ndim; d++) src[d] = xs[np == y.ndim ? perm[d] : y.ndim - 1 - d];
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, y.shape, y.ndim, ys, src, 0, 0);
+}
+
+int expand(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  int64_t ys[MX_MAX_DIMS], src[MX_MAX_DIMS];
+  strides_of(y.shape, y.ndim, ys);
+  broadcast_strides(x, y, src);
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, y.shape, y.ndim, ys, src, 0, 0);
+}
+
+int identity(mx_kernel_ctx* ctx) {
+  const size_t bytes = (size_t)numel(ctx->outputs[0]) * elem_size(ctx->inputs[0].dtype);
+  if (!bytes) return MX_OK;
+  cudaError_t e = cudaMemcpyAsync(ctx->outputs[0].data, ctx->inputs[0].data, bytes, cudaMemcpyDeviceToDevice, stream_of(ctx));
+  return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, "Identity copy");
+}
+
+int slice(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t *starts, *steps;
+  const int32_t ns = mx_attr_ints(ctx->attrs, "starts", &starts), nt = mx_attr_ints(ctx->attrs, "steps", &steps);
+  if (ns != x.ndim || nt != x.ndim) return mx_fail(ctx, MX_ERR_INVALID, "Slice: starts/steps must have one entry per axis (%d)", x.ndim);
+  int64_t xs[MX_MAX_DIMS], ys[MX_MAX_DIMS], src[MX_MAX_DIMS], base = 0;
+  strides_of(x.shape, x.ndim, xs);
+  strides_of(y.shape, y.ndim, ys);
+  for (int d = 0; d < x.ndim; d++) {
+    src[d] = xs[d] * steps[d];
+    if (y.shape[d]) base += starts[d] * xs[d];
+  }
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, y.shape, y.ndim, ys, src, 0, base);
+}
+
+// Concat (pieces -> whole) and Split (whole -> pieces) along `axis`.
+int join(mx_kernel_ctx* ctx, const mx_tensor& whole, const mx_tensor* pieces, int count, bool to_whole) {
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", 0);
+  const int es = elem_size(whole.dtype);
+  int64_t ws[MX_MAX_DIMS];
+  strides_of(whole.shape, whole.ndim, ws);
+  int64_t at = 0;
+  for (int k = 0; k < count; k++) {
+    const mx_tensor& p = pieces[k];
+    int64_t ps[MX_MAX_DIMS];
+    strides_of(p.shape, p.ndim, ps);
+    const int64_t base = at * ws[axis];
+    int st = to_whole ? strided_copy(ctx, es, whole.data, p.data, p.shape, p.ndim, ws, ps, base, 0)
+                      : strided_copy(ctx, es, p.data, whole.data, p.shape, p.ndim, ps, ws, 0, base);
+    if (st) return st;
+    at += p.shape[axis];
+  }
+  return MX_OK;
+}
+int concat(mx_kernel_ctx* ctx) { return join(ctx, ctx->outputs[0], ctx->inputs, ctx->num_inputs, true); }
+int split(mx_kernel_ctx* ctx) { return join(ctx, ctx->inputs[0], ctx->outputs, ctx->num_outputs, false); }
+
+// ---- Pad
+enum PadMode { kConstant, kEdge, kReflect, kWrap };
+struct PadGeom {
+  int nd, mode;
+  int64_t out[MX_MAX_DIMS], n[MX_MAX_DIMS], before[MX_MAX_DIMS], crop[MX_MAX_DIMS], xs[MX_MAX_DIMS];
+};
+__device__ __forceinline__ int64_t pad_source(int64_t o, int64_t before, int64_t n, int mode) {
+  const int64_t i = o - before;
+  if (i >= 0 && i < n) return i;
+  if (mode == kConstant || n == 0) return -1;
+  if (mode == kEdge) return i < 0 ? 0 : n - 1;
+  if (mode == kWrap) return ((i % n) + n) % n;
+  if (n == 1) return 0;
+  const int64_t p = 2 * (n - 1), m = ((i % p) + p) % p;
+  return m < n ? m : p - m;
+}
+template <class E> __global__ void k_pad(PadGeom g, E* __restrict__ y, const E* __restrict__ x, E value, int64_t total) {
+  MXC_GRID_LOOP(i, total) {
+    int64_t q = i, off = 0;
+    bool constant = false;
+    for (int d = g.nd - 1; d >= 0; d--) {
+      const int64_t o = q % g.out[d];
+      q /= g.out[d];
+      const int64_t s = pad_source(o, g.before[d], g.n[d], g.mode);
+      if (s < 0) constant = true;
+      off += (s + g.crop[d]) * g.xs[d];
+    }
+    y[i] = constant ? value : x[off];
+  }
+}
+template <class T> int pad(mx_kernel_ctx* ctx) {
+  using E = typename bits<sizeof(T)>::type;
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  const char* ms = mx_attr_string(ctx->attrs, "mode", "constant");
+  PadGeom g{};
+  g.nd = y.ndim;
+  if (!std::strcmp(ms, "constant")) g.mode = kConstant;
+  else if (!std::strcmp(ms, "edge")) g.mode = kEdge;
+  else if (!std::strcmp(ms, "reflect")) g.mode = kReflect;
+  else if (!std::strcmp(ms, "wrap")) g.mode = kWrap;
+  else return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Pad: mode '%s'", ms);
+  const int64_t* pads;
+  if (mx_attr_ints(ctx->attrs, "pads", &pads) != 2 * x.ndim || y.ndim != x.ndim)
+    return mx_fail(ctx, MX_ERR_INVALID, "Pad: pads must have 2*rank = %d entries", 2 * x.ndim);
+  strides_of(x.shape, x.ndim, g.xs);
+  for (int d = 0; d < y.ndim; d++) {
+    const int64_t pb = pads[d], pe = pads[x.ndim + d];
+    g.out[d] = y.shape[d];
+    g.crop[d] = pb < 0 ? -pb : 0;
+    g.before[d] = pb > 0 ? pb : 0;
+    g.n[d] = x.shape[d] - g.crop[d] - (pe < 0 ? -pe : 0);
+    if (g.n[d] == 0 && g.mode != kConstant)
+      return mx_fail(ctx, MX_ERR_INVALID, "Pad: mode '%s' cannot pad axis %d, which is empty after cropping", ms, d);
+  }
+  // The constant, converted to T on the host (value: int or float attribute).
+  T v{};
+  if (const mx_attr* a = mx_attr_find(ctx->attrs, "value")) {
+    const bool is_int = a->type == MX_ATTR_INT || (a->type == MX_ATTR_INTS && a->count > 0);
+    const double f = a->type == MX_ATTR_FLOAT ? a->f : a->type == MX_ATTR_INT ? (double)a->i
+                   : (a->type == MX_ATTR_INTS || a->type == MX_ATTR_FLOATS) && a->count > 0 ? a->floats[0] : 0;
+    const int64_t i = a->type == MX_ATTR_INT ? a->i : a->type == MX_ATTR_INTS && a->count > 0 ? a->ints[0] : (int64_t)f;
+    if constexpr (std::is_same<T, f16>::value) v = __float2half((float)f);
+    else if constexpr (std::is_same<T, bf16>::value) v = __float2bfloat16((float)f);
+    else if constexpr (std::is_same<T, bool>::value) v = f != 0;
+    else if constexpr (std::is_integral<T>::value) v = is_int ? (T)i : (T)f;
+    else v = (T)f;
+  }
+  E bitsv;
+  std::memcpy(&bitsv, &v, sizeof bitsv);
+  k_pad<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (E*)y.data, (const E*)x.data, bitsv, total);
+  return MX_OK;
+}
+
+// ---- Gather
+template <class I> __global__ void k_check_indices(const I* idx, int64_t ni, int64_t n, unsigned long long* bad) {
+  MXC_GRID_LOOP(j, ni) {
+    const int64_t i = (int64_t)idx[j];
+    if (i < -n || i >= n) atomicMin(bad, (unsigned long long)j);
+  }
+}
+template <class E, class I>
+__global__ void k_gather(E* __restrict__ y, const E* __restrict__ x, const I* __restrict__ idx, int64_t n, int64_t ni, int64_t inner, int64_t total) {
+  MXC_GRID_LOOP(t, total) {
+    const int64_t i = t % inner, r = t / inner, j = r % ni, o = r / ni;
+    int64_t k = (int64_t)idx[j];
+    if (k < 0) k += n;
+    y[t] = x[(o * n + k) * inner + i];
+  }
+}
+template <class I, class E> int gather_with(mx_kernel_ctx* ctx, int64_t axis) {
+  const mx_tensor &x = ctx->inputs[0], &ind = ctx->inputs[1], &y = ctx->outputs[0];
+  const int64_t ni = numel(ind), n = x.shape[axis];
+  Stream* st = static_cast<Stream*>(ctx->stream);
+  cudaStream_t s = st->s;
+  if (ni) {
+    cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // no bad index yet: ~0
+    if (e == cudaSuccess) {
+      k_check_indices<I><<<blocks_for(ni), kThreads, 0, s>>>((const I*)ind.data, ni, n, (unsigned long long*)st->flag);
+      e = cudaMemcpyAsync(st->host_flag, st->flag, 8, cudaMemcpyDeviceToHost, s);
+    }
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(ctx, e, "Gather index check");
+    const unsigned long long bad = *static_cast<unsigned long long*>(st->host_flag);
+    if (bad != ~0ull) {
+      I v;
+      cudaMemcpy(&v, (const I*)ind.data + bad, sizeof v, cudaMemcpyDeviceToHost);
+      return mx_fail(ctx, MX_ERR_INVALID, "Gather: index %lld (at flat position %llu of indices) is out of range for axis %lld of size %lld",
+                     (long long)v, bad, (long long)axis, (long long)n);
+    }
+  }
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; d++) outer *= x.shape[d];
+  for (int d = (int)axis + 1; d < x.ndim; d++) inner *= x.shape[d];
+  const int64_t total = numel(y);
+  if (total) k_gather<E, I><<<blocks_for(total), kThreads, 0, s>>>((E*)y.data, (const E*)x.data, (const I*)ind.data, n, ni, inner, total);
+  return MX_OK;
+}
+template <class E> int gather_sized(mx_kernel_ctx* ctx, int64_t axis) {
+  return ctx->inputs[1].dtype == MX_INT32 ? gather_with<int32_t, E>(ctx, axis) : gather_with<int64_t, E>(ctx, axis);
+}
+int gather(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", 0);
+  if (axis < 0 || axis >= x.ndim) return mx_fail(ctx, MX_ERR_INVALID, "Gather: axis %lld is out of range for rank %d", (long long)axis, x.ndim);
+  switch (elem_size(x.dtype)) {
+    case 1: return gather_sized<uint8_t>(ctx, axis);
+    case 2: return gather_sized<uint16_t>(ctx, axis);
+    case 4: return gather_sized<uint32_t>(ctx, axis);
+    default: return gather_sized<uint64_t>(ctx, axis);
+  }
+}
+
+// ---- DepthToSpace / SpaceToDepth on N x C x H x W: strided copies over a 6-D view of Y.
+// DCR: y[n, c, h*b + i, w*b + j] = x[n, (i*b + j)*C' + c, h, w] with C' = C / b^2;
+// CRD: the same from x[n, c*b^2 + i*b + j, h, w]. Y is walked as [N, C', H, b, W, b].
+int depth_to_space(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t b = mx_attr_int(ctx->attrs, "blocksize", 1);
+  const bool crd = std::strcmp(mx_attr_string(ctx->attrs, "mode", "DCR"), "CRD") == 0;
+  if (x.ndim != 4 || b < 1) return mx_fail(ctx, MX_ERR_INVALID, "DepthToSpace: needs a 4-D X and blocksize >= 1");
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], Cp = C / (b * b), hw = H * W;
+  const int64_t shape[6] = {N, Cp, H, b, W, b};
+  int64_t ys[6];
+  strides_of(shape, 6, ys);
+  const int64_t src_dcr[6] = {C * hw, hw, W, b * Cp * hw, 1, Cp * hw};
+  const int64_t src_crd[6] = {C * hw, b * b * hw, W, b * hw, 1, hw};
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, shape, 6, ys, crd ? src_crd : src_dcr, 0, 0);
+}
+// y[n, (i*b + j)*C + c, h, w] = x[n, c, h*b + i, w*b + j]; Y is walked as [N, b, b, C, H', W'].
+int space_to_depth(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t b = mx_attr_int(ctx->attrs, "blocksize", 1);
+  if (x.ndim != 4 || b < 1) return mx_fail(ctx, MX_ERR_INVALID, "SpaceToDepth: needs a 4-D X and blocksize >= 1");
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t shape[6] = {N, b, b, C, H / b, W / b};
+  int64_t ys[6];
+  strides_of(shape, 6, ys);
+  const int64_t src[6] = {C * H * W, W, 1, H * W, b * W, b};
+  return strided_copy(ctx, elem_size(x.dtype), y.data, x.data, shape, 6, ys, src, 0, 0);
+}
+
+// ---- Tile: Y[o] = X[o mod X.shape] per dim (core folded repeats into Y's shape).
+struct TileGeom {
+  int nd;
+  int64_t out[MX_MAX_DIMS], in[MX_MAX_DIMS], xs[MX_MAX_DIMS];
+};
+template <class E> __global__ void k_tile(TileGeom g, E* __restrict__ y, const E* __restrict__ x, int64_t total) {
+  MXC_GRID_LOOP(i, total) {
+    int64_t q = i, off = 0;
+    for (int d = g.nd - 1; d >= 0; d--) {
+      const int64_t o = q % g.out[d];
+      q /= g.out[d];
+      off += (o % g.in[d]) * g.xs[d];
+    }
+    y[i] = x[off];
+  }
+}
+template <class T> int tile(mx_kernel_ctx* ctx) {
+  using E = typename bits<sizeof(T)>::type;
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  TileGeom g{};
+  g.nd = y.ndim;
+  strides_of(x.shape, x.ndim, g.xs);
+  for (int d = 0; d < y.ndim; d++) {
+    g.out[d] = y.shape[d];
+    g.in[d] = x.shape[d];
+  }
+  k_tile<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (E*)y.data, (const E*)x.data, total);
+  return MX_OK;
+}
+
+// ---- Trilu: keeps column - row >= k (upper=1) or <= k (upper=0) in the last two dims, zeroes the rest.
+template <class E> __global__ void k_trilu(E* __restrict__ y, const E* __restrict__ x, int64_t rows, int64_t cols, int64_t k, bool upper, int64_t total) {
+  MXC_GRID_LOOP(i, total) {
+    const int64_t c = i % cols, r = (i / cols) % rows;
+    const bool keep = upper ? c - r >= k : c - r <= k;
+    y[i] = keep ? x[i] : E(0);
+  }
+}
+template <class T> int trilu(mx_kernel_ctx* ctx) {
+  using E = typename bits<sizeof(T)>::type;
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  if (x.ndim < 2) return mx_fail(ctx, MX_ERR_INVALID, "Trilu: X needs rank 2 or more (rank %d)", x.ndim);
+  k_trilu<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)x.data, x.shape[x.ndim - 2], x.shape[x.ndim - 1],
+                                                               mx_attr_int(ctx->attrs, "k", 0), mx_attr_int(ctx->attrs, "upper", 1) != 0, total);
+  return MX_OK;
+}
+
+// ---- Dropout (inference; core runs it only when the mask is asked for): Y = X and an all-true mask.
+int dropout(mx_kernel_ctx* ctx) {
+  if (int st = identity(ctx)) return st;
+  if (ctx->num_outputs < 2 || !ctx->outputs[1].data || !numel(ctx->outputs[1])) return MX_OK;
+  cudaError_t e = cudaMemsetAsync(ctx->outputs[1].data, 1, (size_t)numel(ctx->outputs[1]), stream_of(ctx));
+  return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, "Dropout mask");
+}
+
+}  // namespace
+}  // namespace mxcuda
+
+using namespace mxcuda;
+
+MXC_KERNEL_EVERY_DTYPE("Transpose", "", transpose);
+MXC_KERNEL_EVERY_DTYPE("Expand", "", expand);
+MXC_KERNEL_EVERY_DTYPE("Identity", "", identity);
+MXC_KERNEL_EVERY_DTYPE("Slice", "", slice);
+MXC_KERNEL_EVERY_DTYPE("Concat", "", concat);
+MXC_KERNEL_EVERY_DTYPE("Split", "", split);
+MXC_KERNEL_EVERY_DTYPE("Gather", ",int32", gather);
+MXC_KERNEL_EVERY_DTYPE("Gather", ",int64", gather);
+#define REG_PAD(T, key, ...) MXC_KERNEL("Pad", key, (pad<T>));
+MXC_ALL_TYPES(REG_PAD, _)
+MXC_KERNEL_EVERY_DTYPE("DepthToSpace", "", depth_to_space);
+MXC_KERNEL_EVERY_DTYPE("SpaceToDepth", "", space_to_depth);
+#define REG_TILE(T, key, ...) MXC_KERNEL("Tile", key, (tile<T>)); MXC_KERNEL("Trilu", key, (trilu<T>));
+MXC_ALL_TYPES(REG_TILE, _)
+#define REG_DROPOUT(T, key, ...) MXC_KERNEL("Dropout", key, dropout);
+MXC_FLOAT_TYPES(REG_DROPOUT, _)

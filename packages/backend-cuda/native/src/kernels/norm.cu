@@ -1,0 +1,223 @@
+// Normalizations, one block per row, folding with block_fold (warp width MX_WARP).
+//   Softmax/LogSoftmax along `axis`: y = exp(x - m) / s, or x - m - log(s), with m
+//     the max and s the sum of exp(x - m) over the axis.
+//   LayerNormalization over the dims from `axis` on: mean, then the population
+//     variance of x - mean (two passes), Y = (x - mean) * InvStdDev * Scale + B with
+//     Scale and B read flat over the row; optional Mean and InvStdDev outputs.
+//   BatchNormalization (inference): Y = (X - mean[c]) * scale[c] / sqrt(var[c] + eps) + B[c]
+//     over channel axis 1; the per-channel vectors may have any float dtype.
+//   GroupNormalization / InstanceNormalization: X [N, C, ..] in num_groups groups of
+//     C / num_groups consecutive channels (core sets num_groups = C for
+//     InstanceNormalization); each (n, group) block gets its mean and population
+//     variance, Y = (X - mean) / sqrt(var + epsilon) * scale[c] + B[c].
+//   RMSNormalization: per row over the dims from `axis`, Y = X / sqrt(mean(X^2) +
+//     epsilon) * scale, scale read flat over the row.
+#include "common.cuh"
+
+namespace mxcuda {
+namespace {
+
+// ---- Softmax / LogSoftmax over [outer, n, inner]
+template <class T, bool Log>
+__global__ void k_softmax(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n, int64_t inner) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ A scratch[1024 / MX_WARP];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const int64_t o = row / inner, i = row - o * inner;
+    const T* xr = x + o * n * inner + i;
+    T* yr = y + o * n * inner + i;
+    A m = -INFINITY;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, A(up(xr[j * inner])));
+    m = block_fold(m, [](A a, A b) { return fmax(a, b); }, scratch);
+    A s = 0;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += exp(A(up(xr[j * inner])) - m);
+    s = block_fold(s, [](A a, A b) { return a + b; }, scratch);
+    const A ls = log(s);
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      const A v = A(up(xr[j * inner])) - m;
+      yr[j * inner] = convert<T>(Log ? v - ls : exp(v) / s);
+    }
+  }
+}
+template <class T, bool Log> int softmax(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  if (x.ndim == 0) {  // one element: softmax 1, log-softmax 0
+    return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Softmax of a scalar");
+  }
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", x.ndim - 1);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; d++) outer *= x.shape[d];
+  for (int d = (int)axis + 1; d < x.ndim; d++) inner *= x.shape[d];
+  const int64_t n = x.shape[axis], rows = outer * inner;
+  if (!rows || !n) return MX_OK;
+  k_softmax<T, Log><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(n), 0, stream_of(ctx)>>>(
+      (const T*)x.data, (T*)ctx->outputs[0].data, rows, n, inner);
+  return MX_OK;
+}
+
+// ---- LayerNormalization
+struct Opt {
+  void* p;
+  int dtype;
+  int64_t n;
+};
+template <class T>
+__global__ void k_layer_norm(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t cols, Opt scale, Opt bias,
+                             Opt mean_out, Opt istd_out, double eps) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ A scratch[1024 / MX_WARP];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T* xr = x + row * cols;
+    T* yr = y + row * cols;
+    A s = 0;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) s += A(up(xr[j]));
+    const A mean = block_fold(s, [](A a, A b) { return a + b; }, scratch) / A(cols);
+    A v = 0;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const A d = A(up(xr[j])) - mean;
+      v += d * d;
+    }
+    const A var = block_fold(v, [](A a, A b) { return a + b; }, scratch) / A(cols);
+    const A istd = A(1) / sqrt(var + A(eps));
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      A r = (A(up(xr[j])) - mean) * istd * A(load_any(scale.p, scale.dtype, j % scale.n));
+      if (bias.p) r += A(load_any(bias.p, bias.dtype, j % bias.n));
+      yr[j] = convert<T>(r);
+    }
+    if (threadIdx.x == 0) {
+      if (mean_out.p) store_any(mean_out.p, mean_out.dtype, row, mean);
+      if (istd_out.p) store_any(istd_out.p, istd_out.dtype, row, istd);
+    }
+  }
+}
+Opt opt_of(const mx_kernel_ctx* ctx, int i, bool output) {
+  const int n = output ? ctx->num_outputs : ctx->num_inputs;
+  const mx_tensor* t = output ? ctx->outputs : ctx->inputs;
+  if (i >= n || !t[i].data) return Opt{nullptr, 0, 1};
+  const int64_t c = mx_numel(&t[i]);
+  return Opt{t[i].data, t[i].dtype, c ? c : 1};
+}
+template <class T> int layer_norm(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", x.ndim - 1);
+  int64_t rows = 1, cols = 1;
+  for (int d = 0; d < x.ndim; d++) (d < axis ? rows : cols) *= x.shape[d];
+  if (!rows || !cols) return MX_OK;
+  k_layer_norm<T><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(cols), 0, stream_of(ctx)>>>(
+      (const T*)x.data, (T*)ctx->outputs[0].data, rows, cols, opt_of(ctx, 1, false), opt_of(ctx, 2, false),
+      opt_of(ctx, 1, true), opt_of(ctx, 2, true), mx_attr_float(ctx->attrs, "epsilon", 1e-5));
+  return MX_OK;
+}
+
+// ---- BatchNormalization (inference)
+template <class T>
+__global__ void k_batch_norm(const T* __restrict__ x, T* __restrict__ y, int64_t n, int64_t channels, int64_t inner,
+                             Opt scale, Opt bias, Opt mean, Opt var, double eps) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  MXC_GRID_LOOP(i, n) {
+    const int64_t c = (i / inner) % channels;
+    const A k = A(load_any(scale.p, scale.dtype, c)) / sqrt(A(load_any(var.p, var.dtype, c)) + A(eps));
+    y[i] = convert<T>((A(up(x[i])) - A(load_any(mean.p, mean.dtype, c))) * k + A(load_any(bias.p, bias.dtype, c)));
+  }
+}
+template <class T> int batch_norm(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t n = numel(x);
+  const int64_t channels = x.ndim > 1 ? x.shape[1] : 1;
+  int64_t inner = 1;
+  for (int d = 2; d < x.ndim; d++) inner *= x.shape[d];
+  if (n)
+    k_batch_norm<T><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>((const T*)x.data, (T*)ctx->outputs[0].data, n, channels, inner,
+                                                                   opt_of(ctx, 1, false), opt_of(ctx, 2, false), opt_of(ctx, 3, false),
+                                                                   opt_of(ctx, 4, false), mx_attr_float(ctx->attrs, "epsilon", 1e-5));
+  return MX_OK;
+}
+
+// BatchNormalization's keys: every (T, T1, T2) binding of the four float dtypes.
+struct batch_norm_registrations {
+  batch_norm_registrations() {
+    static const char* const names[4] = {"float32", "float64", "float16", "bfloat16"};
+    static const mx_kernel_fn fns[4] = {guarded<batch_norm<float>>, guarded<batch_norm<double>>, guarded<batch_norm<f16>>,
+                                        guarded<batch_norm<bf16>>};
+    static char keys[64][32];
+    for (int t = 0; t < 4; t++)
+      for (int t1 = 0; t1 < 4; t1++)
+        for (int t2 = 0; t2 < 4; t2++) {
+          char* key = keys[(t * 4 + t1) * 4 + t2];
+          snprintf(key, sizeof keys[0], "%s,%s,%s", names[t], names[t1], names[t2]);
+          ::mx::kernel_registrar("BatchNormalization", "", key, fns[t]);
+        }
+  }
+} batch_norm_registered;
+
+// ---- GroupNormalization / InstanceNormalization / RMSNormalization: rows of
+// `cols` contiguous elements; `per` elements share one channel (group norms) and
+// RMS rows skip the mean.
+template <class T, bool Rms>
+__global__ void k_row_norm(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t cols, int64_t groups,
+                           int64_t per, Opt scale, Opt bias, double eps) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ A scratch[1024 / MX_WARP];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const T* xr = x + row * cols;
+    T* yr = y + row * cols;
+    A mean = 0;
+    if (!Rms) {
+      A s = 0;
+      for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) s += A(up(xr[j]));
+      mean = block_fold(s, [](A a, A b) { return a + b; }, scratch) / A(cols);
+    }
+    A v = 0;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const A d = A(up(xr[j])) - mean;
+      v += d * d;
+    }
+    const A istd = A(1) / sqrt(block_fold(v, [](A a, A b) { return a + b; }, scratch) / A(cols) + A(eps));
+    const int64_t g = Rms ? 0 : row % groups;
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      const int64_t c = Rms ? j % scale.n : g * (cols / per) + j / per;  // group norms: the channel of element j
+      A r = (A(up(xr[j])) - mean) * istd * A(load_any(scale.p, scale.dtype, c));
+      if (bias.p) r += A(load_any(bias.p, bias.dtype, Rms ? j % bias.n : c));
+      yr[j] = convert<T>(r);
+    }
+  }
+}
+template <class T> int group_norm(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  if (x.ndim < 2) return mx_fail(ctx, MX_ERR_INVALID, "GroupNormalization: X needs rank 2 or more (rank %d)", x.ndim);
+  const int64_t C = x.shape[1], G = std::max<int64_t>(1, mx_attr_int(ctx->attrs, "num_groups", C));
+  if (C % G) return mx_fail(ctx, MX_ERR_INVALID, "GroupNormalization: %lld channels in %lld groups", (long long)C, (long long)G);
+  int64_t spatial = 1;
+  for (int d = 2; d < x.ndim; d++) spatial *= x.shape[d];
+  const int64_t rows = x.shape[0] * G, cols = C / G * spatial;
+  if (!rows || !cols) return MX_OK;
+  k_row_norm<T, false><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(cols), 0, stream_of(ctx)>>>(
+      (const T*)x.data, (T*)ctx->outputs[0].data, rows, cols, G, spatial, opt_of(ctx, 1, false), opt_of(ctx, 2, false),
+      mx_attr_float(ctx->attrs, "epsilon", 1e-5));
+  return MX_OK;
+}
+template <class T> int rms_norm(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", x.ndim - 1);
+  int64_t rows = 1, cols = 1;
+  for (int d = 0; d < x.ndim; d++) (d < axis ? rows : cols) *= x.shape[d];
+  if (!rows || !cols) return MX_OK;
+  k_row_norm<T, true><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(cols), 0, stream_of(ctx)>>>(
+      (const T*)x.data, (T*)ctx->outputs[0].data, rows, cols, 1, 1, opt_of(ctx, 1, false), Opt{nullptr, 0, 1},
+      mx_attr_float(ctx->attrs, "epsilon", 1e-5));
+  return MX_OK;
+}
+
+}  // namespace
+}  // namespace mxcuda
+
+using namespace mxcuda;
+
+#define REG_NORMS(T, key, ...)                                             \
+  MXC_KERNEL("Softmax", key, (softmax<T, false>));                        \
+  MXC_KERNEL("LogSoftmax", key, (softmax<T, true>));                      \
+  MXC_KERNEL("LayerNormalization", key, (layer_norm<T>));                 \
+  MXC_KERNEL("GroupNormalization", key, (group_norm<T>));                 \
+  MXC_KERNEL("InstanceNormalization", key, (group_norm<T>));              \
+  MXC_KERNEL("RMSNormalization", key, (rms_norm<T>));
+MXC_FLOAT_TYPES(REG_NORMS, _)
