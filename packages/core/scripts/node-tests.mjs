@@ -3,7 +3,7 @@
  * Runs the ONNX backend node tests (../shared/onnx-tests/node beside the repo)
  * through mx on one backend and writes docs/onnx-node-tests.md.
  *
- *   pnpm --filter @mx/core node-tests [--backend cpu] [--filter REGEX] [--no-write]
+ *   pnpm --filter @mx/core node-tests [--backend cpu|onednn,cpu] [--filter REGEX] [--no-write]
  *                                     [--json FILE] [--timeout SECONDS] [--chunk N]
  *
  * Each test: load model.onnx, feed test_data_set_0/input_K.pb to graph input K,
@@ -51,11 +51,15 @@ function parseArgs(argv) {
 
 // ------------------------------------------------------------------ child: run tests
 
+/** `backend`: one name or an ordered list ("onednn,cpu"). */
 async function loadMx(backend) {
   const mx = await import(pathToFileURL(join(here, '../dist/index.js')).href);
   // in the workspace, its own package; elsewhere the name resolves like any app's backend
-  const dir = join(repo, 'packages', `backend-${backend}`);
-  mx.use(existsSync(join(dir, 'package.json')) ? dir : backend);
+  const spec = (name) => {
+    const dir = join(repo, 'packages', `backend-${name}`);
+    return existsSync(join(dir, 'package.json')) ? dir : name;
+  };
+  mx.use(...backend.split(',').map(spec));
   return mx;
 }
 
