@@ -180,7 +180,10 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
   if (N * M * P == 0) return MX_OK;
   const T* b = bias ? static_cast<const T*>(bias->data) : nullptr;
 
-  if (Cg == 1) {  // depthwise: direct, one output plane per item
+  // depthwise (groups of one input channel): direct, one output plane per item.
+  // One group of one channel (G == 1, e.g. an STFT frame conv) is a GEMM
+  // [M, taps] x [taps, P] instead: its taps are many and its outputs few.
+  if (Cg == 1 && G > 1) {
     static const bool avx2 = cpu_has_avx2_fma();
     parallel_for(ctx->pool, N * M, std::max<int64_t>(1, 16384 / (P * g.taps)), [&](int64_t i0, int64_t i1) {
       for (int64_t r = i0; r < i1; r++) {

@@ -465,6 +465,44 @@ bool try_gemv(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, con
   return false;
 }
 
+// Thin products (N <= kThinN, A's rows contiguous along K): N dot-form GEMVs over
+// B's columns, copied once into contiguous vectors. The packed path would pad N
+// to a whole panel and pack all of A for a few columns (a strided 1-D conv such
+// as an STFT frame: M = 258, K = 256, N = 3).
+constexpr int64_t kThinN = 4;
+
+template <class T>
+bool gemm_thin(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+               const b_source<T>& B, T beta, T* C, int64_t ldc) {
+  bool avx2 = false;
+#ifdef MX_GEMM_X86
+  avx2 = cpu_has_avx2_fma();
+#endif
+  // bt[j * K + p] = B(p, j)
+  T* bt = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * (size_t)(N * K + (B.rows ? N * K : 0))));
+  if (!bt) return false;
+  if (B.rows) {
+    T* buf = bt + N * K;  // rows [K, N] as the source gives them
+    B.rows->rows(B.rows->self, 0, K, B.j_off, N, buf);
+    for (int64_t p = 0; p < K; p++)
+      for (int64_t j = 0; j < N; j++) bt[j * K + p] = buf[p * N + j];
+  } else {
+    for (int64_t j = 0; j < N; j++)
+      for (int64_t p = 0; p < K; p++) bt[j * K + p] = B.m.data[p * B.m.rs + j * B.m.cs];
+  }
+  const int64_t grain = std::max<int64_t>(16, (int64_t)(kParallelMacs / std::max<int64_t>(K * N, 1)));
+  parallel_for(pool, M, grain, [&](int64_t b, int64_t e) {
+    for (int64_t j = 0; j < N; j++) {
+#ifdef MX_GEMM_X86
+      if (avx2) { gemv_dot_avx2(b, e, K, alpha, A.data, A.rs, bt + j * K, beta, C + j, ldc); continue; }
+#endif
+      gemv_dot_generic(b, e, K, alpha, A.data, A.rs, bt + j * K, beta, C + j, ldc);
+    }
+  });
+  (void)avx2;
+  return true;
+}
+
 // ---------------------------------------------------------------- driver
 
 // C[m0:m1, n0:n1] = bias[i] + beta * C (beta == 0: bias[i] alone).
@@ -617,6 +655,10 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
   }
   bool gemv_ok = true;
   if (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &gemv_ok)) return gemv_ok;
+  if (N <= kThinN && M > 1 && A.cs == 1) {  // the views stay valid beside packed copies
+    if (bias) fill_bias<T>(0, M, 0, N, bias, beta, C, ldc), beta = T(1);
+    return gemm_thin(pool, M, N, K, alpha, A, B, beta, C, ldc);
+  }
 
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
   if (nt > 1) {

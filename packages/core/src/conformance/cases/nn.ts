@@ -27,6 +27,7 @@ const matmul: ConformanceCase[] = [
   { op: 'MatMul', name: 'empty K gives zeros [2,0]x[0,3]', inputs: [x(2, 0), x(0, 3)] },
   { op: 'MatMul', name: 'long K [2,96]x[96,3]', inputs: [x(2, 96), x(96, 3)], dtypes: WIDE, rtol: 1e-4, atol: 1e-4 },
   { op: 'MatMul', name: 'long K [2,96]x[96,3] (16-bit)', inputs: [x(2, 96), x(96, 3)], dtypes: HALF, rtol: 2e-2, atol: 5e-2 },
+  { op: 'MatMul', name: 'thin [7,40]x[40,3] (few columns)', inputs: [x(7, 40), x(40, 3)], dtypes: WIDE, rtol: 1e-4, atol: 1e-4 },
   { op: 'MatMul', name: 'inner dims differ', inputs: [x(2, 3), x(4, 5)], throws: true },
   { op: 'MatMul', name: 'batch dims do not broadcast', inputs: [x(2, 3, 4), x(3, 4, 5)], throws: true },
   { op: 'MatMul', name: 'scalar operand', inputs: [x(), x(3)], throws: true },
@@ -54,6 +55,7 @@ const gemm: ConformanceCase[] = [
 const conv: ConformanceCase[] = [
   { op: 'Conv', name: '1-D with bias', inputs: [x(1, 2, 7), x(3, 2, 3), x(3)] },
   { op: 'Conv', name: '1-D strides dilations asymmetric pads', inputs: [x(2, 2, 9), x(2, 2, 3)], attrs: { strides: [2], dilations: [2], pads: [1, 2] } },
+  { op: 'Conv', name: '1-D one input channel, strided frames (STFT-like)', inputs: [x(1, 1, 40), x(5, 1, 16), x(5)], attrs: { strides: [8] }, dtypes: WIDE, rtol: 1e-4, atol: 1e-4 },
   { op: 'Conv', name: '2-D no bias', inputs: [x(1, 3, 5, 5), x(2, 3, 3, 3)] },
   { op: 'Conv', name: '2-D pads 1 with bias', inputs: [x(2, 3, 5, 4), x(2, 3, 3, 3), x(2)], attrs: { pads: [1, 1, 1, 1] } },
   { op: 'Conv', name: '2-D asymmetric pads', inputs: [x(1, 2, 5, 5), x(2, 2, 3, 3)], attrs: { pads: [1, 0, 2, 1] } },
