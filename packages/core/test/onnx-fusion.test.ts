@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as mx from '../src/index.js';
 import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
-import { f, graph, modelBytes, tensorProto, type NodeSpec } from './onnx-build.js';
+import { convBn, matmulAdd, vals } from './fusion-models.js';
 
 const app = mkdtempSync(join(tmpdir(), 'mx-fusion-'));
 writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}');
@@ -25,9 +25,6 @@ beforeEach(() => {
 });
 
 type Meta = { kind: 'tensor'; shape: number[]; dtype: 'float32' | 'float64' };
-
-/** Deterministic values in [-1, 1). */
-const vals = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (((i + 1) * 7919 * (seed + 3)) % 2000) / 1000 - 1);
 
 /** Runs the model fused and unfused on x; returns both outputs and the plans' step ops. */
 async function both(bytes: Uint8Array, x: mx.Tensor, out = 'y') {
@@ -49,43 +46,6 @@ function agree(a: number[], b: number[], tol = 1e-5): void {
   expect(a.length).toBe(b.length);
   const scale = Math.max(1, ...b.map(Math.abs));
   a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(tol * scale));
-}
-
-/** Conv [2->3 channels, 3x3, pad 1] then BatchNormalization; weights from Constant nodes (folded when planning). */
-function convBn(opts: { dtype?: 'float32' | 'float64'; bias?: boolean; convIsOutput?: boolean } = {}): Uint8Array {
-  const dt = opts.dtype ?? 'float32';
-  const c = (name: string, dims: number[], v: number[]): NodeSpec => ({ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { t: tensorProto(name, dt, dims, v) } } });
-  return modelBytes(
-    graph({
-      nodes: [
-        c('w', [3, 2, 3, 3], vals(54, 1)),
-        ...(opts.bias !== false ? [c('b', [3], [0.5, -0.25, 0.125])] : []),
-        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-        c('scale', [3], [1.5, 0.75, -2]),
-        c('beta', [3], [0.1, -0.2, 0.3]),
-        c('mean', [3], [0.05, -0.4, 0.2]),
-        c('var', [3], [0.9, 2.5, 0.01]),
-        { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: ['y'], attrs: { epsilon: f(1e-3) } },
-      ],
-      inputs: [['x', dt, [1, 2, 5, 4]]],
-      outputs: [['y', dt, [1, 3, 5, 4]], ...(opts.convIsOutput ? ([['c', dt, [1, 3, 5, 4]]] as [string, typeof dt, number[]][]) : [])],
-    }),
-  );
-}
-
-/** y = MatMul(x [4,5], w [5,3]) + bias (shape `bshape`), the Add's operands in either order. */
-function matmulAdd(bshape: number[], swap = false, xdims = [4, 5]): Uint8Array {
-  return modelBytes(
-    graph({
-      nodes: [
-        { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
-        { op: 'Add', inputs: swap ? ['bias', 'm'] : ['m', 'bias'], outputs: ['y'] },
-      ],
-      inputs: [['x', 'float32', xdims]],
-      outputs: [['y', 'float32']],
-      initializers: [tensorProto('w', 'float32', [5, 3], vals(15, 2)), tensorProto('bias', 'float32', bshape, vals(bshape.reduce((a, b) => a * b, 1), 3))],
-    }),
-  );
 }
 
 describe('fusion when planning', () => {
