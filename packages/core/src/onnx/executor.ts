@@ -19,7 +19,7 @@
  */
 import { dtypeSize, readNumber, type DType } from '../dtype.js';
 import { MxError, isMxError, type MxErrorCode } from '../errors.js';
-import { copyTo, device, inferOp, isStrict, isSyncEngine, markConstant, onNativeQueue, runOp, submit, submitProgram, type DeviceState, type Storage, type TensorBase } from '../engine.js';
+import { copyTo, createTensor, device, inferOp, isStrict, isSyncEngine, markConstant, onNativeQueue, runOp, submit, submitProgram, type DeviceState, type Storage, type TensorBase } from '../engine.js';
 import { OPS } from '../ops/index.js';
 import { kernelKey, type AttrValue, type InferInput, type OpSchema } from '../ops/schema.js';
 import type { Backend, ProgramCall, ProgramTensor } from '../protocol.js';
@@ -113,6 +113,8 @@ export interface PlanOptions {
   devices: readonly string[];
   /** The initializers of a (sub)graph as tensors on the model's device. */
   initializers(g: Graph): ReadonlyMap<string, Tensor>;
+  /** Fuse node patterns (see Builder.fuse); default true, MX_ONNX_FUSE=0 turns it off. */
+  fuse?: boolean;
 }
 
 /** A slot as planning sees it. */
@@ -221,6 +223,11 @@ export class Builder {
   readonly captureFrom: number[] = [];
   private readonly debug = process.env.MX_DEBUG_PLACEMENT === '1';
   private readonly initializers: ReadonlyMap<string, Tensor>;
+  /** Fusion: how many node inputs (graph outputs and subgraph references count twice) read each name. */
+  private readonly uses = new Map<string, number>();
+  /** Fusion: kernel steps of Conv and MatMul nodes, by output slot. */
+  private readonly fusable = new Map<number, Fusable>();
+  private readonly fuse: boolean;
 
   constructor(
     readonly graph: Graph,
@@ -231,6 +238,15 @@ export class Builder {
     readonly where = '',
   ) {
     this.initializers = opts.initializers(graph);
+    this.fuse = opts.fuse !== false && process.env.MX_ONNX_FUSE !== '0';
+    if (this.fuse) {
+      const use = (name: string, k = 1) => name && this.uses.set(name, (this.uses.get(name) ?? 0) + k);
+      for (const n of graph.nodes) {
+        for (const i of n.inputs) use(i);
+        for (const v of Object.values(n.attrs)) for (const g of Array.isArray(v) ? v : [v]) if (isGraph(g)) for (const r of g.outerRefs) use(r, 2);
+      }
+      for (const o of graph.outputs) use(o.name, 2);
+    }
   }
 
   get device(): string {
@@ -431,6 +447,7 @@ export class Builder {
       metas.push({ shape: s.meta.shape!, dtype: s.meta.dtype! });
       values.push(specAt(i).value ? await numbersOf(s.const!) : undefined);
     }
+    if (this.fuse && n.domain === '' && (await this.fused(n, ins, attrs, label))) return;
     const { res, kernelAttrs } = inferOp(schema, metas, values, attrs, nOut);
     const outMetas: Meta[] = res.outputs.map((o) => ({ kind: 'tensor', shape: o.shape, dtype: o.dtype }));
 
@@ -462,9 +479,93 @@ export class Builder {
       }),
     );
     const outSlots = this.defineOutputs(n, outMetas, dev.id);
-    this.steps.push(
-      new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype), metas),
-    );
+    const step = new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype), metas);
+    this.steps.push(step);
+    if (this.fuse && n.domain === '' && (n.opType === 'Conv' || n.opType === 'MatMul') && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1)
+      this.fusable.set(outSlots[0]!, { step, ins });
+  }
+
+  // ---------------------------------------------------------------- fusion
+
+  /**
+   * Fuses node `n` with the kernel step that makes its input, when that step's
+   * output is read by `n` alone (not a graph output, not read by a subgraph):
+   * the producer's step is replaced by one fused step at `n`'s place (every
+   * input of the producer is computed by then). Patterns:
+   * - Conv -> BatchNormalization (inference, constant W, B, statistics): a Conv
+   *   with W' = W * s[oc], B' = (B - mean) * s + bias, s = scale / sqrt(var + eps),
+   *   computed in float64 and rounded once to the weights' dtype; W' and B' are
+   *   constants this plan owns (constant ids, prepacked like any weight).
+   * - MatMul(A 2-D, B 2-D) -> Add(C of shape [N] or [1,N]): Gemm(A, B, C), when
+   *   the MatMul's backend implements Gemm for that dtype.
+   * Returns whether `n` was fused.
+   */
+  private async fused(n: Node, ins: readonly (SlotInfo | undefined)[], attrs: Record<string, unknown>, label: string): Promise<boolean> {
+    if (n.outputs.filter(Boolean).length !== 1 || !n.outputs[0]) return false;
+    if (n.opType === 'BatchNormalization') {
+      const f = ins[0] && this.fusable.get(ins[0].slot);
+      if (!f || f.step.op !== 'Conv' || (attrs.training_mode ?? 0) !== 0) return false;
+      const [w, b] = [f.ins[1]?.const, f.ins[2]?.const];
+      const stats = ins.slice(1, 5).map((s) => s?.const);
+      if (!w || (f.ins[2] && !b) || stats.length !== 4 || !stats.every((t) => t && t.size === w.shape[0])) return false;
+      if (![w, b, ...stats].every((t) => !t || t.dtype === 'float32' || t.dtype === 'float64')) return false;
+      const [scale, bias, mean, vr] = (await Promise.all(stats.map((t) => t!.data()))) as Float64Array[];
+      const eps = (attrs.epsilon as number | undefined) ?? 1e-5;
+      const m = w.shape[0]!;
+      const per = w.size / m;
+      const wd = (await w.data()) as Float64Array;
+      const bd = b ? ((await b.data()) as Float64Array) : undefined;
+      const dev = f.step.dev;
+      const w2 = this.constant(createTensor(dev, w.shape, w.dtype, (bytes) => {
+        const out = w.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, w.size) : new Float64Array(bytes.buffer, bytes.byteOffset, w.size);
+        for (let oc = 0; oc < m; oc++) {
+          const s = scale[oc]! / Math.sqrt(vr[oc]! + eps);
+          for (let j = oc * per; j < (oc + 1) * per; j++) out[j] = wd[j]! * s;
+        }
+      }) as Tensor, true);
+      const b2 = this.constant(createTensor(dev, [m], w.dtype, (bytes) => {
+        const out = w.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, m) : new Float64Array(bytes.buffer, bytes.byteOffset, m);
+        for (let oc = 0; oc < m; oc++) out[oc] = ((bd?.[oc] ?? 0) - mean[oc]!) * (scale[oc]! / Math.sqrt(vr[oc]! + eps)) + bias[oc]!;
+      }) as Tensor, true);
+      const s = f.step;
+      this.replace(n, s, label, s.schema, s.key, s.attrs, [s.ins[0]!, w2.slot, b2.slot], [s.inMetas[0], { shape: w.shape, dtype: w.dtype }, { shape: [m], dtype: w.dtype }]);
+      return true;
+    }
+    if (n.opType === 'Add') {
+      for (const i of [0, 1]) {
+        const f = ins[i] && this.fusable.get(ins[i]!.slot);
+        const c = ins[1 - i];
+        if (!f || f.step.op !== 'MatMul' || !c) continue;
+        const [a, b] = f.step.inMetas;
+        const shape = f.step.shapes[0]!;
+        const cs = c.meta.shape;
+        if (a?.shape.length !== 2 || b?.shape.length !== 2 || !cs || c.meta.dtype !== a.dtype) continue;
+        if (!((cs.length === 1 && cs[0] === shape[1]) || (cs.length === 2 && cs[0] === 1 && cs[1] === shape[1]))) continue;
+        const gemm = OPS.Gemm as OpSchema;
+        const key = kernelKey(gemm, { T: a.dtype });
+        try {
+          if (f.step.dev.pick(gemm, key) !== f.step.backend) continue;
+        } catch {
+          continue;
+        }
+        const cm = { shape: cs, dtype: a.dtype };
+        const { kernelAttrs } = inferOp(gemm, [a, b, cm], undefined, {});
+        const cSlot = (await this.onDevice(c, f.step.dev.id, label, 1 - i)).slot;
+        this.replace(n, f.step, label, gemm, key, kernelAttrs, [f.step.ins[0]!, f.step.ins[1]!, cSlot], [a, b, cm]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Replaces the producer's step by a step of `schema` at the end, writing `n`'s output. */
+  private replace(n: Node, s: KernelStep, label: string, schema: OpSchema, key: string, attrs: Readonly<Record<string, AttrValue>>, inSlots: number[], inMetas: (InferInput | undefined)[]): void {
+    this.steps.splice(this.steps.indexOf(s), 1);
+    this.fusable.delete(s.writes[0]!);
+    const meta: Meta = { kind: 'tensor', shape: s.shapes[0]!, dtype: s.dtypes[0]! };
+    const outSlots = this.defineOutputs(n, [meta], s.dev.id);
+    const fusedLabel = `${s.label} + ${label}`;
+    this.steps.push(new KernelStep(fusedLabel, s.dev, s.backend, schema, key, attrs, inSlots, outSlots, [meta.shape!], [meta.dtype!], inMetas));
   }
 
   /** The first device (in preference order) with a backend for (op, key). */
@@ -511,6 +612,12 @@ export class Builder {
   }
 }
 
+/** A kernel step whose output one node alone reads, and the slots of its inputs (Builder.fused). */
+interface Fusable {
+  step: KernelStep;
+  ins: readonly (SlotInfo | undefined)[];
+}
+
 /** Attributes with no effect on mx's dtypes, dropped when a schema does not declare them (saturate: float8 casts). */
 const INERT_ATTRS = { saturate: true };
 
@@ -541,6 +648,7 @@ class KernelStep implements Step {
   readonly op: string;
   readonly domain: string;
   readonly bytes: number[];
+  readonly schema: OpSchema;
   /** The backend's per-call-site cache (kernel index, encoded attrs), kept across runs. */
   private readonly cache: { [k: string]: unknown } = {};
   constructor(
@@ -557,6 +665,7 @@ class KernelStep implements Step {
     /** Shape and dtype of each input (undefined where absent). */
     readonly inMetas: readonly (InferInput | undefined)[],
   ) {
+    this.schema = schema;
     this.op = schema.name;
     this.domain = schema.domain ?? '';
     this.reads = ins.filter((s) => s >= 0);

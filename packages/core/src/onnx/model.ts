@@ -25,6 +25,11 @@ export interface LoadOptions {
    * Default: every available backend.
    */
   backends?: readonly string[];
+  /**
+   * Fuse common node patterns when planning (Conv+BatchNormalization, MatMul+Add
+   * into Gemm); default true. The environment variable MX_ONNX_FUSE=0 also turns it off.
+   */
+  fuse?: boolean;
 }
 
 /** An input or output of a model. Dims: numbers, symbolic names, or null where unknown. */
@@ -118,7 +123,11 @@ export class Model implements ModelInfo {
   private disposed = false;
 
   /** @internal use load() */
-  constructor(info: ModelInfo, devices: readonly string[]) {
+  constructor(
+    info: ModelInfo,
+    devices: readonly string[],
+    private readonly fuse = true,
+  ) {
     this.irVersion = info.irVersion;
     this.producer = info.producer;
     this.opsets = info.opsets;
@@ -160,7 +169,7 @@ export class Model implements ModelInfo {
       }
       return this.plan(metas);
     }
-    const b = new Builder(this.graph, { devices: this.devices, initializers: (g) => this.initializers(g) });
+    const b = new Builder(this.graph, { devices: this.devices, initializers: (g) => this.initializers(g), fuse: this.fuse });
     const made = b.build(metas, []);
     if (this.plans.size >= MAX_PLANS) {
       const [oldest, old] = this.plans.entries().next().value as [string, Promise<Plan>];
@@ -324,7 +333,7 @@ export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOpt
         op: n.opType,
         hint: 'run `mx inspect <model>` to list every op the model uses that mx lacks',
       });
-  const model = new Model(info, chooseDevices(opts));
+  const model = new Model(info, chooseDevices(opts), opts.fuse !== false);
   // Fully static inputs: plan now, so that shape errors surface at load.
   const metas = model.graph.inputs.map((i) => (i.type.kind === 'tensor' && i.type.shape?.every((d) => typeof d === 'number') ? ({ kind: 'tensor', dtype: i.type.dtype, shape: i.type.shape as number[] } as Meta) : undefined));
   if (metas.every((m) => m !== undefined)) {

@@ -1,0 +1,42 @@
+/** Small models for the fusion tests (onnx-fusion*.test.ts). */
+import { f, graph, modelBytes, tensorProto, type NodeSpec } from './onnx-build.js';
+
+/** Deterministic values in [-1, 1). */
+export const vals = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (((i + 1) * 7919 * (seed + 3)) % 2000) / 1000 - 1);
+
+/** Conv [2->3 channels, 3x3, pad 1] then BatchNormalization; weights from Constant nodes (folded when planning). */
+export function convBn(opts: { dtype?: 'float32' | 'float64'; bias?: boolean; convIsOutput?: boolean } = {}): Uint8Array {
+  const dt = opts.dtype ?? 'float32';
+  const c = (name: string, dims: number[], v: number[]): NodeSpec => ({ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { t: tensorProto(name, dt, dims, v) } } });
+  return modelBytes(
+    graph({
+      nodes: [
+        c('w', [3, 2, 3, 3], vals(54, 1)),
+        ...(opts.bias !== false ? [c('b', [3], [0.5, -0.25, 0.125])] : []),
+        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
+        c('scale', [3], [1.5, 0.75, -2]),
+        c('beta', [3], [0.1, -0.2, 0.3]),
+        c('mean', [3], [0.05, -0.4, 0.2]),
+        c('var', [3], [0.9, 2.5, 0.01]),
+        { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: ['y'], attrs: { epsilon: f(1e-3) } },
+      ],
+      inputs: [['x', dt, [1, 2, 5, 4]]],
+      outputs: [['y', dt, [1, 3, 5, 4]], ...(opts.convIsOutput ? ([['c', dt, [1, 3, 5, 4]]] as [string, typeof dt, number[]][]) : [])],
+    }),
+  );
+}
+
+/** y = MatMul(x [4,5], w [5,3]) + bias (shape `bshape`), the Add's operands in either order. */
+export function matmulAdd(bshape: number[], swap = false, xdims = [4, 5]): Uint8Array {
+  return modelBytes(
+    graph({
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
+        { op: 'Add', inputs: swap ? ['bias', 'm'] : ['m', 'bias'], outputs: ['y'] },
+      ],
+      inputs: [['x', 'float32', xdims]],
+      outputs: [['y', 'float32']],
+      initializers: [tensorProto('w', 'float32', [5, 3], vals(15, 2)), tensorProto('bias', 'float32', bshape, vals(bshape.reduce((a, b) => a * b, 1), 3))],
+    }),
+  );
+}
