@@ -12,7 +12,7 @@ import { DTYPES, dtypeSize, isDType, readNumber, typedView, type DType } from '.
 
 const DTYPE_SIZE = Object.fromEntries(Object.entries(DTYPES).map(([k, v]) => [k, v.size])) as Record<DType, number>;
 import { MxError } from './errors.js';
-import type { Backend, KernelCall, KernelTensor, Queue, StorageRef } from './protocol.js';
+import type { Backend, ClaimQuery, KernelCall, KernelTensor, Queue, StorageRef } from './protocol.js';
 import { backendsForDevice, defaultDevice, registryVersion, strictMode } from './registry.js';
 import {
   fail as failRule,
@@ -303,8 +303,25 @@ export class DeviceState {
     } else this.queue = new JsQueue();
   }
 
-  /** The backend that runs (op, key) here: the highest priority one that declares it. */
-  pick(schema: OpSchema, key: string): Backend {
+  /**
+   * The backend that runs (op, key) here: the highest priority one that declares
+   * it and, when it has Backend.claims, claims this call (`query`).
+   */
+  pick(schema: OpSchema, key: string, query?: () => ClaimQuery): Backend {
+    const b = this.pickByKey(schema, key);
+    if (!b.claims || !query || forced) return b;
+    const q = query();
+    if (b.claims(q)) return b;
+    const ck = `${schema.domain ?? ''}:${schema.name}:${key}`;
+    for (const cand of this.backends.slice(this.backends.indexOf(b) + 1)) {
+      if (!kernelSet(cand).has(ck) || (cand.claims && !cand.claims(q))) continue;
+      if (config.debugPlacement) process.stderr.write(`mx placement: ${schema.name}(${key}) on ${this.id} -> ${cand.name} (${b.name} does not claim this call)\n`);
+      return cand;
+    }
+    return b;
+  }
+
+  private pickByKey(schema: OpSchema, key: string): Backend {
     const bySchema = this.choice.get(schema);
     const hit = bySchema?.get(key);
     if (hit && !forced) return hit;
@@ -1009,7 +1026,7 @@ function runResolved(
   }
   // constraints bound only by an absent optional input are not part of the key (as in kernelKey)
   const key = bound.length === 1 ? bound[0]! : bound.filter((d) => d !== undefined).join(',');
-  const backend = dev.pick(schema, key);
+  const backend = dev.pick(schema, key, () => ({ op, domain: schema.domain ?? '', key, inputs: metas ?? inputs, attrs: kernelAttrs }));
 
   const outs: TensorBase[] = new Array(outMeta.length);
   for (let i = 0; i < outMeta.length; i++) {

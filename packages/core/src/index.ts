@@ -10,7 +10,7 @@
 export { MxError, isMxError, type MxErrorCode } from './errors.js';
 export { DTYPES, ALL_DTYPES, EVERY_DTYPE, NARROW_DTYPES, dtypeSize, isDType, isFloat, readNumber, writeNumber, type DType, type TypedArray } from './dtype.js';
 export { PROTOCOL_MAJOR, PROTOCOL_MINOR } from './protocol.js';
-export type { Backend, BackendManifest, DeviceInfo, KernelCall, KernelInfo, KernelTensor, Queue, StorageRef } from './protocol.js';
+export type { Backend, BackendManifest, ClaimQuery, DeviceInfo, KernelCall, KernelInfo, KernelTensor, Queue, StorageRef } from './protocol.js';
 export { registerBackend, use, backendRecords, devices, defaultDevice, type BackendRecord } from './registry.js';
 export { OPS, type OpName } from './ops/index.js';
 export type { OpSchema, AttrValue } from './ops/schema.js';

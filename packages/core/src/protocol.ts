@@ -74,6 +74,15 @@ export interface KernelCall {
 /** constId: the tensor's constant id (an external input whose storage has one, see StorageRef.constId). */
 export type ProgramTensor = { readonly dtype: DType; readonly shape: readonly number[]; readonly constId?: number } & ({ readonly arena: number } | { readonly ext: number });
 
+/** What Backend.claims sees of a call. */
+export interface ClaimQuery {
+  readonly op: string;
+  readonly domain: string;
+  readonly key: string;
+  readonly inputs: readonly ({ readonly shape: readonly number[]; readonly dtype: DType } | null | undefined)[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+}
+
 /** One kernel call of a program: as KernelCall, with tensors located per replay. */
 export interface ProgramCall {
   readonly op: string;
@@ -129,6 +138,16 @@ export interface Backend {
 
   /** Enqueue a kernel. Validation already happened in core. May throw synchronously only for bugs. */
   run(call: KernelCall): void;
+
+  /**
+   * Optional (minor 1): whether this backend should run a call of a kernel it
+   * declares, given the inputs' shapes and the attributes. false hands the call
+   * to the next backend on the device that declares the kernel (when none does,
+   * this one runs it anyway): for kernels whose speed against another backend's
+   * depends on the shape. Asked once per plan step, and per eager call of the
+   * ops the backend answers for; must be cheap and pure.
+   */
+  claims?(q: ClaimQuery): boolean;
 
   /**
    * Optional (minor 1, host memory): records kernel calls once for replay as one

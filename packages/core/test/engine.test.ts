@@ -123,6 +123,26 @@ describe('op calls', () => {
   });
 });
 
+describe('shape-dependent claims', () => {
+  it('a backend that does not claim a call hands it to the next backend declaring the kernel', async () => {
+    const ran: string[] = [];
+    const hi = referenceBackend({ name: 'hi', priority: 50 });
+    const run = hi.run.bind(hi);
+    hi.run = (call) => (ran.push(`hi:${call.op}`), run(call));
+    const seen: number[][] = [];
+    hi.claims = (q) => (seen.push([...q.inputs[0]!.shape]), q.op !== 'Add' || q.inputs[0]!.shape[0]! <= 2);
+    mx.registerBackend(hi);
+    mx.use('hi', 'reference');
+    const small = mx.tensor([1, 2], { device: 'cpu' });
+    const big = mx.tensor([1, 2, 3], { device: 'cpu' });
+    expect(Array.from(await mx.add(small, small).data())).toEqual([2, 4]);
+    expect(Array.from(await mx.add(big, big).data())).toEqual([2, 4, 6]); // on reference
+    expect(Array.from(await mx.mul(big, big).data())).toEqual([1, 4, 9]);
+    expect(ran).toEqual(['hi:Add', 'hi:Mul']);
+    expect(seen).toEqual([[2], [3], [3]]);
+  });
+});
+
 describe('the asynchronous device queue', () => {
   it('returns before the work is done and awaits without blocking', async () => {
     const a = mx.tensor([1, 2, 3], { device: dev });

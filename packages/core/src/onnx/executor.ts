@@ -22,7 +22,7 @@ import { MxError, isMxError, type MxErrorCode } from '../errors.js';
 import { copyTo, createTensor, device, inferOp, isStrict, isSyncEngine, markConstant, onNativeQueue, runOp, submit, submitProgram, type DeviceState, type Storage, type TensorBase } from '../engine.js';
 import { OPS } from '../ops/index.js';
 import { kernelKey, type AttrValue, type InferInput, type OpSchema } from '../ops/schema.js';
-import type { Backend, ProgramCall, ProgramTensor } from '../protocol.js';
+import type { Backend, ClaimQuery, ProgramCall, ProgramTensor } from '../protocol.js';
 import { registryVersion } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { EXEC_OPS } from './control.js';
@@ -470,7 +470,7 @@ export class Builder {
       if (schema.types[sp.type]) binding[sp.type] ??= o.dtype;
     });
     const key = kernelKey(schema, binding);
-    const { dev, backend } = this.place(schema, key, label);
+    const { dev, backend } = this.place(schema, key, label, () => ({ op: schema.name, domain: schema.domain ?? '', key, inputs: metas, attrs: kernelAttrs }));
 
     const inSlots = await Promise.all(
       ins.map(async (s, i) => {
@@ -569,13 +569,13 @@ export class Builder {
   }
 
   /** The first device (in preference order) with a backend for (op, key). */
-  private place(schema: OpSchema, key: string, label: string): { dev: DeviceState; backend: Backend } {
+  private place(schema: OpSchema, key: string, label: string, query?: () => ClaimQuery): { dev: DeviceState; backend: Backend } {
     const tried: string[] = [];
     for (const id of this.opts.devices) {
       const dev = device(id);
       let backend: Backend;
       try {
-        backend = dev.pick(schema, key);
+        backend = dev.pick(schema, key, query);
       } catch (e) {
         if (isMxError(e) && e.code === 'UNSUPPORTED') {
           tried.push(id);
