@@ -21,11 +21,15 @@ let onednn: NativeBackend;
 const runs: string[] = [];
 const queues: string[] = [];
 const attached: unknown[] = [];
+let claims: NativeBackend['claims'];
 
 beforeAll(async () => {
   mx = await import('@mx/core');
   cpu = (await import('@mx/backend-cpu')).backend as NativeBackend;
   onednn = (await import('../src/index.js')).backend as NativeBackend;
+  // These tests place every declared op on onednn; the last one checks its claims.
+  claims = onednn.claims;
+  delete onednn.claims;
   // Record what the engine asks of each backend (before the device is first used).
   for (const b of [cpu, onednn]) {
     const run = b.run.bind(b);
@@ -93,4 +97,22 @@ it('reports failures of either backend on the shared queue and keeps running', a
   const s = mx.softmax(mx.tensor([[0, Math.log(3)]]));
   expect(Array.from(await s.data() as Float32Array, (v) => +v.toFixed(5))).toEqual([0.25, 0.75]);
   expect(runs).toContain('Softmax:onednn');
+});
+
+it('hands the calls it does not claim to cpu: small convolutions, Winograd-shaped 3x3 ones, small tensors', async () => {
+  onednn.claims = claims;
+  runs.length = 0;
+  const r = (shape: number[]) => mx.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), { shape });
+  const calls: [string, () => MX.Tensor][] = [
+    ['Conv:cpu', () => mx.conv(r([1, 8, 12, 10]), r([8, 8, 3, 3]), { pads: [1, 1, 1, 1] })], // 69K multiply-adds
+    ['Conv:cpu', () => mx.conv(r([1, 64, 56, 56]), r([64, 64, 3, 3]), { pads: [1, 1, 1, 1] })], // cpu's Winograd
+    ['Conv:onednn', () => mx.conv(r([1, 256, 56, 56]), r([64, 256, 1, 1]))], // 51M multiply-adds, 1x1
+    ['Sigmoid:cpu', () => mx.sigmoid(r([1, 16, 40, 40]))],
+    ['Sigmoid:onednn', () => mx.sigmoid(r([1, 64, 80, 80]))],
+  ];
+  for (const [want, f] of calls) {
+    runs.length = 0;
+    await f().data();
+    expect(runs.filter((x) => !x.startsWith('Identity')), want).toEqual([want]);
+  }
 });
