@@ -4,21 +4,38 @@ import { f, graph, modelBytes, tensorProto, type NodeSpec } from './onnx-build.j
 /** Deterministic values in [-1, 1). */
 export const vals = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (((i + 1) * 7919 * (seed + 3)) % 2000) / 1000 - 1);
 
-/** Conv [2->3 channels, 3x3, pad 1] then BatchNormalization; weights from Constant nodes (folded when planning). */
-export function convBn(opts: { dtype?: 'float32' | 'float64'; bias?: boolean; convIsOutput?: boolean } = {}): Uint8Array {
+/**
+ * Conv [2->3 channels, 3x3, pad 1] then BatchNormalization (unless bn: false), then
+ * an activation when `act` is given; weights from Constant nodes (folded when planning).
+ */
+export function convBn(
+  opts: { dtype?: 'float32' | 'float64'; bias?: boolean; convIsOutput?: boolean; bn?: boolean; act?: 'Relu' | 'LeakyRelu' | 'Clip' } = {},
+): Uint8Array {
   const dt = opts.dtype ?? 'float32';
   const c = (name: string, dims: number[], v: number[]): NodeSpec => ({ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { t: tensorProto(name, dt, dims, v) } } });
+  const bn = opts.bn !== false;
+  const pre = opts.act ? 'pre' : 'y'; // the value the activation reads
+  const act: NodeSpec[] = !opts.act
+    ? []
+    : opts.act === 'Clip'
+      ? [c('lo', [], [-0.5]), c('hi', [], [0.75]), { op: 'Clip', inputs: [pre, 'lo', 'hi'], outputs: ['y'] }]
+      : [{ op: opts.act, inputs: [pre], outputs: ['y'], attrs: opts.act === 'LeakyRelu' ? { alpha: f(0.2) } : {} }];
   return modelBytes(
     graph({
       nodes: [
         c('w', [3, 2, 3, 3], vals(54, 1)),
         ...(opts.bias !== false ? [c('b', [3], [0.5, -0.25, 0.125])] : []),
-        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
-        c('scale', [3], [1.5, 0.75, -2]),
-        c('beta', [3], [0.1, -0.2, 0.3]),
-        c('mean', [3], [0.05, -0.4, 0.2]),
-        c('var', [3], [0.9, 2.5, 0.01]),
-        { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: ['y'], attrs: { epsilon: f(1e-3) } },
+        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: [bn ? 'c' : pre], attrs: { pads: [1, 1, 1, 1] } },
+        ...(bn
+          ? [
+              c('scale', [3], [1.5, 0.75, -2]),
+              c('beta', [3], [0.1, -0.2, 0.3]),
+              c('mean', [3], [0.05, -0.4, 0.2]),
+              c('var', [3], [0.9, 2.5, 0.01]),
+              { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: [pre], attrs: { epsilon: f(1e-3) } },
+            ]
+          : []),
+        ...act,
       ],
       inputs: [['x', dt, [1, 2, 5, 4]]],
       outputs: [['y', dt, [1, 3, 5, 4]], ...(opts.convIsOutput ? ([['c', dt, [1, 3, 5, 4]]] as [string, typeof dt, number[]][]) : [])],

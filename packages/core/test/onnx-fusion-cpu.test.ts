@@ -35,6 +35,8 @@ describe.skipIf(missing)('fusion when planning (cpu)', () => {
       { bytes: convBn(), shape: [1, 2, 5, 4], fused: 1, plain: 2 },
       { bytes: convBn({ dtype: 'float64', bias: false }), shape: [1, 2, 5, 4], fused: 1, plain: 2, dtype: 'float64' as const },
       { bytes: matmulAdd([1, 3], true), shape: [4, 5], fused: 1, plain: 2 },
+      { bytes: convBn({ act: 'Relu' }), shape: [1, 2, 5, 4], fused: 1, plain: 3 },
+      { bytes: convBn({ act: 'Clip', bn: false, dtype: 'float64' }), shape: [1, 2, 5, 4], fused: 1, plain: 2, dtype: 'float64' as const },
     ];
     for (const c of cases) {
       const dtype = c.dtype ?? 'float32';

@@ -1,6 +1,6 @@
 /**
  * Fusions made when planning (executor.ts, Builder.fused): Conv+BatchNormalization
- * folded into the Conv's weights, MatMul+Add into Gemm. Each model runs fused and
+ * folded into the Conv's weights, Conv+activation into FusedConv, MatMul+Add into Gemm. Each model runs fused and
  * unfused (load option fuse: false, or MX_ONNX_FUSE=0): the outputs agree within
  * float rounding and the fused plan has fewer steps; patterns whose intermediate
  * is read elsewhere stay unfused.
@@ -60,6 +60,24 @@ describe('fusion when planning', () => {
       expect(plain.ops).toEqual(['Conv', 'BatchNormalization']);
       expect(fused.ops).toEqual(['Conv']);
       agree(fused.data, plain.data, dtype === 'float64' ? 1e-12 : 1e-5);
+      x.dispose();
+    }
+  });
+
+  it('fuses Relu, LeakyRelu and Clip into the Conv (or Conv+BatchNormalization) before them: FusedConv', async () => {
+    for (const [act, bn, plainOps] of [
+      ['Relu', true, ['Conv', 'BatchNormalization', 'Relu']],
+      ['LeakyRelu', true, ['Conv', 'BatchNormalization', 'LeakyRelu']],
+      ['Clip', false, ['Conv', 'Clip']],
+    ] as const) {
+      const x = mx.tensor(vals(40, 12)).reshape([1, 2, 5, 4]);
+      const { fused, plain } = await both(convBn({ act, bn }), x);
+      expect(plain.ops).toEqual(plainOps);
+      expect(fused.ops).toEqual(['FusedConv']);
+      agree(fused.data, plain.data);
+      // the activation did its work
+      if (act === 'Relu') expect(Math.min(...fused.data)).toBe(0);
+      if (act === 'Clip') expect(fused.data.every((v) => v >= -0.5 && v <= 0.75) && fused.data.some((v) => v === -0.5 || v === 0.75)).toBe(true);
       x.dispose();
     }
   });

@@ -87,6 +87,7 @@ export const cumSum: OpFunctions['cumSum'] = ops.cumSum;
 export const matmul: OpFunctions['matmul'] = ops.matmul;
 export const gemm: OpFunctions['gemm'] = ops.gemm;
 export const conv: OpFunctions['conv'] = ops.conv;
+export const fusedConv: OpFunctions['fusedConv'] = ops.fusedConv;
 export const maxPool: OpFunctions['maxPool'] = ops.maxPool;
 export const averagePool: OpFunctions['averagePool'] = ops.averagePool;
 export const globalAveragePool: OpFunctions['globalAveragePool'] = ops.globalAveragePool;

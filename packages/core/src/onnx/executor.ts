@@ -227,6 +227,8 @@ export class Builder {
   private readonly uses = new Map<string, number>();
   /** Fusion: kernel steps of Conv and MatMul nodes, by output slot. */
   private readonly fusable = new Map<number, Fusable>();
+  /** Conv steps (Conv+BN ones too) whose output one activation node alone reads. */
+  private readonly activatable = new Map<number, KernelStep>();
   private readonly fuse: boolean;
 
   constructor(
@@ -483,6 +485,7 @@ export class Builder {
     this.steps.push(step);
     if (this.fuse && n.domain === '' && (n.opType === 'Conv' || n.opType === 'MatMul') && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1)
       this.fusable.set(outSlots[0]!, { step, ins });
+    if (this.fuse && n.domain === '' && n.opType === 'Conv' && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
   }
 
   // ---------------------------------------------------------------- fusion
@@ -531,6 +534,25 @@ export class Builder {
       this.replace(n, s, label, s.schema, s.key, s.attrs, [s.ins[0]!, w2.slot, b2.slot], [s.inMetas[0], { shape: w.shape, dtype: w.dtype }, { shape: [m], dtype: w.dtype }]);
       return true;
     }
+    if (n.opType === 'Relu' || n.opType === 'LeakyRelu' || n.opType === 'Clip') {
+      const s = ins[0] && this.activatable.get(ins[0].slot);
+      if (!s) return false;
+      let params: number[] = [];
+      if (n.opType === 'LeakyRelu') params = [(attrs.alpha as number | undefined) ?? 0.01];
+      if (n.opType === 'Clip') {
+        const [lo, hi] = [ins[1], ins[2]];
+        if ((lo && !lo.const) || (hi && !hi.const)) return false;
+        params = [lo ? (await numbersOf(lo.const!))[0]! : -Infinity, hi ? (await numbersOf(hi.const!))[0]! : Infinity];
+      }
+      const fusedConv = OPS.FusedConv as OpSchema;
+      try {
+        if (s.dev.pick(fusedConv, s.key) !== s.backend) return false;
+      } catch {
+        return false;
+      }
+      this.replace(n, s, label, fusedConv, s.key, { ...s.attrs, activation: n.opType, activation_params: params }, [...s.ins], [...s.inMetas]);
+      return true;
+    }
     if (n.opType === 'Add') {
       for (const i of [0, 1]) {
         const f = ins[i] && this.fusable.get(ins[i]!.slot);
@@ -562,10 +584,14 @@ export class Builder {
   private replace(n: Node, s: KernelStep, label: string, schema: OpSchema, key: string, attrs: Readonly<Record<string, AttrValue>>, inSlots: number[], inMetas: (InferInput | undefined)[]): void {
     this.steps.splice(this.steps.indexOf(s), 1);
     this.fusable.delete(s.writes[0]!);
+    this.activatable.delete(s.writes[0]!);
     const meta: Meta = { kind: 'tensor', shape: s.shapes[0]!, dtype: s.dtypes[0]! };
     const outSlots = this.defineOutputs(n, [meta], s.dev.id);
     const fusedLabel = `${s.label} + ${label}`;
-    this.steps.push(new KernelStep(fusedLabel, s.dev, s.backend, schema, key, attrs, inSlots, outSlots, [meta.shape!], [meta.dtype!], inMetas));
+    const step = new KernelStep(fusedLabel, s.dev, s.backend, schema, key, attrs, inSlots, outSlots, [meta.shape!], [meta.dtype!], inMetas);
+    this.steps.push(step);
+    // Conv+BN can take an activation too
+    if (schema.name === 'Conv' && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
   }
 
   /** The first device (in preference order) with a backend for (op, key). */

@@ -102,6 +102,39 @@ function perChannel(ctx: InferContext, i: number, name: string, c: number) {
   if (t.shape.length !== 1 || t.shape[0] !== c) ctx.fail(`${name} must have shape [${c}] (one value per channel), got ${fmt(t.shape)}`);
 }
 
+/** Conv's attributes (FusedConv adds its activation). */
+const CONV_ATTRS = {
+  auto_pad: { type: 'string', default: 'NOTSET' },
+  dilations: { type: 'ints' },
+  group: { type: 'int', default: 1 },
+  kernel_shape: { type: 'ints' },
+  pads: { type: 'ints' },
+  strides: { type: 'ints' },
+} as const;
+
+/** Conv: X [N,C,D...], W [M,C/group,k...], B [M] -> Y [N,M,out...]. */
+function convRule(ctx: InferContext) {
+  const x = spatialInput(ctx);
+  const w = inp(ctx, 1);
+  if (w.shape.length !== x.shape.length) ctx.fail(`W ${fmt(w.shape)} must have the rank of X ${fmt(x.shape)}`);
+  const group = ctx.attrs.group as number;
+  const [m, cg] = [w.shape[0]!, w.shape[1]!];
+  if (group < 1) ctx.fail(`group must be >= 1, got ${group}`);
+  if (x.shape[1] !== cg * group)
+    ctx.fail(`X ${fmt(x.shape)} has ${x.shape[1]} channels but W ${fmt(w.shape)} with group ${group} expects ${cg} x ${group} = ${cg * group}`);
+  if (m % group !== 0) ctx.fail(`W ${fmt(w.shape)} has ${m} output channels, not divisible by group ${group}`);
+  const kernel = w.shape.slice(2);
+  const given = ctx.attrs.kernel_shape as number[] | undefined;
+  if (given && fmt(given) !== fmt(kernel)) ctx.fail(`kernel_shape ${fmt(given)} differs from the spatial dims of W ${fmt(w.shape)}`);
+  const bias = ctx.inputs[2];
+  if (bias) perChannel(ctx, 2, 'B', m);
+  const win = slidingWindow(ctx, x, kernel, false);
+  return { outputs: [{ shape: [x.shape[0]!, m, ...win.out], dtype: x.dtype }], attrs: { ...win.attrs, group } };
+}
+
+/** FusedConv's activations and how many activation_params each takes. */
+export const FUSED_ACTIVATIONS: Readonly<Record<string, number>> = { Relu: 0, LeakyRelu: 1, Clip: 2 };
+
 export const nnOps = {
   MatMul: defineOp({
     name: 'MatMul',
@@ -160,32 +193,25 @@ export const nnOps = {
     doc: 'N-D convolution (cross-correlation) of X [N,C,D...] with W [M,C/group,k...], plus optional bias B [M].',
     inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T' }, { name: 'B', type: 'T', optional: true }],
     outputs: [{ name: 'Y', type: 'T' }],
-    attrs: {
-      auto_pad: { type: 'string', default: 'NOTSET' },
-      dilations: { type: 'ints' },
-      group: { type: 'int', default: 1 },
-      kernel_shape: { type: 'ints' },
-      pads: { type: 'ints' },
-      strides: { type: 'ints' },
-    },
+    attrs: CONV_ATTRS,
+    types: { T: FLOAT },
+    infer: convRule,
+  }),
+  FusedConv: defineOp({
+    name: 'FusedConv',
+    domain: 'mx',
+    doc: "Conv, then an activation on every output, in one kernel: the ONNX executor makes it from Conv -> Relu, LeakyRelu or Clip when the Conv's backend declares it. activation: 'Relu', 'LeakyRelu' (activation_params [alpha]) or 'Clip' ([min, max]).",
+    inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T' }, { name: 'B', type: 'T', optional: true }],
+    outputs: [{ name: 'Y', type: 'T' }],
+    attrs: { ...CONV_ATTRS, activation: { type: 'string', default: 'Relu' }, activation_params: { type: 'floats' } },
     types: { T: FLOAT },
     infer(ctx) {
-      const x = spatialInput(ctx);
-      const w = inp(ctx, 1);
-      if (w.shape.length !== x.shape.length) ctx.fail(`W ${fmt(w.shape)} must have the rank of X ${fmt(x.shape)}`);
-      const group = ctx.attrs.group as number;
-      const [m, cg] = [w.shape[0]!, w.shape[1]!];
-      if (group < 1) ctx.fail(`group must be >= 1, got ${group}`);
-      if (x.shape[1] !== cg * group)
-        ctx.fail(`X ${fmt(x.shape)} has ${x.shape[1]} channels but W ${fmt(w.shape)} with group ${group} expects ${cg} x ${group} = ${cg * group}`);
-      if (m % group !== 0) ctx.fail(`W ${fmt(w.shape)} has ${m} output channels, not divisible by group ${group}`);
-      const kernel = w.shape.slice(2);
-      const given = ctx.attrs.kernel_shape as number[] | undefined;
-      if (given && fmt(given) !== fmt(kernel)) ctx.fail(`kernel_shape ${fmt(given)} differs from the spatial dims of W ${fmt(w.shape)}`);
-      const bias = ctx.inputs[2];
-      if (bias) perChannel(ctx, 2, 'B', m);
-      const win = slidingWindow(ctx, x, kernel, false);
-      return { outputs: [{ shape: [x.shape[0]!, m, ...win.out], dtype: x.dtype }], attrs: { ...win.attrs, group } };
+      const act = ctx.attrs.activation as string;
+      const params = (ctx.attrs.activation_params as number[] | undefined) ?? [];
+      const want = FUSED_ACTIVATIONS[act];
+      if (want === undefined) ctx.fail(`activation must be one of ${Object.keys(FUSED_ACTIVATIONS).join(', ')}, got '${act}'`);
+      if (params.length !== want) ctx.fail(`activation ${act} takes ${want} activation_params, got ${params.length}`);
+      return convRule(ctx);
     },
   }),
 

@@ -157,6 +157,13 @@ export const nnRef: Record<string, RefKernel> = {
     return [out];
   },
 
+  FusedConv: (inputs, attrs, outs) => {
+    const [y] = nnRef.Conv!(inputs, attrs, outs) as Float64Array[];
+    const p = (attrs.activation_params as number[] | undefined) ?? [];
+    const f = { Relu: (v: number) => Math.max(v, 0), LeakyRelu: (v: number) => (v < 0 ? p[0]! * v : v), Clip: (v: number) => Math.min(Math.max(v, p[0]!), p[1]!) }[attrs.activation as 'Relu'];
+    return [y!.map(f)];
+  },
+
   // Ties keep the first maximum in window order; Indices are flat positions in X
   // (plane offset + spatial offset, the latter column-major when storage_order=1).
   MaxPool: ([x], attrs, outs) => {

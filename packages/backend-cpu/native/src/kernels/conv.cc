@@ -16,6 +16,8 @@
 #include <atomic>
 #include <type_traits>
 
+#include <string>
+
 #include "conv_winograd.h"
 #include "gemm.h"
 
@@ -248,11 +250,42 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
 
 int conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, conv<float>); }
 
+// FusedConv (domain "mx"): Conv, then the activation over Y in the same kernel
+// (no second dispatch, no intermediate tensor). activation_params as core checked.
+template <class T> int fused_conv(mx_kernel_ctx* ctx) {
+  const int st = conv<T>(ctx);
+  if (st != MX_OK) return st;
+  const mx_tensor& Y = ctx->outputs[0];
+  T* y = static_cast<T*>(Y.data);
+  const int64_t n = mx_numel(&Y);
+  const std::string act = mx_attr_string(ctx->attrs, "activation", "Relu");
+  const double* p = nullptr;
+  mx_attr_floats(ctx->attrs, "activation_params", &p);
+  const T lo = act == "Clip" ? T(p[0]) : T(0), hi = act == "Clip" ? T(p[1]) : T(0);
+  const T alpha = act == "LeakyRelu" ? T(p[0]) : T(0);
+  const int kind = act == "Relu" ? 0 : act == "LeakyRelu" ? 1 : act == "Clip" ? 2 : -1;
+  if (kind < 0) return mx_fail(ctx, MX_ERR_INVALID, "FusedConv: unknown activation '%s'", act.c_str());
+  parallel_for(ctx->pool, n, 1 << 14, [&](int64_t i0, int64_t i1) {
+    if (kind == 0)
+      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < T(0) ? T(0) : y[i];  // NaN stays NaN, as Relu
+    else if (kind == 1)
+      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < T(0) ? alpha * y[i] : y[i];
+    else
+      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < lo ? lo : y[i] > hi ? hi : y[i];
+  });
+  return MX_OK;
+}
+int fused_conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, fused_conv<float>); }
+
 }  // namespace
 
 MX_KERNEL("Conv", "float32", conv<float>);
 MX_KERNEL("Conv", "float64", conv<double>);
 MX_KERNEL("Conv", "float16", conv_half);
 MX_KERNEL("Conv", "bfloat16", conv_half);
+MX_KERNEL_DOMAIN("FusedConv", "mx", "float32", fused_conv<float>);
+MX_KERNEL_DOMAIN("FusedConv", "mx", "float64", fused_conv<double>);
+MX_KERNEL_DOMAIN("FusedConv", "mx", "float16", fused_conv_half);
+MX_KERNEL_DOMAIN("FusedConv", "mx", "bfloat16", fused_conv_half);
 
 }  // namespace mxcpu
