@@ -102,8 +102,8 @@ function perChannel(ctx: InferContext, i: number, name: string, c: number) {
   if (t.shape.length !== 1 || t.shape[0] !== c) ctx.fail(`${name} must have shape [${c}] (one value per channel), got ${fmt(t.shape)}`);
 }
 
-/** Conv's attributes (FusedConv adds its activation). */
-const CONV_ATTRS = {
+/** Conv's attributes (FusedConv adds its activation; QLinearConv, ConvInteger share them). */
+export const CONV_ATTRS = {
   auto_pad: { type: 'string', default: 'NOTSET' },
   dilations: { type: 'ints' },
   group: { type: 'int', default: 1 },

@@ -22,7 +22,7 @@
  * zero point to x / y_scale before the conversion, as ONNX's float4e2m1 does.
  */
 import { FLOAT_DTYPES, type DType } from '../dtype.js';
-import { nnOps } from './nn.js';
+import { CONV_ATTRS, nnOps } from './nn.js';
 import { defineOp, sizeOf, type InferContext, type InferInput, type InferResult } from './schema.js';
 import { axisIn, fmt, inp } from './tensor.js';
 
@@ -351,15 +351,6 @@ function convShape(ctx: InferContext, x: InferInput, w: InferInput): InferResult
 function matmulShape(ctx: InferContext, a: InferInput, b: InferInput): number[] {
   return nnOps.MatMul.infer({ ...ctx, inputs: [a, b], value: (i) => ctx.value(i), fail: (m) => ctx.fail(m) }).outputs[0]!.shape;
 }
-
-const CONV_ATTRS = {
-  auto_pad: { type: 'string', default: 'NOTSET' },
-  dilations: { type: 'ints' },
-  group: { type: 'int', default: 1 },
-  kernel_shape: { type: 'ints' },
-  pads: { type: 'ints' },
-  strides: { type: 'ints' },
-} as const;
 
 // ---------------------------------------------------------------- signal
 
