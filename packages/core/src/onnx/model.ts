@@ -14,8 +14,6 @@ import { checkDefined, convertGraph, isGraph, nodeLabel, normDomain, type Graph,
 import { decodeModel, num } from './proto.js';
 import { feedToTensor, hostToTensor, type TensorFeed } from './values.js';
 
-/** The last constant id given to an initializer's storage (ids are never reused). */
-
 export interface LoadOptions {
   /** Device to run on ('cpu', 'cuda:0'...); default: the first device of `backends`, else the default device. */
   device?: string;
@@ -26,8 +24,8 @@ export interface LoadOptions {
    */
   backends?: readonly string[];
   /**
-   * Fuse common node patterns when planning (Conv+BatchNormalization, MatMul+Add
-   * into Gemm); default true. The environment variable MX_ONNX_FUSE=0 also turns it off.
+   * Fuse common node patterns when planning (Conv+BatchNormalization, Conv+Relu/
+   * LeakyRelu/Clip into FusedConv, MatMul+Add into Gemm); default true. The environment variable MX_ONNX_FUSE=0 also turns it off.
    */
   fuse?: boolean;
 }
