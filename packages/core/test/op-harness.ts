@@ -5,6 +5,7 @@
  * wrapping integers) as the engine does. Also expands conformance cases over every
  * binding a schema allows, to check that the cases are valid calls.
  */
+import { expect } from 'vitest';
 import { DTYPES, isFloat, readNumber, writeNumber, type DType, type TypedArray } from '../src/dtype.js';
 import { MxError } from '../src/errors.js';
 import { intNarrowRange, isIntNarrow } from '../src/narrow.js';
@@ -170,4 +171,29 @@ export function checkCases(ops: Readonly<Record<string, OpSchema>>, refs: Readon
     }
   }
   return problems;
+}
+
+/**
+ * rejects(op, inputs, attrs?, numOutputs?) for the ops of `ops`: the message of
+ * the INVALID_ARGUMENT MxError naming `op` that its shape rule throws; fails the
+ * test when the call is accepted.
+ */
+export function rejecter(ops: Readonly<Record<string, OpSchema>>) {
+  return (op: string, inputs: readonly (T | null)[], attrs: Record<string, AttrValue> = {}, numOutputs?: number): string => {
+    try {
+      infer(ops[op]!, inputs, attrs, numOutputs);
+    } catch (e) {
+      expect(e).toBeInstanceOf(MxError);
+      expect((e as MxError).code).toBe('INVALID_ARGUMENT');
+      expect((e as MxError).op).toBe(op);
+      return (e as Error).message;
+    }
+    throw new Error(`${op} accepted the call`);
+  };
+}
+
+/** Element by element: |got - want| <= tol * max(1, |want|). */
+export function expectClose(got: readonly number[], want: readonly number[], tol = 1e-6): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `element ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
 }

@@ -5,7 +5,7 @@ import { indexingOps } from '../src/ops/indexing.js';
 import { kernelKey, type AttrValue, type OpSchema } from '../src/ops/schema.js';
 import { indexingRef } from '../src/reference/indexing.js';
 import { allKeys } from '../src/backends/reference.js';
-import { checkCases, infer, store, t, type T } from './op-harness.js';
+import { checkCases, infer, rejecter, store, t, type T } from './op-harness.js';
 
 const OPS = indexingOps as unknown as Record<string, OpSchema>;
 const f32 = (shape: number[], data: number[]) => t('float32', shape, data);
@@ -24,16 +24,7 @@ function exec(op: string, inputs: (T | null)[], attrs: Record<string, AttrValue>
 }
 const data = (op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}) => exec(op, inputs, attrs)[0]!.data;
 
-function rejects(op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}): string {
-  try {
-    infer(OPS[op]!, inputs, attrs);
-  } catch (e) {
-    expect(e).toBeInstanceOf(MxError);
-    expect((e as MxError).code).toBe('INVALID_ARGUMENT');
-    return (e as Error).message;
-  }
-  throw new Error(`${op} accepted the call`);
-}
+const rejects = rejecter(OPS);
 
 describe('TensorScatter', () => {
   const past = f32([2, 4, 2], range(16));

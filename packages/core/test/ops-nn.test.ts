@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { nnCases } from '../src/conformance/cases/nn.js';
-import { MxError } from '../src/errors.js';
 import { nnOps } from '../src/ops/nn.js';
 import { kernelKey, type AttrValue, type OpSchema } from '../src/ops/schema.js';
 import { nnRef } from '../src/reference/nn.js';
-import { checkCases, infer, instances, run, t, type T } from './op-harness.js';
+import { checkCases, expectClose, infer, instances, rejecter, run, t, type T } from './op-harness.js';
 
 const OPS = nnOps as unknown as Record<string, OpSchema>;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -20,22 +19,9 @@ function outputs(op: string, inputs: (T | null)[], attrs: Record<string, AttrVal
   return { meta: r.outputs, data: nnRef[op]!(inputs, { ...defaults, ...attrs, ...r.attrs }, r.outputs).map((a) => Array.from(a)) };
 }
 
-function rejects(op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}, numOutputs?: number): string {
-  try {
-    infer(OPS[op]!, inputs, attrs, numOutputs);
-  } catch (e) {
-    expect(e).toBeInstanceOf(MxError);
-    expect((e as MxError).code).toBe('INVALID_ARGUMENT');
-    expect((e as MxError).op).toBe(op);
-    return (e as Error).message;
-  }
-  throw new Error(`${op} accepted the call`);
-}
+const rejects = rejecter(OPS);
 
-const close = (got: number[], want: number[], tol = 1e-6) => {
-  expect(got.length).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `element ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
-};
+const close = expectClose;
 
 describe('shape rules', () => {
   it('MatMul follows numpy for 1-D operands and batch broadcasting', () => {

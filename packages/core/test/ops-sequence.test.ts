@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { sequenceCases } from '../src/conformance/cases/sequence.js';
 import type { DType } from '../src/dtype.js';
-import { MxError } from '../src/errors.js';
 import { sequenceOps } from '../src/ops/sequence.js';
 import type { AttrValue, OpSchema } from '../src/ops/schema.js';
 import { sequenceRef } from '../src/reference/sequence.js';
-import { checkCases, infer, instances, run, t, type T } from './op-harness.js';
+import { checkCases, expectClose, infer, instances, rejecter, run, t, type T } from './op-harness.js';
 
 const OPS = sequenceOps as unknown as Record<string, OpSchema>;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -22,22 +21,9 @@ function outputs(op: string, inputs: (T | null)[], attrs: Record<string, AttrVal
 }
 const data = (op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}) => run(OPS[op]!, sequenceRef[op]!, inputs, attrs)[0]!;
 
-function rejects(op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}): string {
-  try {
-    infer(OPS[op]!, inputs, attrs);
-  } catch (e) {
-    expect(e).toBeInstanceOf(MxError);
-    expect((e as MxError).code).toBe('INVALID_ARGUMENT');
-    expect((e as MxError).op).toBe(op);
-    return (e as Error).message;
-  }
-  throw new Error(`${op} accepted the call`);
-}
+const rejects = rejecter(OPS);
 
-const close = (got: number[], want: number[], tol = 1e-6) => {
-  expect(got.length).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `element ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
-};
+const close = expectClose;
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 describe('shape rules', () => {

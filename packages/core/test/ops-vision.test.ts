@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { visionCases } from '../src/conformance/cases/vision.js';
-import { MxError } from '../src/errors.js';
 import { nnOps } from '../src/ops/nn.js';
 import type { AttrValue, OpSchema } from '../src/ops/schema.js';
 import { visionOps } from '../src/ops/vision.js';
 import { nnRef } from '../src/reference/nn.js';
 import { visionRef } from '../src/reference/vision.js';
-import { checkCases, infer, run, t, type T } from './op-harness.js';
+import { checkCases, expectClose, infer, rejecter, run, t, type T } from './op-harness.js';
 
 const OPS = visionOps as unknown as Record<string, OpSchema>;
 const NN = nnOps as unknown as Record<string, OpSchema>;
@@ -20,22 +19,9 @@ const wavy = (shape: number[], seed = 1) => f64(shape, Array.from({ length: size
 const shapeOf = (op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}) => infer(OPS[op]!, inputs, attrs).outputs[0]!.shape;
 const data = (op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}) => run(OPS[op]!, visionRef[op]!, inputs, attrs)[0]!.data;
 
-function rejects(op: string, inputs: (T | null)[], attrs: Record<string, AttrValue> = {}): string {
-  try {
-    infer(OPS[op]!, inputs, attrs);
-  } catch (e) {
-    expect(e).toBeInstanceOf(MxError);
-    expect((e as MxError).code).toBe('INVALID_ARGUMENT');
-    expect((e as MxError).op).toBe(op);
-    return (e as Error).message;
-  }
-  throw new Error(`${op} accepted the call`);
-}
+const rejects = rejecter(OPS);
 
-const close = (got: number[], want: number[], tol = 1e-9) => {
-  expect(got.length).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `element ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
-};
+const close = (got: number[], want: number[], tol = 1e-9) => expectClose(got, want, tol);
 
 describe('shape rules', () => {
   it('ConvTranspose: stride * (in - 1) + output_padding + extent - pads, or the pads that give output_shape', () => {
