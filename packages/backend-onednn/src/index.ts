@@ -29,16 +29,18 @@ export function loadBackend(root?: string): Backend {
 
 /**
  * Which Conv calls oneDNN takes (Backend.claims; the rest go to the next backend
- * that declares Conv, @mx/backend-cpu). Measured on an AMD EPYC (AVX-512, 2
- * threads) against @mx/backend-cpu, eager calls of float32 convolutions:
+ * that declares Conv, @mx/backend-cpu). From `pnpm --filter @mx/backend-onednn
+ * bench` (both backends interleaved in one process; AMD EPYC, AVX-512, 2 threads,
+ * 2026-11-28), cpu time / oneDNN time:
  * - below ~16M multiply-adds oneDNN's per-call cost (activation reorders to and
- *   from its blocked layout) dominates: a 1x1 96->24 conv at 28x28 took 0.31 ms
- *   against 0.10 ms, and ppocrv4_det (mostly such convs) ran 1.9x slower;
+ *   from its blocked layout) dominates: 1x1 96->24 at 28x28 0.82-0.88, depthwise
+ *   3x3 32ch at 112x112 0.73; ppocrv4_det (mostly such convs) ran 1.9x slower
+ *   with every Conv on oneDNN;
  * - 3x3 stride-1 convs with at least 16 channels each way and 36 output tiles of
- *   4x4 run faster through cpu's Winograd F(4x4,3x3) (64->64 at 56x56: 2.5 ms
- *   against 1.6 ms);
- * - larger 1x1 and strided convs, and single-output-channel ones, run faster on
- *   oneDNN (1x1 256->64 at 56x56: 1.08 ms against 1.38 ms).
+ *   4x4 run faster through cpu's Winograd F(4x4,3x3): 64->64 at 56x56 0.70-0.80;
+ * - strided and large-kernel convs and single-output-channel ones run faster on
+ *   oneDNN: 7x7/2 stem 1.19, 3x3/2 128->128 1.27, 3x3 96->1 at 160x160 1.8-1.9;
+ *   large 1x1 convs are even (256->64 at 56x56: 0.63-1.04).
  */
 export function claimsConv(q: ClaimQuery): boolean {
   const [x, w] = q.inputs;
@@ -60,10 +62,10 @@ export function claimsConv(q: ClaimQuery): boolean {
 
 export const backend: Backend = loadBackend();
 /**
- * Other ops: oneDNN's activations and pools beat cpu's on large tensors (Sigmoid
- * over 64x80x80: 1.4 ms against 2.0 ms; GlobalAveragePool 64x80x80: 0.16 against
- * 0.42) but its per-call cost loses on small ones (Sigmoid 16x40x40: 0.22
- * against 0.18 ms): below 64K input elements the call goes to cpu.
+ * Other ops: oneDNN's activations and pools beat cpu's on large tensors (same
+ * bench: Sigmoid 64x80x80 1.44, GlobalAveragePool 64x80x80 1.51) but its per-call
+ * cost loses on small ones (Sigmoid 16x40x40 0.86): below 64K input elements the
+ * call goes to cpu.
  */
 const SMALL = 1 << 16;
 backend.claims = (q) => {
