@@ -4,7 +4,8 @@
 //   2. prebuildify --napi --strip packs that build (strip, name, copy .so files);
 //   3. native/build is removed so a stale build/Release never shadows the prebuild.
 // Environment: npm_config_nodedir (default: the running node's prefix),
-// MX_CPU_SKIP_KERNELS=a.cc,b.cc (leave kernel files out of a local build).
+// MX_CPU_SKIP_KERNELS=a.cc,b.cc (leave kernel files out of a local build),
+// MX_STRIP=0 (keep the symbols, for profiling with perf).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -54,7 +55,7 @@ const out = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 rmSync(out, { recursive: true, force: true });
 await new Promise((resolve, reject) =>
   prebuildify(
-    { napi: true, strip: true, cwd: native, out: root, name: pkg.name, nodeGyp: 'true', quiet: true },
+    { napi: true, strip: process.env.MX_STRIP !== '0', cwd: native, out: root, name: pkg.name, nodeGyp: 'true', quiet: true },
     (err) => (err ? reject(err) : resolve()),
   ),
 ).catch((err) => fail(`prebuildify failed: ${err.message}`));

@@ -196,6 +196,37 @@ describe('cpu Conv', () => {
     }
   });
 
+  it('small output planes run transposed (Y^T = col^T W^T): 1x1, 3x3 strided and padded, two images, odd channel counts', async () => {
+    // P <= 256 output positions, >= 32 output channels and K: the transposed GEMM, then Y^T -> Y with the bias
+    await conv([1, 64, 7, 7], [48, 64, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
+    await conv([2, 40, 13, 11], [37, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 1, 2], true);
+    await conv([1, 33, 9, 9], [70, 33, 3, 3], 1, [3, 3], [1, 1], [2, 2], [2, 2, 2, 2], false);
+  });
+
+  it('Winograd with a constant W: the transform is kept per id; small images (few tiles) in phases; a new id takes new weights', async () => {
+    // 14x14 and 12x16 outputs: 16 tiles, which take Winograd only when W is a constant
+    let id = 5000;
+    for (const [x, w, p] of [
+      [[1, 32, 14, 14], [40, 32, 3, 3], [1, 1, 1, 1]],
+      [[2, 24, 14, 18], [16, 24, 3, 3], [0, 0, 1, 1]],
+      [[1, 16, 30, 30], [24, 16, 3, 3], [1, 1, 1, 1]],
+    ] as [number[], number[], number[]][]) {
+      const X = input('float32', x, 41);
+      const W = input('float32', w, 42);
+      const y = [x[0]!, w[0]!, ...windowOut(x, [3, 3], [1, 1], [1, 1], p)];
+      const attrs = { kernel_shape: [3, 3], strides: [1, 1], dilations: [1, 1], pads: p, group: 1, auto_pad: 'NOTSET' };
+      for (let round = 0; round < 3; round++) {
+        if (round === 2) {
+          W.view.set(input('float32', w, 43).view as Float32Array);
+          id++;
+        }
+        (W.storage as { constId?: number }).constId = id;
+        await check('Conv', 'float32', [X, W, null], [['float32', y]], attrs, wino(9 * w[1]!));
+      }
+      id++;
+    }
+  });
+
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {
     await conv([1, 128, 20, 20], [96, 128, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
     await conv([1, 300, 1, 1], [1, 300, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);

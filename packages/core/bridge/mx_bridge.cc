@@ -19,6 +19,7 @@
 //        double after the dims: the byte offset into that allocation.
 #include <node_api.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -490,6 +491,38 @@ inline Indirect* indirect_of(KernelTask* t) { return reinterpret_cast<Indirect*>
 
 const mx_attrs kNoAttrs = {0, nullptr};
 
+// ---------------------------------------------------------------- profiling (per process)
+
+// While on, call_kernel times every kernel call (steady clock around fn) and
+// keeps its op name and tensor shapes; profileStop() hands them to JS. On a
+// device-memory backend fn only enqueues, so its times are launch times.
+struct Profile {
+  std::atomic<bool> on{false};
+  std::mutex m;
+  struct Rec {
+    const char* op;
+    uint64_t ns;
+    int32_t nin, nout;
+    size_t dims;  // offset of this call's shapes in `shapes`: per tensor ndim, then dims
+  };
+  std::vector<Rec> recs;
+  std::vector<int64_t> shapes;
+};
+Profile& prof() {
+  static Profile p;
+  return p;
+}
+void profile_record(const char* op, uint64_t ns, const mx_tensor* ts, int32_t nin, int32_t nout) {
+  Profile& p = prof();
+  std::lock_guard<std::mutex> lock(p.m);
+  p.recs.push_back({op, ns, nin, nout, p.shapes.size()});
+  for (int32_t i = 0; i < nin + nout; i++) {
+    const int32_t nd = ts[i].data ? ts[i].ndim : -1;  // -1: an absent optional input
+    p.shapes.push_back(nd);
+    for (int32_t d = 0; d < nd; d++) p.shapes.push_back(ts[i].shape[d]);
+  }
+}
+
 // Calls one kernel; a failure (status or exception) is recorded on q.
 // ids: the inputs' constant ids (0: not constant), or NULL when none is.
 void call_kernel(mx_queue* q, mx_kernel_fn fn, const char* op, const Attrs* attrs, mx_tensor* ts, int32_t nin,
@@ -509,8 +542,13 @@ void call_kernel(mx_queue* q, mx_kernel_fn fn, const char* op, const Attrs* attr
   ctx.const_ids = ids;
   msg[0] = '\0';
   int st;
+  const bool timed = prof().on.load(std::memory_order_relaxed);
+  const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   try {
     st = fn(&ctx);
+    if (timed)
+      profile_record(op, (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+                     ts, nin, nout);
   } catch (const std::bad_alloc&) {
     snprintf(msg, kMsgCap, "%s: out of host memory", op);
     st = MX_ERR_OOM;
@@ -1383,6 +1421,58 @@ napi_value Read(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// profileStart(): drop earlier records and time every kernel call from now on.
+napi_value ProfileStart(napi_env env, napi_callback_info) {
+  Profile& p = prof();
+  {
+    std::lock_guard<std::mutex> lock(p.m);
+    p.recs.clear();
+    p.shapes.clear();
+  }
+  p.on.store(true);
+  return undefined(env);
+}
+
+// profileStop(): [op, ns, inputs, shapes][] of the calls since profileStart();
+// shapes holds the inputs' then the outputs' shapes, null for an absent input.
+napi_value ProfileStop(napi_env env, napi_callback_info) {
+  Profile& p = prof();
+  p.on.store(false);
+  std::vector<Profile::Rec> recs;
+  std::vector<int64_t> shapes;
+  {
+    std::lock_guard<std::mutex> lock(p.m);
+    recs.swap(p.recs);
+    shapes.swap(p.shapes);
+  }
+  napi_value out;
+  NAPI(napi_create_array_with_length(env, recs.size(), &out));
+  for (size_t r = 0; r < recs.size(); r++) {
+    const Profile::Rec& c = recs[r];
+    napi_value row, sh;
+    NAPI(napi_create_array_with_length(env, 4, &row));
+    NAPI(napi_create_array_with_length(env, (size_t)(c.nin + c.nout), &sh));
+    size_t at = c.dims;
+    for (int32_t i = 0; i < c.nin + c.nout; i++) {
+      const int64_t nd = shapes[at++];
+      napi_value dims;
+      if (nd < 0) {
+        NAPI(napi_get_null(env, &dims));
+      } else {
+        NAPI(napi_create_array_with_length(env, (size_t)nd, &dims));
+        for (int64_t d = 0; d < nd; d++) NAPI(napi_set_element(env, dims, (uint32_t)d, num(env, (double)shapes[at++])));
+      }
+      NAPI(napi_set_element(env, sh, (uint32_t)i, dims));
+    }
+    NAPI(napi_set_element(env, row, 0, str(env, c.op)));
+    NAPI(napi_set_element(env, row, 1, num(env, (double)c.ns)));
+    NAPI(napi_set_element(env, row, 2, num(env, c.nin)));
+    NAPI(napi_set_element(env, row, 3, sh));
+    NAPI(napi_set_element(env, out, (uint32_t)r, row));
+  }
+  return out;
+}
+
 napi_value MemoryInfo(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const mx_backend_v1* t = usable();
@@ -1456,6 +1546,8 @@ napi_value init_module(napi_env env, napi_value exports) {
       FN("fill", Fill),
       FN("read", Read),
       FN("memoryInfo", MemoryInfo),
+      FN("profileStart", ProfileStart),
+      FN("profileStop", ProfileStop),
       napi_property_descriptor{"command", nullptr, nullptr, nullptr, nullptr, cmd, napi_enumerable, nullptr},
   };
 #undef FN

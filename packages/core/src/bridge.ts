@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { DTYPES, isDType, type DType } from './dtype.js';
 import { MxError, type MxErrorCode } from './errors.js';
-import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Backend, type DeviceInfo, type KernelCall, type KernelInfo, type KernelTensor, type ProgramCall, type ProgramTensor, type Queue, type StorageRef } from './protocol.js';
+import { PROTOCOL_MAJOR, PROTOCOL_MINOR, type Backend, type DeviceInfo, type KernelCall, type KernelInfo, type KernelTensor, type KernelTiming, type ProgramCall, type ProgramTensor, type Queue, type StorageRef } from './protocol.js';
 import type { AttrValue } from './ops/schema.js';
 
 /** What the backend package knows about itself (from its package.json). */
@@ -66,6 +66,9 @@ interface Addon {
   writeLater(mem: unknown, byteOffset: number): unknown;
   read(mem: unknown, byteOffset: number, bytes: number, dstAddress: number): void;
   memoryInfo(device: number): { usedBytes: number; freeBytes: number; totalBytes: number } | undefined;
+  /** Absent from bridges built before profiling existed. */
+  profileStart?(): void;
+  profileStop?(): [op: string, ns: number, inputs: number, shapes: (number[] | null)[]][];
 }
 
 const REQUIRED = ['info', 'init', 'devices', 'kernels', 'addressOf', 'createQueue', 'attachQueue', 'submit', 'encodeAttrs', 'sync', 'drainSync', 'waitGate', 'fill'];
@@ -295,6 +298,14 @@ export function nativeBackend(addon: unknown, info: NativeBackendInfo): NativeBa
       A.submit(cache[K_ATTRS]);
     },
   };
+
+  const { profileStart, profileStop } = A;
+  if (typeof profileStart === 'function' && typeof profileStop === 'function')
+    Object.assign(backend, {
+      profileStart: () => profileStart.call(A),
+      profileStop: (): KernelTiming[] =>
+        profileStop.call(A).map(([op, ns, nin, shapes]) => ({ op, ns, inputs: shapes.slice(0, nin), outputs: shapes.slice(nin) as number[][] })),
+    });
 
   if (typeof A.createProgram === 'function' && typeof A.runProgram === 'function') {
     const createProgram = A.createProgram.bind(A);

@@ -314,10 +314,10 @@ function bar(i: number, n: number, ms: number): string {
 }
 
 const runCmd: Command = {
-  summary: 'run a model on random or given inputs and print output shapes and values; --bench N times it',
-  usage: 'mx run <model.onnx> [--backend cpu] [--device d] [--input name=file.npy|random]... [--shape name=1,3,224,224]... [--dim symbol=N]... [--bench N]',
+  summary: 'run a model on random or given inputs and print output shapes and values; --bench N times it, --profile shows the time per op',
+  usage: 'mx run <model.onnx> [--backend cpu] [--device d] [--input name=file.npy|random]... [--shape name=1,3,224,224]... [--dim symbol=N]... [--bench N] [--profile]',
   async run(args) {
-    const { o, pos } = options('mx run', args, ['--backend', '--device', '--bench'], ['--input', '--dim', '--shape']);
+    const { o, pos } = options('mx run', args, ['--backend', '--device', '--bench'], ['--input', '--dim', '--shape'], ['--profile']);
     if (pos.length !== 1) throw new UsageError('mx run: give one model file');
     const pairs = (flag: string) =>
       Object.fromEntries((o[flag] ?? []).map((kv) => {
@@ -379,6 +379,13 @@ const runCmd: Command = {
         times.sort((a, b) => a - b);
         const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
         process.stdout.write(`latency over ${bench} runs: min ${times[0]!.toFixed(3)} ms  median ${q(0.5).toFixed(3)} ms  p90 ${q(0.9).toFixed(3)} ms  mean ${(times.reduce((a, b) => a + b, 0) / bench).toFixed(3)} ms\n`);
+      }
+      if (o['--profile']) {
+        const { profile } = await import('./profile.js');
+        const p = await profile(async () => {
+          for (const v of Object.values(await model.runValues(feeds))) dispose(v);
+        });
+        process.stdout.write(`\nprofile of one run (after the first)\n${p.toString()}\n`);
       }
     } finally {
       model.dispose();

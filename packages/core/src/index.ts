@@ -10,7 +10,7 @@
 export { MxError, isMxError, type MxErrorCode } from './errors.js';
 export { DTYPES, ALL_DTYPES, EVERY_DTYPE, NARROW_DTYPES, dtypeSize, isDType, isFloat, readNumber, writeNumber, type DType, type TypedArray } from './dtype.js';
 export { PROTOCOL_MAJOR, PROTOCOL_MINOR } from './protocol.js';
-export type { Backend, BackendManifest, ClaimQuery, DeviceInfo, KernelCall, KernelInfo, KernelTensor, Queue, StorageRef } from './protocol.js';
+export type { Backend, BackendManifest, ClaimQuery, DeviceInfo, KernelCall, KernelInfo, KernelTensor, KernelTiming, Queue, StorageRef } from './protocol.js';
 export { registerBackend, use, backendRecords, devices, defaultDevice, type BackendRecord } from './registry.js';
 export { OPS, type OpName } from './ops/index.js';
 export type { OpSchema, AttrValue } from './ops/schema.js';
@@ -19,3 +19,4 @@ export { Tensor, tensor, full, zeros, ones, type TensorLike, type TensorOptions 
 export { ops, runByName as runOp, type OpFunctions, type OpMethods } from './api.js';
 export * from './generated/ops.js';
 export * as onnx from './onnx/index.js';
+export { profile, Profile, type ProfiledCall, type ProfileRow } from './profile.js';

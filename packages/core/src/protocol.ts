@@ -14,7 +14,7 @@ import type { DType } from './dtype.js';
 import type { AttrValue } from './ops/schema.js';
 
 export const PROTOCOL_MAJOR = 1;
-export const PROTOCOL_MINOR = 1;
+export const PROTOCOL_MINOR = 2;
 
 export interface DeviceInfo {
   /** Device id, e.g. 'cpu', 'cuda:0'. Several backends may serve one id. */
@@ -73,6 +73,16 @@ export interface KernelCall {
  */
 /** constId: the tensor's constant id (an external input whose storage has one, see StorageRef.constId). */
 export type ProgramTensor = { readonly dtype: DType; readonly shape: readonly number[]; readonly constId?: number } & ({ readonly arena: number } | { readonly ext: number });
+
+/** One timed kernel call (Backend.profileStop). */
+export interface KernelTiming {
+  readonly op: string;
+  /** Nanoseconds inside the kernel; on a device-memory backend, the time it took to enqueue it. */
+  readonly ns: number;
+  /** The inputs' shapes (null: an absent optional input), then the outputs'. */
+  readonly inputs: readonly (readonly number[] | null)[];
+  readonly outputs: readonly (readonly number[])[];
+}
 
 /** What Backend.claims sees of a call. */
 export interface ClaimQuery {
@@ -161,6 +171,11 @@ export interface Backend {
    * Core keeps both alive until the queue passes this work.
    */
   runProgram?(program: unknown, arena: StorageRef | null, externals: readonly StorageRef[]): void;
+
+  /** Optional (minor 2): time every kernel call from now on (earlier records are dropped). */
+  profileStart?(): void;
+  /** Optional (minor 2): stop timing; the calls since profileStart, in the order they ran. */
+  profileStop?(): KernelTiming[];
 
   // ---- memory spaces the backend owns (not needed for 'host'):
   alloc?(device: string, bytes: number): unknown;

@@ -393,6 +393,11 @@ export function backendRecords(): readonly BackendRecord[] {
   return entries.map((e) => e.rec);
 }
 
+/** The backends in use (available and selected), most preferred first. */
+export function activeBackends(): readonly Backend[] {
+  return active().map((e) => e.rec.backend!);
+}
+
 /**
  * Available backends that serve `device`, most preferred first.
  * @example

@@ -168,6 +168,67 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
   return p;
 }
 
+// Convolutions with small output planes (the late stages of a CNN: 14x14, 7x7)
+// run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
+// micro-kernel's 16-wide side then runs along the output channels (whole
+// panels; P = 49 would pad 4 panels to 64 columns the other way round) and its
+// 6-high side along the positions; col^T is made and packed once for all
+// threads, W^T packed once per constant W. Y^T lands in scratch and is
+// transposed into Y with the bias.
+bool transposed_applies(int64_t P, int64_t M, int64_t K) { return P <= 256 && M >= 32 && K >= 32; }
+
+int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, int64_t K,
+                    const float* x, const float* w, const float* b, float* y) {
+  const int64_t P = g.out_plane;
+  const uint64_t id = mx_const_id(ctx, 1);
+  const size_t nb = (size_t)gemm_packed_b_size(K, M);
+  bool fresh = false;
+  float* wt = id ? const_cache(id, w, CONST_CONV_WT, K, M, nb, &fresh) : nullptr;
+  // each part 64-byte aligned (the micro-kernel loads packed panels aligned)
+  const auto up = [](int64_t n) { return (size_t)((n + 15) & ~int64_t(15)); };
+  const size_t ncol = g.direct ? 0 : up(K * P), na = up(gemm_packed_a_size(P, K)), nc = up(P * M);
+  float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + (wt ? 0 : nb))));
+  if (!col) return fail_oom(ctx, "Conv");
+  float *ap = col + ncol, *ct = ap + na;
+  if (!wt) wt = ct + nc, fresh = true;
+  const mat_view<float> wT{w, 1, K};  // W^T (k, m) = W[m, k]
+  if (fresh) gemm_pack_b(ctx->pool, K, M, wT, wt);
+  for (int64_t n = 0; n < N; n++) {
+    const float* xn = x + n * C * g.in_plane;
+    mat_view<float> a{xn, 1, P};  // col^T (p, k) = col[k, p]
+    if (!g.direct) {
+      const im2col<float> cols{&g, xn};
+      parallel_for(ctx->pool, K, std::max<int64_t>(1, 4096 / P), [&](int64_t k0, int64_t k1) {
+        im2col<float>::rows(&cols, k0, k1 - k0, 0, P, col + k0 * P);
+      });
+      a.data = col;
+    }
+    gemm_pack_a(ctx->pool, P, K, a, ap);
+    if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt)) return fail_oom(ctx, "Conv");
+    float* yn = y + n * M * P;
+    // 16 x 16 blocks through a local tile: both sides are read and written
+    // along cache lines (a column walk of Y^T would hit one cache set per
+    // power-of-two M).
+    parallel_for(ctx->pool, (M + 15) / 16, std::max<int64_t>(1, 1024 / P), [&](int64_t q0, int64_t q1) {
+      float t[16][16];
+      for (int64_t m0 = q0 * 16; m0 < std::min(M, q1 * 16); m0 += 16) {
+        const int mn = (int)std::min<int64_t>(16, M - m0);
+        for (int64_t p0 = 0; p0 < P; p0 += 16) {
+          const int pn = (int)std::min<int64_t>(16, P - p0);
+          for (int i = 0; i < pn; i++)
+            for (int j = 0; j < mn; j++) t[j][i] = ct[(p0 + i) * M + m0 + j];
+          for (int j = 0; j < mn; j++) {
+            const float bm = b ? b[m0 + j] : 0.0f;
+            float* yr = yn + (m0 + j) * P + p0;
+            for (int i = 0; i < pn; i++) yr[i] = t[j][i] + bm;
+          }
+        }
+      }
+    });
+  }
+  return MX_OK;
+}
+
 template <class T> int conv(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
@@ -204,11 +265,14 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
 
   if constexpr (std::is_same_v<T, float>) {
     const bool k3s1 = X.ndim == 4 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1;
-    if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2])) {
+    if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2], mx_const_id(ctx, 1) != 0)) {
       const int64_t pads[2] = {g.p[1], g.p[2]};
       return conv_winograd(ctx, pads);
     }
   }
+
+  if constexpr (std::is_same_v<T, float>)
+    if (G == 1 && transposed_applies(P, M, Kg)) return conv_transposed(ctx, g, N, C, M, Kg, x, w, b, y);
 
   // W packed once when it is a constant (float32 GEMMs that are not GEMVs).
   const T* wp = nullptr;

@@ -12,9 +12,11 @@
 // the largest |Y| for typical data (direct summation: ~1e-7). Callers take this
 // path only for convolutions big enough to need it (see winograd_applies).
 //
-// Work: the weights are transformed and packed for the GEMM once per call; then
-// each task takes a band of tile rows of one image through the input transform,
-// the 36 GEMMs and the output transform with its own V and P (no barrier).
+// Work: the weights are transformed and packed for the GEMM once per constant W
+// (else per call); then each task takes a band of tile rows of one image through
+// the input transform, the 36 GEMMs and the output transform with its own V and
+// P (no barrier); small images go through the three steps one after another,
+// each split among the threads.
 // Layouts: V[e][c][t] and P[e][m][t] with a band's tiles t = ty * tw + tx contiguous, so
 // both transforms run as vector loops along a tile row: the input transform
 // applies B^T along y to whole input rows, splits each result row into its 4
@@ -69,10 +71,11 @@ inline MXCPU_INLINE void at6(int64_t n, const float* __restrict r0, const float*
   }
 }
 
-// V[e][c][t] for the tile rows [ty0, ty1) of one image, all channels. rows:
-// scratch of 48 * (tw + 1) + W floats (transformed rows, their phases, zeros).
-inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t ty0,
-                                              int64_t ty1, float* __restrict V, float* __restrict rows) {
+// V[e][c][t] for the tile rows [ty0, ty1) of one image, channels [c0, c1) of C.
+// rows: scratch of 48 * (tw + 1) + W floats (transformed rows, their phases, zeros).
+inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t c0,
+                                              int64_t c1, int64_t ty0, int64_t ty1, float* __restrict V,
+                                              float* __restrict rows) {
   const int64_t Tb = (ty1 - ty0) * g.tw;  // tiles of the band
   const int64_t Q = g.tw + 1, RW = 4 * Q;  // phase length; a transformed row's width (x from -pl)
   float* ty_rows = rows;             // B^T along y: 6 rows of RW
@@ -80,7 +83,7 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   float* zero = ph + 6 * RW;         // W zeros: the input rows in the padding
   std::fill(zero, zero + g.W, 0.0f);
   const int64_t lo = std::min(RW, g.pl), n = std::max<int64_t>(0, std::min(g.W, RW - lo));  // columns [lo, lo + n) come from X
-  for (int64_t c = 0; c < C; c++) {
+  for (int64_t c = c0; c < c1; c++) {
     const float* plane = x + c * g.H * g.W;
     for (int64_t ty = ty0; ty < ty1; ty++) {
       const float* in[kPatch];  // input rows 4ty - pt + j
@@ -116,14 +119,15 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   }
 }
 
-// Y[m] for output channels [m0, m1): A^T P A per tile plus the bias. buf: scratch
-// of 6 * 4 * tw + 16 * (tw + 1) floats.
-inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* __restrict P, int64_t M, int64_t ty0,
-                                               int64_t ty1, const float* bias, float* __restrict y, float* __restrict buf) {
+// Y[m] for output channels [m0, m1) of M: A^T P A per tile plus the bias. buf:
+// scratch of 6 * 4 * tw + 16 * (tw + 1) floats.
+inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* __restrict P, int64_t M, int64_t m0,
+                                               int64_t m1, int64_t ty0, int64_t ty1, const float* bias,
+                                               float* __restrict y, float* __restrict buf) {
   const int64_t tw = g.tw, Q = tw + 1, Tb = (ty1 - ty0) * tw;
   float* s = buf;                 // A^T along x: [i][r][tx], 6 x 4 x tw
   float* o = buf + 6 * 4 * tw;    // A^T along y: [r2][r][q], 4 x 4 x Q
-  for (int64_t m = 0; m < M; m++) {
+  for (int64_t m = m0; m < m1; m++) {
     const float b = bias ? bias[m] : 0.0f;
     float* plane = y + m * g.OH * g.OW;
     for (int64_t ty = ty0; ty < ty1; ty++) {
@@ -158,25 +162,42 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
   }
 }
 
-void input_transform_base(const wino_geom& g, const float* x, int64_t C, int64_t ty0, int64_t ty1, float* V,
-                          float* rows) {
-  input_transform_impl(g, x, C, ty0, ty1, V, rows);
+void input_transform_base(const wino_geom& g, const float* x, int64_t C, int64_t c0, int64_t c1, int64_t ty0,
+                          int64_t ty1, float* V, float* rows) {
+  input_transform_impl(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
-void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_t ty0, int64_t ty1, const float* bias,
-                           float* y, float* buf) {
-  output_transform_impl(g, P, M, ty0, ty1, bias, y, buf);
+void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, int64_t ty0,
+                           int64_t ty1, const float* bias, float* y, float* buf) {
+  output_transform_impl(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
 }
 #if defined(__GNUC__) && defined(__x86_64__)
 __attribute__((target("avx2,fma"))) void input_transform_avx2(const wino_geom& g, const float* x, int64_t C,
-                                                              int64_t ty0, int64_t ty1, float* V, float* rows) {
-  input_transform_impl(g, x, C, ty0, ty1, V, rows);
+                                                              int64_t c0, int64_t c1, int64_t ty0, int64_t ty1,
+                                                              float* V, float* rows) {
+  input_transform_impl(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
 __attribute__((target("avx2,fma"))) void output_transform_avx2(const wino_geom& g, const float* P, int64_t M,
-                                                               int64_t ty0, int64_t ty1, const float* bias, float* y,
-                                                               float* buf) {
-  output_transform_impl(g, P, M, ty0, ty1, bias, y, buf);
+                                                               int64_t m0, int64_t m1, int64_t ty0, int64_t ty1,
+                                                               const float* bias, float* y, float* buf) {
+  output_transform_impl(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
 }
 #endif
+void input_transform(const wino_geom& g, const float* x, int64_t C, int64_t c0, int64_t c1, int64_t ty0, int64_t ty1,
+                     float* V, float* rows) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma();
+  if (avx2) return input_transform_avx2(g, x, C, c0, c1, ty0, ty1, V, rows);
+#endif
+  input_transform_base(g, x, C, c0, c1, ty0, ty1, V, rows);
+}
+void output_transform(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, int64_t ty0, int64_t ty1,
+                      const float* bias, float* y, float* buf) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma();
+  if (avx2) return output_transform_avx2(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+#endif
+  output_transform_base(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+}
 
 // U[e][m][c] = (G w G^T)[i][k] for the 3x3 filter w of (m, c), as vector loops
 // over blocks of channels (the filters' taps transposed into f first).
@@ -226,7 +247,7 @@ __attribute__((target("avx2,fma"))) void weight_transform_avx2(const float* w, i
 
 }  // namespace
 
-bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW) {
+bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constant_w) {
   static const bool off = [] {
     const char* v = std::getenv("MX_CPU_WINOGRAD");
     return v && std::strcmp(v, "0") == 0;
@@ -234,11 +255,12 @@ bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW) {
   if (off) return false;
   const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
   // Enough channels for the GEMMs to pay, and enough tiles per filter that the
-  // per-call weight transform and packing stay small and the transforms' rows
-  // are long enough to vectorize: measured against im2col on one thread, 1.1x
-  // to 1.5x faster from 16 channels at 28x28 and 56x56, 0.6x at 256 channels
-  // and 14x14 (16 tiles).
-  return C >= 16 && M >= 16 && tiles >= 36;
+  // transforms' rows are long enough to vectorize and (when W is not a
+  // constant) the per-call weight transform stays small: measured against
+  // im2col, 1.1x to 1.5x faster from 16 channels at 28x28 and 56x56; at 14x14
+  // (16 tiles) 1.6x with 256 channels once the transformed weights are kept, 0.6x
+  // when they are transformed per call.
+  return C >= 16 && M >= 16 && OW > 4 && tiles >= (constant_w ? 16 : 36);
 }
 
 int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
@@ -250,16 +272,26 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
   g.th = (g.OH + 3) / 4, g.tw = (g.OW + 3) / 4, g.T = g.th * g.tw;
   const int64_t Q = g.tw + 1;
   const int nt = ctx->pool ? std::max(1, (int)ctx->pool->num_threads(ctx->pool->self)) : 1;
-  // Bands of tile rows: one task each (input transform, 36 GEMMs, output
-  // transform), so threads meet only once per call after the weights. A band's
-  // V and P stay near L2 size (>= 16 tiles); among the band heights that allow,
-  // the one with the least padded GEMM columns and idle thread slots.
+  // Small images (few tiles) run in three phases over the whole image, each
+  // split among the threads: input transform by channels, the 36 GEMMs by e,
+  // output transform by output channels. Larger ones run in bands of tile rows
+  // (below), one task each, so threads meet only once per call.
+  static const int force = [] {
+    const char* v = std::getenv("MX_CPU_WINOGRAD_PHASES");
+    return v ? std::atoi(v) : -1;
+  }();
+  const bool phases = force >= 0 ? force == 1 : g.T < 32;
+  // A band's V and P stay near L2 size (>= 16 tiles); among the band heights
+  // that allow, the one with the least padded GEMM columns and idle thread
+  // slots; more than kThin tiles, so that no GEMM takes a path that reads U.
+  constexpr int64_t kThin = 4;
   const int64_t fit = std::max<int64_t>(16, (int64_t(2) << 20) / (sizeof(float) * kE * (C + M)));
-  int64_t tr = 1;
+  int64_t tr = g.th;
   double best = -1;
-  for (int64_t h = 1; h <= g.th; h++) {
+  for (int64_t h = 1; h <= g.th && !phases; h++) {
     const int64_t nb = h * g.tw, bands = N * ((g.th + h - 1) / h);
-    if (h > 1 && nb > fit) break;
+    if (nb <= kThin && h < g.th) continue;
+    if (best >= 0 && nb > fit) break;
     // padded GEMM columns x the busiest thread's tile rows over an even share;
     // short bands repeat the patch rows they share; a few bands per thread let
     // the others absorb a thread that the OS preempts
@@ -271,25 +303,61 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
   const int64_t per_image = (g.th + tr - 1) / tr, Tmax = tr * g.tw;
   const int64_t per_u = gemm_packed_a_size(M, C);
   const size_t nU = (size_t)kE * M * C, nUp = (size_t)kE * per_u;
-  float* U = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (nU + nUp)));
-  if (!U) return fail_oom(ctx, "Conv");
-  float* Up = U + nU;  // U[e] packed for the GEMM
-  static const bool avx2 = cpu_has_avx2_fma();
+  // U[e] transformed and packed for the GEMMs: once per constant W (kept with
+  // the constant, 4x the filter's size), else per call.
   const float* w = static_cast<const float*>(W.data);
-  std::atomic<bool> ok{true};
-  // Weights: transform (by output channels), then pack each U[e] (by e).
-  parallel_for(ctx->pool, M, std::max<int64_t>(1, 4096 / C), [&](int64_t m0, int64_t m1) {
+  const uint64_t id = mx_const_id(ctx, 1);
+  bool fresh = true;
+  float* Up = id ? const_cache(id, w, CONST_WINOGRAD, M, C, nUp, &fresh) : nullptr;
+  const size_t nV = phases ? (size_t)kE * C * g.T : 0, nP = phases ? (size_t)kE * M * g.T : 0;
+  float* buf = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * ((fresh ? nU : 0) + (Up ? 0 : nUp) + nV + nP)));
+  if (!buf) return fail_oom(ctx, "Conv");
+  float* U = fresh ? buf : nullptr;
+  float* rest = buf + (fresh ? nU : 0);
+  if (!Up) Up = rest, rest += nUp;
+  if (fresh) {
+    static const bool avx2 = cpu_has_avx2_fma();
+    // Weights: transform (by output channels), then pack each U[e] (by e).
+    parallel_for(ctx->pool, M, std::max<int64_t>(1, 4096 / C), [&](int64_t m0, int64_t m1) {
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (avx2) return weight_transform_avx2(w, M, C, m0, m1, U);
+      if (avx2) return weight_transform_avx2(w, M, C, m0, m1, U);
 #endif
-    weight_transform_base(w, M, C, m0, m1, U);
-  });
-  parallel_for(ctx->pool, kE, 1, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; e++) gemm_pack_a(nullptr, M, C, mat_view<float>{U + e * M * C, C, 1}, Up + e * per_u);
-  });
+      weight_transform_base(w, M, C, m0, m1, U);
+    });
+    parallel_for(ctx->pool, kE, 1, [&](int64_t e0, int64_t e1) {
+      for (int64_t e = e0; e < e1; e++) gemm_pack_a(nullptr, M, C, mat_view<float>{U + e * M * C, C, 1}, Up + e * per_u);
+    });
+  }
+  // U itself is not read by the GEMMs (more than kThin columns, M > 1).
+  const auto u_view = [&](int64_t e) { return mat_view<float>{U ? U + e * M * C : nullptr, C, 1}; };
+  const size_t rows = std::max<size_t>(48 * Q + g.W, 24 * g.tw + 16 * Q);
+  std::atomic<bool> ok{true};
+  if (phases) {
+    float *V = rest, *P = rest + nV;
+    for (int64_t n = 0; n < N && ok; n++) {
+      const float* x = static_cast<const float*>(X.data) + n * C * g.H * g.W;
+      float* y = static_cast<float*>(Y.data) + n * M * g.OH * g.OW;
+      parallel_for(ctx->pool, C, std::max<int64_t>(1, 64 / g.T), [&](int64_t c0, int64_t c1) {
+        float* tmp = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * rows));
+        if (!tmp) { ok = false; return; }
+        input_transform(g, x, C, c0, c1, 0, g.th, V, tmp);
+      });
+      parallel_for(ctx->pool, kE, 1, [&](int64_t e0, int64_t e1) {
+        for (int64_t e = e0; e < e1; e++)
+          if (!gemm(nullptr, M, g.T, C, 1.0f, u_view(e), mat_view<float>{V + e * C * g.T, g.T, 1}, 0.0f, P + e * M * g.T,
+                    g.T, nullptr, Up + e * per_u))
+            ok = false;
+      });
+      parallel_for(ctx->pool, M, std::max<int64_t>(1, 64 / g.T), [&](int64_t m0, int64_t m1) {
+        float* tmp = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * rows));
+        if (!tmp) { ok = false; return; }
+        output_transform(g, P, M, m0, m1, 0, g.th, bias, y, tmp);
+      });
+    }
+    return ok ? MX_OK : fail_oom(ctx, "Conv");
+  }
   parallel_for(ctx->pool, N * per_image, 1, [&](int64_t b0, int64_t b1) {
     const size_t nV = (size_t)kE * C * Tmax, nP = (size_t)kE * M * Tmax;
-    const size_t rows = std::max<size_t>(48 * Q + g.W, 24 * g.tw + 16 * Q);
     float* V = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * (nV + nP + rows)));
     if (!V) { ok = false; return; }
     float* P = V + nV;
@@ -298,20 +366,12 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
       const int64_t n = band / per_image, ty0 = band % per_image * tr, ty1 = std::min(g.th, ty0 + tr), Tb = (ty1 - ty0) * g.tw;
       const float* x = static_cast<const float*>(X.data) + n * C * g.H * g.W;
       float* y = static_cast<float*>(Y.data) + n * M * g.OH * g.OW;
-#if defined(__GNUC__) && defined(__x86_64__)
-      if (avx2) input_transform_avx2(g, x, C, ty0, ty1, V, tmp);
-      else
-#endif
-        input_transform_base(g, x, C, ty0, ty1, V, tmp);
+      input_transform(g, x, C, 0, C, ty0, ty1, V, tmp);
       for (int64_t e = 0; e < kE; e++)
-        if (!gemm(nullptr, M, Tb, C, 1.0f, mat_view<float>{U + e * M * C, C, 1}, mat_view<float>{V + e * C * Tb, Tb, 1}, 0.0f,
-                  P + e * M * Tb, Tb, nullptr, Up + e * per_u))
+        if (!gemm(nullptr, M, Tb, C, 1.0f, u_view(e), mat_view<float>{V + e * C * Tb, Tb, 1}, 0.0f, P + e * M * Tb, Tb,
+                  nullptr, Up + e * per_u))
           ok = false;
-#if defined(__GNUC__) && defined(__x86_64__)
-      if (avx2) output_transform_avx2(g, P, M, ty0, ty1, bias, y, tmp);
-      else
-#endif
-        output_transform_base(g, P, M, ty0, ty1, bias, y, tmp);
+      output_transform(g, P, M, 0, M, ty0, ty1, bias, y, tmp);
     }
   });
   return ok ? MX_OK : fail_oom(ctx, "Conv");

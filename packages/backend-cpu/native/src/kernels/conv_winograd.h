@@ -8,8 +8,8 @@
 namespace mxcpu {
 
 // Whether the Winograd path pays for a conv with C input and M output channels
-// and an OH x OW output plane.
-bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW);
+// and an OH x OW output plane; constant_w: W is a constant (its transform is kept).
+bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constant_w);
 
 // Y = Conv(X, W, B) for such a conv; pads = {top, left} (the end pads follow
 // from Y's shape). Returns a status like a kernel.
