@@ -1,4 +1,9 @@
-// node convcmp.mjs C,H,W,M,k,s[,pad] ...   mx cpu vs ORT, interleaved
+// Single Conv layers on mx and on onnxruntime-node, alternating call by call
+// (model.run with a constant W and bias; the output downloaded on the mx side):
+//   node bench/conv-shapes.mjs C,H,W,M,k,stride[,pad[,group]] ...
+//   e.g. node bench/conv-shapes.mjs 256,14,14,256,3,1 512,7,7,2048,1,1 3,224,224,64,7,2
+// Medians of 40 calls each, 2 threads on both sides (MX_NUM_THREADS for mx); for
+// finding which layer shapes of a model lag (`mx run model.onnx --profile` lists them).
 import * as mx from '@mx/core';
 import '@mx/backend-cpu';
 import ort from 'onnxruntime-node';
