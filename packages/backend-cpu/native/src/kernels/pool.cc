@@ -13,6 +13,7 @@
 //     (a NaN makes the max NaN).
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "gemm.h"
 
@@ -118,6 +119,73 @@ int bad_window(mx_kernel_ctx* ctx, const char* op) {
                  op, ctx->inputs[0].ndim);
 }
 
+// float32 MaxPool over 1 or 2 spatial dims, dilation 1, without Indices, one
+// output row at a time: first the maximum over the window's input rows (a
+// vector loop along whole rows), then over each window's columns of it. Each
+// input element is read once per output row instead of once per tap. The same
+// values as the tap-by-tap loop (NaN never wins; -inf where no tap is in the
+// input), up to which of +0 and -0 a tie keeps.
+inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, const float* xp, int64_t o1, float* v,
+                                                         float* yr) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  int64_t l1, h1;
+  tap_range(o1 * g.s[1] - g.pb[1], 1, g.in[1], g.k[1], &l1, &h1);
+  std::fill(v, v + g.in[2], ninf);
+  for (int64_t t = l1; t < h1; t++) {
+    const float* xr = xp + (o1 * g.s[1] - g.pb[1] + t) * g.in[2];
+    for (int64_t j = 0; j < g.in[2]; j++) v[j] = xr[j] > v[j] ? xr[j] : v[j];
+  }
+  // windows inside the row [lo, hi) without bounds checks (3 taps unrolled), the edges with them
+  const int64_t lo = std::min(g.out[2], (g.pb[2] + g.s[2] - 1) / g.s[2]);
+  const int64_t last = g.in[2] - g.k[2] + g.pb[2];  // o2 * s <= last
+  const int64_t hi = std::max(lo, last < 0 ? 0 : std::min(g.out[2], last / g.s[2] + 1));
+  const auto edge = [&](int64_t o2) {
+    const int64_t b = o2 * g.s[2] - g.pb[2];
+    int64_t l2, h2;
+    tap_range(b, 1, g.in[2], g.k[2], &l2, &h2);
+    float m = ninf;
+    for (int64_t t = l2; t < h2; t++) m = v[b + t] > m ? v[b + t] : m;
+    yr[o2] = m;
+  };
+  for (int64_t o2 = 0; o2 < lo; o2++) edge(o2);
+  const float* vb = v - g.pb[2];
+  if (g.k[2] == 3) {
+    for (int64_t o2 = lo; o2 < hi; o2++) {
+      const float* w = vb + o2 * g.s[2];
+      const float a = w[1] > w[0] ? w[1] : w[0];
+      yr[o2] = w[2] > a ? w[2] : a;
+    }
+  } else {
+    for (int64_t o2 = lo; o2 < hi; o2++) {
+      const float* w = vb + o2 * g.s[2];
+      float m = w[0];
+      for (int64_t t = 1; t < g.k[2]; t++) m = w[t] > m ? w[t] : m;
+      yr[o2] = m;
+    }
+  }
+  for (int64_t o2 = hi; o2 < g.out[2]; o2++) edge(o2);
+}
+void max_rows_base(const pool_geom& g, const float* xp, int64_t o1, float* v, float* yr) { max_rows_impl(g, xp, o1, v, yr); }
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void max_rows_avx2(const pool_geom& g, const float* xp, int64_t o1, float* v, float* yr) {
+  max_rows_impl(g, xp, o1, v, yr);
+}
+#endif
+
+int max_pool_rows(mx_kernel_ctx* ctx, const pool_geom& g, const float* x, float* y) {
+  static const bool avx2 = cpu_has_avx2_fma();
+  each_row(ctx, g, [&](int64_t plane, int64_t, int64_t o1, int64_t row) {
+    float* v = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * g.in[2]));
+    float* yr = y + row * g.out[2];
+    if (!v) return (void)std::fill(yr, yr + g.out[2], std::numeric_limits<float>::quiet_NaN());  // unreachable in practice
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (avx2) return max_rows_avx2(g, x + plane * g.in_plane, o1, v, yr);
+#endif
+    max_rows_base(g, x + plane * g.in_plane, o1, v, yr);
+  });
+  return MX_OK;
+}
+
 template <class T> int max_pool(mx_kernel_ctx* ctx) {
   pool_geom g;
   if (!geometry(ctx, &g)) return bad_window(ctx, "MaxPool");
@@ -127,6 +195,8 @@ template <class T> int max_pool(mx_kernel_ctx* ctx) {
   T* y = static_cast<T*>(ctx->outputs[0].data);
   int64_t* ind = ctx->num_outputs > 1 ? static_cast<int64_t*>(ctx->outputs[1].data) : nullptr;
   const bool col_major = mx_attr_int(ctx->attrs, "storage_order", 0) == 1;
+  if constexpr (std::is_same_v<T, float>)
+    if (!ind && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1) return max_pool_rows(ctx, g, x, y);
   window_table win;
   if (!win.init(g)) return fail_oom(ctx, "MaxPool");
   each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
