@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include <string>
+#include <vector>
 
 #include "conv_winograd.h"
 #include "gemm.h"
@@ -68,6 +69,20 @@ inline void valid_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t
   *hi = std::max(*lo, std::min(h, out));
 }
 
+// d[o] = src[o * s] for o < n. Forced inline, so that the AVX2 clones of its
+// callers vectorize it (stride 2 as loads and permutes).
+template <class T> inline __attribute__((always_inline)) void strided_copy(const T* src, int64_t s, int64_t n, T* d) {
+  if (s == 1)
+    for (int64_t o = 0; o < n; o++) d[o] = src[o];
+  else if (s == 2)
+    for (int64_t o = 0; o < n; o++) d[o] = src[2 * o];
+  else
+    for (int64_t o = 0; o < n; o++) d[o] = src[o * s];
+}
+template <class T> inline __attribute__((always_inline)) void zero(T* d, int64_t n) {
+  for (int64_t o = 0; o < n; o++) d[o] = T(0);
+}
+
 // Rows of the im2col matrix of one image's group, made on demand for the GEMM
 // (never stored whole): row r = (c, t0, t1, t2) holds, for every output
 // position, the input value its tap reads (0 in the padding).
@@ -102,10 +117,7 @@ template <class T> struct im2col {
           const T* src = plane + (i0 * g.in[1] + i1) * g.in[2];
           const int64_t a = std::min(std::max(lo2, o2), o2 + len), b = std::max(a, std::min(hi2, o2 + len));
           std::fill(d + o2, d + a, T(0));
-          if (g.s[2] == 1)
-            std::copy(src + a + off2, src + b + off2, d + a);
-          else
-            for (int64_t o = a; o < b; o++) d[o] = src[o * g.s[2] + off2];
+          strided_copy(src + a * g.s[2] + off2, g.s[2], b - a, d + a);
           std::fill(d + b, d + o2 + len, T(0));
         }
         j += len;
@@ -114,7 +126,76 @@ template <class T> struct im2col {
       }
     }
   }
+
+  // The same rows packed for the GEMM (b_rows::pack): columns j0.. cut into
+  // runs along output rows once per call, then per row r of the matrix each
+  // run is one strided copy into its panel.
+  static void pack(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps);
+#if defined(__GNUC__) && defined(__x86_64__)
+  __attribute__((target("avx2,fma"))) static void pack_avx2(const void* self, int64_t p0, int64_t kc, int64_t j0,
+                                                             int64_t nc, T* dst, int64_t ps) {
+    pack_impl(self, p0, kc, j0, nc, dst, ps);
+  }
+#endif
+  static inline __attribute__((always_inline)) void pack_impl(const void* self, int64_t p0, int64_t kc, int64_t j0,
+                                                              int64_t nc, T* dst, int64_t ps) {
+    const im2col& s = *static_cast<const im2col*>(self);
+    const conv_geom& g = *s.g;
+    struct run {
+      int64_t o0, o1, o2, len;
+      T* d;  // where the run's first column goes in row 0 of its panel
+    };
+    std::vector<run> runs;
+    runs.reserve((size_t)(nc / 16 + nc / std::max<int64_t>(1, g.out[2]) + 2));
+    int64_t o2 = j0 % g.out[2], o1 = j0 / g.out[2] % g.out[1], o0 = j0 / g.out[2] / g.out[1];
+    for (int64_t j = 0; j < nc;) {
+      const int64_t len = std::min({g.out[2] - o2, nc - j, 16 - j % 16});
+      runs.push_back({o0, o1, o2, len, dst + j / 16 * ps + j % 16});
+      j += len;
+      if ((o2 += len) == g.out[2]) {
+        o2 = 0;
+        if (++o1 == g.out[1]) o1 = 0, o0++;
+      }
+    }
+    const int64_t tail = nc % 16;
+    T* last = dst + nc / 16 * ps;  // the partial panel's columns past nc are zeros
+    for (int64_t r = p0; r < p0 + kc; r++) {
+      int64_t t = r;
+      const int64_t t2 = t % g.k[2];
+      t /= g.k[2];
+      const int64_t t1 = t % g.k[1];
+      t /= g.k[1];
+      const int64_t t0 = t % g.k[0], c = t / g.k[0];
+      const T* plane = s.x + c * g.in_plane;
+      const int64_t off0 = t0 * g.d[0] - g.p[0], off1 = t1 * g.d[1] - g.p[1], off2 = t2 * g.d[2] - g.p[2];
+      int64_t lo2, hi2;
+      valid_range(off2, g.s[2], g.in[2], g.out[2], &lo2, &hi2);
+      const int64_t row = (r - p0) * 16;
+      for (const run& u : runs) {
+        T* d = u.d + row - u.o2;  // d[o] is output position o of this run
+        const int64_t i0 = u.o0 * g.s[0] + off0, i1 = u.o1 * g.s[1] + off1;
+        if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+          zero(d + u.o2, u.len);
+          continue;
+        }
+        const T* src = plane + (i0 * g.in[1] + i1) * g.in[2];
+        const int64_t a = std::min(std::max(lo2, u.o2), u.o2 + u.len), b = std::max(a, std::min(hi2, u.o2 + u.len));
+        zero(d + u.o2, a - u.o2);
+        strided_copy(src + a * g.s[2] + off2, g.s[2], b - a, d + a);
+        zero(d + b, u.o2 + u.len - b);
+      }
+      if (tail) zero(last + row + tail, 16 - tail);
+    }
+  }
 };
+template <class T>
+void im2col<T>::pack(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma();
+  if (avx2) return pack_avx2(self, p0, kc, j0, nc, dst, ps);
+#endif
+  pack_impl(self, p0, kc, j0, nc, dst, ps);
+}
 
 // One output plane of a convolution whose groups have a single input channel
 // (depthwise): a GEMM would have only `taps` rows, so y (holding the bias or 0)
@@ -290,7 +371,7 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
       const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg, wpg);
       const im2col<T> cols{&g, xg};
-      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg, wpg);
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols, im2col<T>::pack}, T(0), yg, P, bg, wpg);
     } else {
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg);
       const im2col<T> cols{&g, xg};
