@@ -9,12 +9,25 @@ export const vals = (n: number, seed: number) => Array.from({ length: n }, (_, i
  * an activation when `act` is given; weights from Constant nodes (folded when planning).
  */
 export function convBn(
-  opts: { dtype?: 'float32' | 'float64'; bias?: boolean; convIsOutput?: boolean; bn?: boolean; act?: 'Relu' | 'LeakyRelu' | 'Clip' } = {},
+  opts: {
+    dtype?: 'float32' | 'float64';
+    bias?: boolean;
+    convIsOutput?: boolean;
+    bn?: boolean;
+    act?: 'Relu' | 'LeakyRelu' | 'Clip';
+    /** A residual added to the Conv(+BN) output before the activation: Add or Sum of a [1,3,5,4] value, or Add of a [1,3,1,1] one (broadcast). */
+    residual?: 'Add' | 'Sum' | 'broadcast';
+  } = {},
 ): Uint8Array {
   const dt = opts.dtype ?? 'float32';
   const c = (name: string, dims: number[], v: number[]): NodeSpec => ({ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { t: tensorProto(name, dt, dims, v) } } });
   const bn = opts.bn !== false;
   const pre = opts.act ? 'pre' : 'y'; // the value the activation reads
+  const rdims = opts.residual === 'broadcast' ? [1, 3, 1, 1] : [1, 3, 5, 4];
+  const residual: NodeSpec[] = !opts.residual
+    ? []
+    : [c('res', rdims, vals(rdims.reduce((a, b) => a * b, 1), 9)), { op: opts.residual === 'Sum' ? 'Sum' : 'Add', inputs: opts.residual === 'Sum' ? ['res', 'r'] : ['r', 'res'], outputs: [pre] }];
+  const conv = opts.residual ? 'r' : pre; // the Conv(+BN) output
   const act: NodeSpec[] = !opts.act
     ? []
     : opts.act === 'Clip'
@@ -25,16 +38,17 @@ export function convBn(
       nodes: [
         c('w', [3, 2, 3, 3], vals(54, 1)),
         ...(opts.bias !== false ? [c('b', [3], [0.5, -0.25, 0.125])] : []),
-        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: [bn ? 'c' : pre], attrs: { pads: [1, 1, 1, 1] } },
+        { op: 'Conv', inputs: ['x', 'w', ...(opts.bias !== false ? ['b'] : [])], outputs: [bn ? 'c' : conv], attrs: { pads: [1, 1, 1, 1] } },
         ...(bn
           ? [
               c('scale', [3], [1.5, 0.75, -2]),
               c('beta', [3], [0.1, -0.2, 0.3]),
               c('mean', [3], [0.05, -0.4, 0.2]),
               c('var', [3], [0.9, 2.5, 0.01]),
-              { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: [pre], attrs: { epsilon: f(1e-3) } },
+              { op: 'BatchNormalization', inputs: ['c', 'scale', 'beta', 'mean', 'var'], outputs: [conv], attrs: { epsilon: f(1e-3) } },
             ]
           : []),
+        ...residual,
         ...act,
       ],
       inputs: [['x', dt, [1, 2, 5, 4]]],

@@ -27,7 +27,7 @@ process.env.MX_APP_ROOT = app;
 type Mx = typeof import('../src/index.js');
 
 describe.skipIf(missing)('fusion when planning (cpu)', () => {
-  it('runs fused Conv+BatchNormalization and MatMul+Add like the unfused graphs, in fewer steps', async () => {
+  it('runs fused Conv+BatchNormalization(+residual+activation) and MatMul+Add like the unfused graphs, in fewer steps', async () => {
     // the built core: the backend binds to the same module instance
     const mx = (await import(join(core, 'dist/index.js'))) as Mx;
     mx.use(cpu);
@@ -37,6 +37,8 @@ describe.skipIf(missing)('fusion when planning (cpu)', () => {
       { bytes: matmulAdd([1, 3], true), shape: [4, 5], fused: 1, plain: 2 },
       { bytes: convBn({ act: 'Relu' }), shape: [1, 2, 5, 4], fused: 1, plain: 3 },
       { bytes: convBn({ act: 'Clip', bn: false, dtype: 'float64' }), shape: [1, 2, 5, 4], fused: 1, plain: 2, dtype: 'float64' as const },
+      { bytes: convBn({ residual: 'Sum', act: 'Relu' }), shape: [1, 2, 5, 4], fused: 1, plain: 4 },
+      { bytes: convBn({ residual: 'Add', bn: false }), shape: [1, 2, 5, 4], fused: 1, plain: 2 },
     ];
     for (const c of cases) {
       const dtype = c.dtype ?? 'float32';

@@ -1,6 +1,6 @@
 /**
  * Fusions made when planning (executor.ts, Builder.fused): Conv+BatchNormalization
- * folded into the Conv's weights, Conv+activation into FusedConv, MatMul+Add into Gemm. Each model runs fused and
+ * folded into the Conv's weights, Conv(+residual Add)+activation into FusedConv, MatMul+Add into Gemm. Each model runs fused and
  * unfused (load option fuse: false, or MX_ONNX_FUSE=0): the outputs agree within
  * float rounding and the fused plan has fewer steps; patterns whose intermediate
  * is read elsewhere stay unfused.
@@ -78,6 +78,23 @@ describe('fusion when planning', () => {
       // the activation did its work
       if (act === 'Relu') expect(Math.min(...fused.data)).toBe(0);
       if (act === 'Clip') expect(fused.data.every((v) => v >= -0.5 && v <= 0.75) && fused.data.some((v) => v === -0.5 || v === 0.75)).toBe(true);
+      x.dispose();
+    }
+  });
+
+  it('fuses a residual Add or Sum of the output shape (then a Relu) into the Conv: FusedConv with Z; a broadcast one stays apart', async () => {
+    for (const [residual, act, bn, plainOps, fusedOps] of [
+      ['Add', 'Relu', true, ['Conv', 'BatchNormalization', 'Add', 'Relu'], ['FusedConv']],
+      ['Sum', 'Relu', false, ['Conv', 'Sum', 'Relu'], ['FusedConv']],
+      ['Add', undefined, false, ['Conv', 'Add'], ['FusedConv']],
+      ['broadcast', 'Relu', false, ['Conv', 'Add', 'Relu'], ['Conv', 'Add', 'Relu']],
+    ] as const) {
+      const x = mx.tensor(vals(40, 13)).reshape([1, 2, 5, 4]);
+      const { fused, plain } = await both(convBn({ residual, act, bn }), x);
+      expect(plain.ops).toEqual(plainOps);
+      expect(fused.ops).toEqual(fusedOps);
+      agree(fused.data, plain.data);
+      if (act === 'Relu') expect(Math.min(...fused.data)).toBe(0);
       x.dispose();
     }
   });

@@ -553,8 +553,24 @@ export class Builder {
       this.replace(n, s, label, fusedConv, s.key, { ...s.attrs, activation: n.opType, activation_params: params }, [...s.ins], [...s.inMetas]);
       return true;
     }
-    if (n.opType === 'Add') {
+    if (n.opType === 'Add' || (n.opType === 'Sum' && ins.length === 2)) {
+      // Conv -> Add or Sum (a residual of the output's shape): FusedConv(X, W, B, Z, Identity); a Relu after it fuses in too.
       for (const i of [0, 1]) {
+        const s = ins[i] && this.activatable.get(ins[i]!.slot);
+        const z = ins[1 - i];
+        if (!s || s.op !== 'Conv' || !z || z.meta.dtype !== s.dtypes[0] || z.meta.shape?.join() !== s.shapes[0]!.join()) continue;
+        const fusedConv = OPS.FusedConv as OpSchema;
+        try {
+          if (s.dev.pick(fusedConv, s.key) !== s.backend) continue;
+        } catch {
+          continue;
+        }
+        const zSlot = (await this.onDevice(z, s.dev.id, label, 1 - i)).slot;
+        const zMeta = { shape: z.meta.shape!, dtype: z.meta.dtype! };
+        this.replace(n, s, label, fusedConv, s.key, { ...s.attrs, activation: 'Identity', activation_params: [] }, [s.ins[0]!, s.ins[1]!, s.ins[2] ?? -1, zSlot], [s.inMetas[0], s.inMetas[1], s.inMetas[2], zMeta]);
+        return true;
+      }
+      for (const i of n.opType === 'Add' ? [0, 1] : []) {
         const f = ins[i] && this.fusable.get(ins[i]!.slot);
         const c = ins[1 - i];
         if (!f || f.step.op !== 'MatMul' || !c) continue;
@@ -590,8 +606,9 @@ export class Builder {
     const fusedLabel = `${s.label} + ${label}`;
     const step = new KernelStep(fusedLabel, s.dev, s.backend, schema, key, attrs, inSlots, outSlots, [meta.shape!], [meta.dtype!], inMetas);
     this.steps.push(step);
-    // Conv+BN can take an activation too
-    if (schema.name === 'Conv' && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
+    // Conv+BN and Conv+Add can take an activation too
+    const open = schema.name === 'Conv' || (schema.name === 'FusedConv' && attrs.activation === 'Identity');
+    if (open && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
   }
 
   /** The first device (in preference order) with a backend for (op, key). */

@@ -133,7 +133,7 @@ function convRule(ctx: InferContext) {
 }
 
 /** FusedConv's activations and how many activation_params each takes. */
-export const FUSED_ACTIVATIONS: Readonly<Record<string, number>> = { Relu: 0, LeakyRelu: 1, Clip: 2 };
+export const FUSED_ACTIVATIONS: Readonly<Record<string, number>> = { Identity: 0, Relu: 0, LeakyRelu: 1, Clip: 2 };
 
 export const nnOps = {
   MatMul: defineOp({
@@ -200,8 +200,8 @@ export const nnOps = {
   FusedConv: defineOp({
     name: 'FusedConv',
     domain: 'mx',
-    doc: "Conv, then an activation on every output, in one kernel: the ONNX executor makes it from Conv -> Relu, LeakyRelu or Clip when the Conv's backend declares it. activation: 'Relu', 'LeakyRelu' (activation_params [alpha]) or 'Clip' ([min, max]).",
-    inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T' }, { name: 'B', type: 'T', optional: true }],
+    doc: "Y = activation(Conv(X, W, B) + Z) in one kernel, Z (optional, Y's shape) a residual added before the activation: the ONNX executor makes it from Conv -> Add -> Relu, Conv -> Relu, LeakyRelu or Clip when the Conv's backend declares it. activation: 'Identity', 'Relu', 'LeakyRelu' (activation_params [alpha]) or 'Clip' ([min, max]).",
+    inputs: [{ name: 'X', type: 'T' }, { name: 'W', type: 'T' }, { name: 'B', type: 'T', optional: true }, { name: 'Z', type: 'T', optional: true }],
     outputs: [{ name: 'Y', type: 'T' }],
     attrs: { ...CONV_ATTRS, activation: { type: 'string', default: 'Relu' }, activation_params: { type: 'floats' } },
     types: { T: FLOAT },
@@ -211,7 +211,10 @@ export const nnOps = {
       const want = FUSED_ACTIVATIONS[act];
       if (want === undefined) ctx.fail(`activation must be one of ${Object.keys(FUSED_ACTIVATIONS).join(', ')}, got '${act}'`);
       if (params.length !== want) ctx.fail(`activation ${act} takes ${want} activation_params, got ${params.length}`);
-      return convRule(ctx);
+      const res = convRule(ctx);
+      const z = ctx.inputs[3];
+      if (z && fmt(z.shape) !== fmt(res.outputs[0]!.shape)) ctx.fail(`Z ${fmt(z.shape)} must have the output's shape ${fmt(res.outputs[0]!.shape)}`);
+      return res;
     },
   }),
 

@@ -158,10 +158,11 @@ export const nnRef: Record<string, RefKernel> = {
   },
 
   FusedConv: (inputs, attrs, outs) => {
-    const [y] = nnRef.Conv!(inputs, attrs, outs) as Float64Array[];
+    const [y] = nnRef.Conv!(inputs.slice(0, 3), attrs, outs) as Float64Array[];
+    const z = inputs[3];
     const p = (attrs.activation_params as number[] | undefined) ?? [];
-    const f = { Relu: (v: number) => Math.max(v, 0), LeakyRelu: (v: number) => (v < 0 ? p[0]! * v : v), Clip: (v: number) => Math.min(Math.max(v, p[0]!), p[1]!) }[attrs.activation as 'Relu'];
-    return [y!.map(f)];
+    const f = { Identity: (v: number) => v, Relu: (v: number) => Math.max(v, 0), LeakyRelu: (v: number) => (v < 0 ? p[0]! * v : v), Clip: (v: number) => Math.min(Math.max(v, p[0]!), p[1]!) }[attrs.activation as 'Relu'];
+    return [y!.map((v, i) => f(z ? v + z.data[i]! : v))];
   },
 
   // Ties keep the first maximum in window order; Indices are flat positions in X

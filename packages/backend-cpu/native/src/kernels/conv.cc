@@ -395,28 +395,36 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
 
 int conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, conv<float>); }
 
-// FusedConv (domain "mx"): Conv, then the activation over Y in the same kernel
-// (no second dispatch, no intermediate tensor). activation_params as core checked.
+// FusedConv (domain "mx"): Y = activation(Conv + Z) in the same kernel (no
+// second dispatch, no intermediate tensor): the conv, then one pass over Y that
+// adds the residual Z (when given) and applies the activation. activation_params
+// as core checked.
 template <class T> int fused_conv(mx_kernel_ctx* ctx) {
+  const std::string act = mx_attr_string(ctx->attrs, "activation", "Relu");
+  const int kind = act == "Relu" ? 0 : act == "LeakyRelu" ? 1 : act == "Clip" ? 2 : act == "Identity" ? 3 : -1;
+  if (kind < 0) return mx_fail(ctx, MX_ERR_INVALID, "FusedConv: unknown activation '%s'", act.c_str());
   const int st = conv<T>(ctx);
   if (st != MX_OK) return st;
   const mx_tensor& Y = ctx->outputs[0];
   T* y = static_cast<T*>(Y.data);
+  const T* z = ctx->num_inputs > 3 && ctx->inputs[3].data ? static_cast<const T*>(ctx->inputs[3].data) : nullptr;
   const int64_t n = mx_numel(&Y);
-  const std::string act = mx_attr_string(ctx->attrs, "activation", "Relu");
   const double* p = nullptr;
   mx_attr_floats(ctx->attrs, "activation_params", &p);
   const T lo = act == "Clip" ? T(p[0]) : T(0), hi = act == "Clip" ? T(p[1]) : T(0);
   const T alpha = act == "LeakyRelu" ? T(p[0]) : T(0);
-  const int kind = act == "Relu" ? 0 : act == "LeakyRelu" ? 1 : act == "Clip" ? 2 : -1;
-  if (kind < 0) return mx_fail(ctx, MX_ERR_INVALID, "FusedConv: unknown activation '%s'", act.c_str());
+  if (kind == 3 && !z) return MX_OK;
   parallel_for(ctx->pool, n, 1 << 14, [&](int64_t i0, int64_t i1) {
-    if (kind == 0)
-      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < T(0) ? T(0) : y[i];  // NaN stays NaN, as Relu
-    else if (kind == 1)
-      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < T(0) ? alpha * y[i] : y[i];
-    else
-      for (int64_t i = i0; i < i1; i++) y[i] = y[i] < lo ? lo : y[i] > hi ? hi : y[i];
+    const auto apply = [&](auto f) {
+      if (z)
+        for (int64_t i = i0; i < i1; i++) y[i] = f(y[i] + z[i]);
+      else
+        for (int64_t i = i0; i < i1; i++) y[i] = f(y[i]);
+    };
+    if (kind == 0) apply([](T v) { return v < T(0) ? T(0) : v; });  // NaN stays NaN, as Relu
+    else if (kind == 1) apply([&](T v) { return v < T(0) ? alpha * v : v; });
+    else if (kind == 2) apply([&](T v) { return v < lo ? lo : v > hi ? hi : v; });
+    else apply([](T v) { return v; });
   });
   return MX_OK;
 }

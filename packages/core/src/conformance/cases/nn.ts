@@ -60,6 +60,9 @@ const conv: ConformanceCase[] = [
   { op: 'FusedConv', name: 'LeakyRelu 0.1, strided', inputs: [x(1, 2, 7, 7), x(3, 2, 3, 3)], attrs: { strides: [2, 2], activation: 'LeakyRelu', activation_params: [0.1] } },
   { op: 'FusedConv', name: 'Clip [-0.5, 0.5], 1-D grouped', inputs: [x(1, 4, 9), x(4, 2, 3), x(4)], attrs: { group: 2, activation: 'Clip', activation_params: [-0.5, 0.5] } },
   { op: 'FusedConv', name: 'Relu, 3x3 16 channels at 24x24 (Winograd on cpu)', inputs: [x(1, 16, 24, 24), x(16, 16, 3, 3)], attrs: { pads: [1, 1, 1, 1] }, dtypes: WIDE, rtol: 1e-3, atol: 1e-3 }, // Winograd: errors ~1e-5 of the output's scale
+  { op: 'FusedConv', name: 'residual Z then Relu, 2-D pads 1 with bias', inputs: [x(2, 3, 5, 4), x(2, 3, 3, 3), x(2), x(2, 2, 5, 4)], attrs: { pads: [1, 1, 1, 1] } },
+  { op: 'FusedConv', name: 'residual Z, Identity, no bias, 1-D', inputs: [x(1, 4, 9), x(3, 4, 3), null, x(1, 3, 7)], attrs: { activation: 'Identity' } },
+  { op: 'FusedConv', name: 'Z of another shape is rejected', inputs: [x(1, 2, 5), x(2, 2, 3), null, x(1, 2, 5)], throws: true },
   { op: 'FusedConv', name: 'an unknown activation is rejected', inputs: [x(1, 2, 5), x(2, 2, 3)], attrs: { activation: 'Tanh' }, throws: true },
   { op: 'FusedConv', name: 'Clip without its bounds is rejected', inputs: [x(1, 2, 5), x(2, 2, 3)], attrs: { activation: 'Clip' }, throws: true },
   { op: 'Conv', name: '2-D no bias', inputs: [x(1, 3, 5, 5), x(2, 3, 3, 3)] },
