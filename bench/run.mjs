@@ -25,8 +25,8 @@ const USAGE = `usage: pnpm bench [options]   (or: node bench/run.mjs [options])
                    (default: MX_NUM_THREADS if set, else the machine's cores)
   --backends LIST  mx backends to select, most preferred first (default: MX_BACKENDS or cpu)
   --no-onednn      skip the onednn column (by default, when the backends are cpu and
-                   @mx/backend-onednn loads, the workloads of ONEDNN_WORKLOADS run again in a
-                   child process with --backends onednn,cpu: mx(onednn+cpu)/ort)
+                   @mx/backend-onednn loads, the workloads of ONEDNN_WORKLOADS time a third
+                   side, mx on onednn,cpu, in the same rotation: (onednn+cpu)/ort and /cpu)
   --no-peak        do not run the FMA peak program
   --ort-spin       leave ORT's intra-op threads spinning between runs (its default; here they
                    take the cores from the mx call that follows, so by default they block)
@@ -144,6 +144,18 @@ function runPeak(when) {
 // Measured before and after the workloads; the better figures are kept and used.
 let peak = !workloads.length ? { ok: false, reason: 'not run (no workload selected)' } : opt['no-peak'] ? { ok: false, reason: 'not run (--no-peak)' } : runPeak('start');
 
+// The onednn column: the conv and matmul workloads run a third side, mx with its
+// ops on ['onednn', 'cpu'] only (onednn preferred, cpu for the calls it lacks or
+// leaves), in the same process and rotation as mx on cpu and ORT.
+let onednn = false;
+if (!opt['no-onednn'] && backends.join(',') === 'cpu' && workloads.some((w) => ONEDNN_WORKLOADS.includes(w.name))) {
+  try {
+    const m = await import('@mx/backend-onednn');
+    onednn = (m.backend ?? m.default)?.init?.() === null;
+  } catch {}
+  progress(onednn ? 'onednn column: mx on onednn,cpu as a third side of the conv and matmul workloads' : 'onednn column: skipped (@mx/backend-onednn does not load here)', true);
+}
+
 const results = [];
 for (const [i, w] of workloads.entries()) {
   const prefix = `[${i + 1}/${workloads.length}] ${w.name}`;
@@ -155,8 +167,11 @@ for (const [i, w] of workloads.entries()) {
     continue;
   }
   try {
-    const m = await measure(w, { mx, ort, threads, modelsDir, ortSpin: opt['ort-spin'] }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
-    const r = { ...base, ...m, ratio: m.mx.median / m.ort.median };
+    const alt = onednn && ONEDNN_WORKLOADS.includes(w.name) ? ['onednn', 'cpu'] : undefined;
+    const m = await measure(w, { mx, ort, threads, modelsDir, ortSpin: opt['ort-spin'], alt }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
+    const { alt: altStats, altAgreement, ...own } = m;
+    const r = { ...base, ...own, ratio: m.mx.median / m.ort.median };
+    if (altStats) r.onednn = { median: altStats.median, ratio: altStats.median / m.ort.median, vsCpu: altStats.median / m.mx.median, agreement: altAgreement };
     const work = w.flops ?? w.bytes;
     if (work) {
       r.unit = w.flops ? 'GFLOP/s' : 'GB/s';
@@ -164,39 +179,13 @@ for (const [i, w] of workloads.entries()) {
       r.ortRate = work / m.ort.median / 1e6;
     }
     results.push(r);
-    progress(`${prefix}: mx ${formatMs(m.mx.median)}  ort ${formatMs(m.ort.median)}  mx/ort ${r.ratio.toFixed(2)}  outputs ${formatAgreement(m.agreement)}`, true);
+    progress(`${prefix}: mx ${formatMs(m.mx.median)}  ort ${formatMs(m.ort.median)}  mx/ort ${r.ratio.toFixed(2)}  outputs ${formatAgreement(m.agreement)}${r.onednn ? `  onednn+cpu ${formatMs(r.onednn.median)} (/ort ${r.onednn.ratio.toFixed(2)}, /cpu ${r.onednn.vsCpu.toFixed(2)})` : ''}`, true);
   } catch (e) {
     results.push({ ...base, error: String(e?.message ?? e).split('\n')[0] });
     progress(`${prefix}: failed: ${results.at(-1).error}`, true);
   }
 }
 
-// The onednn column: the conv and matmul workloads again with onednn preferred
-// (cpu for the ops onednn lacks), in a child process because the backend choice
-// is per process; its ratios are against ORT measured alternately in that child.
-const onednnNames = workloads.filter((w) => ONEDNN_WORKLOADS.includes(w.name)).map((w) => w.name);
-if (!opt['no-onednn'] && backends.join(',') === 'cpu' && onednnNames.length) {
-  let available = false;
-  try {
-    const m = await import('@mx/backend-onednn');
-    available = (m.backend ?? m.default)?.init?.() === null;
-  } catch {}
-  if (!available) progress('onednn column: skipped (@mx/backend-onednn does not load here)', true);
-  else {
-    progress(`onednn column: ${onednnNames.join(', ')} with --backends onednn,cpu (child process)`, true);
-    const args = [join(HERE, 'run.mjs'), '--only', onednnNames.join(','), '--backends', 'onednn,cpu', '--json', '--no-write', '--no-onednn', '--no-peak', ...(opt['ort-spin'] ? ['--ort-spin'] : []), '--threads', String(threads), '--warmup', String(warmup), ...(reps ? ['--reps', String(reps)] : [])];
-    try {
-      const child = JSON.parse(execFileSync(process.execPath, args, { cwd: HERE, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] }));
-      for (const c of child.results) {
-        const r = results.find((x) => x.name === c.name);
-        if (!r || !onednnNames.includes(c.name)) continue;
-        r.onednn = c.ratio === undefined ? { error: c.error ?? c.skipped ?? 'not measured' } : { median: c.mx.median, ortMedian: c.ort.median, ratio: c.ratio, agreement: c.agreement };
-      }
-    } catch (e) {
-      progress(`onednn column: failed: ${String(e?.message ?? e).split('\n')[0]}`, true);
-    }
-  }
-}
 
 if (peak.ok) {
   peak = bestOf(peak, runPeak('end'));

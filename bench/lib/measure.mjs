@@ -1,5 +1,6 @@
 // Timing of one workload: warm-up, the agreement check, then samples alternating
-// between mx and onnxruntime-node.
+// between mx and onnxruntime-node (and mx on other backends, when the workload has
+// that third side: the onednn column).
 import { performance } from 'node:perf_hooks';
 
 const quantile = (sorted, q) => {
@@ -40,6 +41,8 @@ export function relativeDiff({ mx: a, ort: b }) {
   return diff === 0 ? 0 : diff / Math.max(scale, Number.MIN_VALUE);
 }
 
+const permutations = (xs) => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
+
 /** ms per call of `inner` back-to-back awaited calls. */
 async function time(fn, inner) {
   const t0 = performance.now();
@@ -57,23 +60,30 @@ async function time(fn, inner) {
 export async function measure(w, ctx, { warmup, reps, progress }) {
   const run = await w.setup(ctx);
   try {
-    const est = { mx: 0, ort: 0 };
+    // sides: mx, ort, and alt (mx on other backends) when the workload made one
+    const sides = run.alt ? ['mx', 'ort', 'alt'] : ['mx', 'ort'];
+    const est = { mx: 0, ort: 0, alt: 0 };
     const t0 = performance.now();
-    for (let i = 0; i < warmup || performance.now() - t0 < 2 * WARM_MS; i++) {
+    for (let i = 0; i < warmup || performance.now() - t0 < sides.length * WARM_MS; i++) {
       progress(`warm-up ${i + 1}`);
-      est.mx = await time(run.mx, 1);
-      est.ort = await time(run.ort, 1);
+      for (const side of sides) est[side] = await time(run[side], 1);
     }
-    const agreement = relativeDiff(await run.outputs());
-    const inner = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(est.mx, est.ort)));
-    const n = reps ?? Math.min(51, Math.max(7, Math.round(BUDGET_MS / ((est.mx + est.ort) * inner))));
-    const samples = { mx: [], ort: [] };
+    const outs = await run.outputs();
+    const agreement = relativeDiff(outs);
+    const altAgreement = run.alt ? relativeDiff({ mx: outs.alt, ort: outs.ort }) : undefined;
+    const inner = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(...sides.map((k) => est[k]))));
+    const perRound = sides.reduce((t, k) => t + est[k], 0) * inner;
+    const n = reps ?? Math.min(51, Math.max(7, Math.round((BUDGET_MS * sides.length) / 2 / perRound)));
+    const samples = { mx: [], ort: [], alt: [] };
+    // Each round runs the sides in the next of all their orders, so that each
+    // side runs first, and right after each other side, equally often (a side
+    // that runs after ORT finds cold caches and sleeping threads more often).
+    const orders = permutations(sides);
     for (let r = 0; r < n; r++) {
       progress(`sample ${r + 1}/${n}`);
-      // alternate which side goes first, so neither always runs on a cache the other warmed
-      for (const side of r % 2 ? ['ort', 'mx'] : ['mx', 'ort']) samples[side].push(await time(run[side], inner));
+      for (const side of orders[r % orders.length]) samples[side].push(await time(run[side], inner));
     }
-    return { reps: n, inner, agreement, mx: stats(samples.mx), ort: stats(samples.ort) };
+    return { reps: n, inner, agreement, mx: stats(samples.mx), ort: stats(samples.ort), ...(run.alt && { alt: stats(samples.alt), altAgreement }) };
   } finally {
     await run.dispose();
   }

@@ -2,7 +2,11 @@
 // run.mjs calls `mx()` and `ort()` alternately; each call is one complete, awaited
 // unit of work as a user would issue it. What each side does is spelled out in
 // `mxDoes` / `ortDoes` and printed in docs/benchmarks.md. `outputs()` returns both
-// sides' output values once, for the check that they agree.
+// sides' output values once, for the check that they agree. With `ctx.alt` (a list
+// of backends, e.g. ['onednn', 'cpu']) the workloads of ONEDNN_WORKLOADS also
+// return `alt`: the mx side again with its ops placed on those backends only
+// (LoadOptions.backends for models, mx.withBackends for eager ops), timed in the
+// same rotation, and `outputs()` adds its values.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTensorFile, encodeModel } from './onnx-model.mjs';
@@ -76,22 +80,26 @@ function matmul(n, bInit) {
       const ma = mx.tensor(a, { shape: [n, n] });
       const mb = mx.tensor(b, { shape: [n, n] });
       const model = bInit ? await mx.onnx.load(bytes) : null;
+      const altModel = bInit && ctx.alt ? await mx.onnx.load(bytes, { backends: ctx.alt }) : null;
+      const scoped = (f) => (ctx.alt ? mx.withBackends(ctx.alt, f) : f());
+      const runModel = (m) => async () => {
+        const { Y } = await m.run({ A: ma });
+        Y.dispose();
+      };
       return {
-        mx: model
-          ? async () => {
-              const { Y } = await model.run({ A: ma });
-              Y.dispose();
-            }
-          : () => mxOp(mx, () => mx.matmul(ma, mb)),
+        mx: model ? runModel(model) : () => mxOp(mx, () => mx.matmul(ma, mb)),
+        ...(ctx.alt && { alt: altModel ? runModel(altModel) : () => mxOp(mx, () => scoped(() => mx.matmul(ma, mb))) }),
         ort: () => session.run(feeds),
         outputs: async () => ({
           mx: [await values(model ? (await model.run({ A: ma })).Y : mx.matmul(ma, mb))],
           ort: await ortValues(session, feeds),
+          ...(ctx.alt && { alt: [await values(altModel ? (await altModel.run({ A: ma })).Y : scoped(() => mx.matmul(ma, mb)))] }),
         }),
         dispose: async () => {
           ma.dispose();
           mb.dispose();
           model?.dispose();
+          altModel?.dispose();
           await session.release();
         },
       };
@@ -122,10 +130,13 @@ const conv3x3 = {
     const feeds = { X: new ort.Tensor('float32', x, xs) };
     const mxx = mx.tensor(x, { shape: xs });
     const mxw = mx.tensor(w, { shape: ws });
+    const conv = () => mx.conv(mxx, mxw, { pads: [1, 1, 1, 1] });
+    const alt = () => mx.withBackends(ctx.alt, conv);
     return {
-      mx: () => mxOp(mx, () => mx.conv(mxx, mxw, { pads: [1, 1, 1, 1] })),
+      mx: () => mxOp(mx, conv),
+      ...(ctx.alt && { alt: () => mxOp(mx, alt) }),
       ort: () => session.run(feeds),
-      outputs: async () => ({ mx: [await values(mx.conv(mxx, mxw, { pads: [1, 1, 1, 1] }))], ort: await ortValues(session, feeds) }),
+      outputs: async () => ({ mx: [await values(conv())], ort: await ortValues(session, feeds), ...(ctx.alt && { alt: [await values(alt())] }) }),
       dispose: async () => {
         mxx.dispose();
         mxw.dispose();
@@ -211,29 +222,34 @@ function model(name, dir, title) {
         .map((f) => decodeTensorFile(readFileSync(join(data, f))));
       const session = await ortSession(ctx, file);
       const m = await mx.onnx.load(file);
+      const altModel = ctx.alt ? await mx.onnx.load(file, { backends: ctx.alt }) : null;
       // test data binds by position; names come from the graph when the file has none
       const names = inputs.map((t, i) => t.name || session.inputNames[i]);
       const ortFeeds = Object.fromEntries(inputs.map((t, i) => [names[i], new ort.Tensor(t.dtype, t.data, t.dims)]));
       const mxFeeds = Object.fromEntries(inputs.map((t, i) => [names[i], { data: t.data, dims: t.dims, dtype: t.dtype }]));
       let sink = 0;
+      const runModel = (model) => async () => {
+        const outs = await model.run(mxFeeds);
+        for (const t of Object.values(outs)) {
+          sink += Number((await t.data())[0]);
+          t.dispose();
+        }
+      };
+      const valuesOf = async (model) => {
+        const outs = await model.run(mxFeeds);
+        return Promise.all(session.outputNames.map((n) => values(outs[n])));
+      };
       return {
-        mx: async () => {
-          const outs = await m.run(mxFeeds);
-          for (const t of Object.values(outs)) {
-            sink += Number((await t.data())[0]);
-            t.dispose();
-          }
-        },
+        mx: runModel(m),
+        ...(altModel && { alt: runModel(altModel) }),
         ort: async () => {
           const outs = await session.run(ortFeeds);
           for (const t of Object.values(outs)) sink += Number(t.data[0]);
         },
-        outputs: async () => {
-          const outs = await m.run(mxFeeds);
-          return { mx: await Promise.all(session.outputNames.map((n) => values(outs[n]))), ort: await ortValues(session, ortFeeds) };
-        },
+        outputs: async () => ({ mx: await valuesOf(m), ort: await ortValues(session, ortFeeds), ...(altModel && { alt: await valuesOf(altModel) }) }),
         dispose: async () => {
           m.dispose();
+          altModel?.dispose();
           await session.release();
           return sink;
         },

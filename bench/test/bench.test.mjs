@@ -134,7 +134,8 @@ describe('report', () => {
       row('matmul-1024', 10, 12.5, { unit: 'GFLOP/s', mxRate: 170, ortRate: 136, mxPeakFraction: 0.85, ortPeakFraction: 0.68 }),
       row('matmul-2048', 100, 80, { unit: 'GFLOP/s', mxRate: 150, ortRate: 190, mxPeakFraction: 0.75, ortPeakFraction: 0.95, agreement: 0.5 }),
       row('add-16m', 15, 60, { unit: 'GB/s', mxRate: 13, ortRate: 3 }),
-      row('conv3x3', 3, 2, { onednn: { median: 2.5, ortMedian: 2, ratio: 1.25, agreement: 1e-6 } }),
+      row('conv3x3', 3, 2, { onednn: { median: 2.5, ratio: 1.25, vsCpu: 2.5 / 3, agreement: 1e-6 } }),
+      row('resnet50', 40, 40, { onednn: { median: 44, ratio: 1.1, vsCpu: 1.1, agreement: 0 } }),
       row('densenet121', 10, 10, { onednn: { error: 'no kernel' } }),
       { name: 'silero-vad', title: 'silero', mxDoes: 'm', ortDoes: 'o', error: 'no kernel | for LSTM' },
     ],
@@ -153,9 +154,10 @@ describe('report', () => {
     expect(check('silero').ok).toBe(null);
     expect(check('outputs agree')).toMatchObject({ ok: false, value: 'differ: matmul-2048' });
     expect(check('mx.add of 16M').ok).toBe(false); // 13 < 0.7 * 20
-    expect(check('Conv 3x3: (onednn+cpu)/ort')).toMatchObject({ ok: true, value: '1.25 vs 1.50' });
-    expect(check('densenet121 light: (onednn+cpu)/ort').ok).toBe(null);
-    expect(check('resnet50 light: (onednn+cpu)/ort').ok).toBe(null);
+    expect(check('Conv 3x3: mx on onednn+cpu')).toMatchObject({ ok: true, value: 'x0.83 (1.25 vs 1.50 of ORT)' });
+    expect(check('resnet50 light: mx on onednn+cpu')).toMatchObject({ ok: false, value: 'x1.10 (1.10 vs 1.00 of ORT)' });
+    expect(check('densenet121 light: mx on onednn+cpu').ok).toBe(null);
+    expect(check('ppocrv4_det: mx on onednn+cpu').ok).toBe(null);
   });
 
   it('writes the table, the machine and the failures into the markdown', () => {
@@ -165,14 +167,14 @@ describe('report', () => {
     expect(md).toContain('| CPU | Test CPU, 2 cores |');
     expect(md).toContain('failed: no kernel \\| for LSTM');
     expect(md).not.toContain('machine was busy');
-    expect(md).toContain('| **1.50** |  |  | 1e-6 | 1.25 (2.50 ms) |');
+    expect(md).toContain('| **1.50** |  |  | 1e-6 | 1.25 (x0.83 of cpu), 2.50 ms |');
     expect(md).toContain('| failed: no kernel |');
   });
 
   it('draws one bar per measured workload, green where mx is faster', () => {
     const svg = ratioChart(report);
     const bars = [...svg.matchAll(/<rect [^>]*fill="(#[0-9a-f]+)"/g)].map((m) => m[1]).slice(1); // [0]: background
-    expect(bars).toEqual(['#2e7d32', '#c62828', '#2e7d32', '#c62828', '#2e7d32']);
+    expect(bars).toEqual(['#2e7d32', '#c62828', '#2e7d32', '#c62828', '#2e7d32', '#2e7d32']); // resnet50 at 1.00: not slower
     expect(svg).toContain('>matmul-2048<');
     expect(svg).not.toContain('silero-vad');
   });

@@ -307,7 +307,13 @@ export class DeviceState {
    * The backend that runs (op, key) here: the highest priority one that declares
    * it and, when it has Backend.claims, claims this call (`query`).
    */
-  pick(schema: OpSchema, key: string, query?: () => ClaimQuery): Backend {
+  /**
+   * The backend for a call of (schema, key): the most preferred one that declares
+   * the kernel and claims the call. `among` (a model's LoadOptions.backends):
+   * only these backends, preferred in this order.
+   */
+  pick(schema: OpSchema, key: string, query?: () => ClaimQuery, among?: readonly string[]): Backend {
+    if (among && !forced) return this.pickAmong(schema, key, among, query);
     const b = this.pickByKey(schema, key);
     if (!b.claims || !query || forced) return b;
     const q = query();
@@ -318,6 +324,21 @@ export class DeviceState {
       if (config.debugPlacement) process.stderr.write(`mx placement: ${schema.name}(${key}) on ${this.id} -> ${cand.name} (${b.name} does not claim this call)\n`);
       return cand;
     }
+    return b;
+  }
+
+  private pickAmong(schema: OpSchema, key: string, names: readonly string[], query?: () => ClaimQuery): Backend {
+    const ck = `${schema.domain ?? ''}:${schema.name}:${key}`;
+    const cands: Backend[] = [];
+    for (const n of names) {
+      const b = this.backends.find((x) => x.name === n);
+      if (b && kernelSet(b).has(ck)) cands.push(b);
+    }
+    if (!cands.length)
+      throw new MxError('UNSUPPORTED', `none of the backends ${names.join(', ')} implements ${schema.name} for (${key}) on ${this.id}`, { op: schema.name, device: this.id });
+    const q = query && cands.some((b) => b.claims) ? query() : undefined;
+    const b = cands.find((c) => !q || !c.claims || c.claims(q)) ?? cands[0]!;
+    if (config.debugPlacement && b !== cands[0]) process.stderr.write(`mx placement: ${schema.name}(${key}) on ${this.id} -> ${b.name} (${cands[0]!.name} does not claim this call)\n`);
     return b;
   }
 
@@ -415,6 +436,24 @@ export class DeviceState {
 
   get pendingPins(): number {
     return this.pinned.length - this.pinHead;
+  }
+}
+
+let scopedBackends: readonly string[] | undefined;
+/**
+ * Runs `fn` with the ops it calls (synchronously: not after an await inside it)
+ * placed on these backends only, preferred in this order, as a model's
+ * LoadOptions.backends does for its nodes. Returns what fn returns.
+ * @example
+ *   const y = mx.withBackends(['onednn', 'cpu'], () => mx.conv(x, w, { pads: [1, 1, 1, 1] }));
+ */
+export function withBackends<T>(backends: readonly string[], fn: () => T): T {
+  const prev = scopedBackends;
+  scopedBackends = backends.length ? [...backends] : undefined;
+  try {
+    return fn();
+  } finally {
+    scopedBackends = prev;
   }
 }
 
@@ -1026,7 +1065,7 @@ function runResolved(
   }
   // constraints bound only by an absent optional input are not part of the key (as in kernelKey)
   const key = bound.length === 1 ? bound[0]! : bound.filter((d) => d !== undefined).join(',');
-  const backend = dev.pick(schema, key, () => ({ op, domain: schema.domain ?? '', key, inputs: metas ?? inputs, attrs: kernelAttrs }));
+  const backend = dev.pick(schema, key, () => ({ op, domain: schema.domain ?? '', key, inputs: metas ?? inputs, attrs: kernelAttrs }), scopedBackends);
 
   const outs: TensorBase[] = new Array(outMeta.length);
   for (let i = 0; i < outMeta.length; i++) {

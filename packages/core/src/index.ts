@@ -14,7 +14,7 @@ export type { Backend, BackendManifest, ClaimQuery, DeviceInfo, KernelCall, Kern
 export { registerBackend, use, backendRecords, devices, defaultDevice, type BackendRecord } from './registry.js';
 export { OPS, type OpName } from './ops/index.js';
 export type { OpSchema, AttrValue } from './ops/schema.js';
-export { tidy, keep, memory, configure, syncAll as sync } from './engine.js';
+export { tidy, keep, memory, configure, withBackends, syncAll as sync } from './engine.js';
 export { Tensor, tensor, full, zeros, ones, type TensorLike, type TensorOptions } from './tensor.js';
 export { ops, runByName as runOp, type OpFunctions, type OpMethods } from './api.js';
 export * from './generated/ops.js';

@@ -6,6 +6,7 @@ import * as mx from '../src/index.js';
 import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
 import { fakeDevice, type FakeDevice } from './fake-device.js';
+import { graph, modelBytes } from './onnx-build.js';
 
 // An empty app: discovery finds nothing, the tests register their own backends.
 const app = mkdtempSync(join(tmpdir(), 'mx-engine-'));
@@ -140,6 +141,55 @@ describe('shape-dependent claims', () => {
     expect(Array.from(await mx.mul(big, big).data())).toEqual([1, 4, 9]);
     expect(ran).toEqual(['hi:Add', 'hi:Mul']);
     expect(seen).toEqual([[2], [3], [3]]);
+  });
+});
+
+describe("a model's backends (LoadOptions.backends)", () => {
+  it('place every node on the listed backends only, preferred in the listed order, claims kept; other models are unaffected', async () => {
+    const ran: string[] = [];
+    const hi = referenceBackend({ name: 'hi', priority: 50 });
+    const lo = referenceBackend({ name: 'lo', priority: 40 });
+    for (const b of [hi, lo]) {
+      const run = b.run.bind(b);
+      b.run = (call) => (ran.push(`${b.name}:${call.op}`), run(call));
+    }
+    lo.claims = (q) => q.op !== 'Relu'; // lo leaves Relu to the next listed backend
+    mx.registerBackend(hi);
+    mx.registerBackend(lo);
+    const bytes = modelBytes(
+      graph({
+        nodes: [
+          { op: 'Add', inputs: ['x', 'x'], outputs: ['a'] },
+          { op: 'Relu', inputs: ['a'], outputs: ['y'] },
+        ],
+        inputs: [['x', 'float32', [3]]],
+        outputs: [['y', 'float32', [3]]],
+      }),
+    );
+    const runOn = async (backends?: string[]) => {
+      ran.length = 0;
+      const m = await mx.onnx.load(bytes, { device: 'cpu', ...(backends && { backends }) });
+      const { y } = await m.run({ x: { data: new Float32Array([1, -2, 3]), dims: [3] } });
+      expect(Array.from(await y!.data())).toEqual([2, 0, 6]);
+      y!.dispose();
+      m.dispose();
+      return [...ran];
+    };
+    expect(await runOn()).toEqual(['hi:Add', 'hi:Relu']); // priority order
+    expect(await runOn(['lo', 'hi'])).toEqual(['lo:Add', 'hi:Relu']);
+    expect(await runOn(['reference', 'hi'])).toEqual([]); // reference keeps no log
+    expect(await runOn(['lo'])).toEqual(['lo:Add', 'lo:Relu']); // the only one listed runs what it does not claim
+    expect(await runOn()).toEqual(['hi:Add', 'hi:Relu']);
+
+    // eager ops: mx.withBackends scopes the ops called inside it
+    ran.length = 0;
+    const x = mx.tensor([1, -2, 3], { device: 'cpu' });
+    const y = mx.withBackends(['lo', 'hi'], () => mx.relu(mx.add(x, x)));
+    const z = mx.add(x, x);
+    expect(Array.from(await y.data())).toEqual([2, 0, 6]);
+    await z.data();
+    expect(ran).toEqual(['lo:Add', 'hi:Relu', 'hi:Add']);
+    expect(() => mx.withBackends(['nope'], () => mx.add(x, x))).toThrow(/none of the backends nope implements Add/);
   });
 });
 

@@ -115,6 +115,8 @@ export interface PlanOptions {
   initializers(g: Graph): ReadonlyMap<string, Tensor>;
   /** Fuse node patterns (see Builder.fuse); default true, MX_ONNX_FUSE=0 turns it off. */
   fuse?: boolean;
+  /** Backends nodes may run on, most preferred first (LoadOptions.backends); default: every one in use. */
+  backends?: readonly string[];
 }
 
 /** A slot as planning sees it. */
@@ -546,7 +548,7 @@ export class Builder {
       }
       const fusedConv = OPS.FusedConv as OpSchema;
       try {
-        if (s.dev.pick(fusedConv, s.key) !== s.backend) return false;
+        if (s.dev.pick(fusedConv, s.key, this.claimOf(fusedConv, s), this.opts.backends) !== s.backend) return false;
       } catch {
         return false;
       }
@@ -561,7 +563,7 @@ export class Builder {
         if (!s || s.op !== 'Conv' || !z || z.meta.dtype !== s.dtypes[0] || z.meta.shape?.join() !== s.shapes[0]!.join()) continue;
         const fusedConv = OPS.FusedConv as OpSchema;
         try {
-          if (s.dev.pick(fusedConv, s.key) !== s.backend) continue;
+          if (s.dev.pick(fusedConv, s.key, this.claimOf(fusedConv, s), this.opts.backends) !== s.backend) continue;
         } catch {
           continue;
         }
@@ -582,7 +584,7 @@ export class Builder {
         const gemm = OPS.Gemm as OpSchema;
         const key = kernelKey(gemm, { T: a.dtype });
         try {
-          if (f.step.dev.pick(gemm, key) !== f.step.backend) continue;
+          if (f.step.dev.pick(gemm, key, undefined, this.opts.backends) !== f.step.backend) continue;
         } catch {
           continue;
         }
@@ -594,6 +596,11 @@ export class Builder {
       }
     }
     return false;
+  }
+
+  /** What Backend.claims sees of step `s` made into a call of `schema` (same inputs and attributes): fusions keep the backend that claims the call. */
+  private claimOf(schema: OpSchema, s: KernelStep): () => ClaimQuery {
+    return () => ({ op: schema.name, domain: schema.domain ?? '', key: s.key, inputs: s.inMetas, attrs: s.attrs });
   }
 
   /** Replaces the producer's step by a step of `schema` at the end, writing `n`'s output. */
@@ -618,7 +625,7 @@ export class Builder {
       const dev = device(id);
       let backend: Backend;
       try {
-        backend = dev.pick(schema, key, query);
+        backend = dev.pick(schema, key, query, this.opts.backends);
       } catch (e) {
         if (isMxError(e) && e.code === 'UNSUPPORTED') {
           tried.push(id);

@@ -18,9 +18,11 @@ export interface LoadOptions {
   /** Device to run on ('cpu', 'cuda:0'...); default: the first device of `backends`, else the default device. */
   device?: string;
   /**
-   * Backends to use, most preferred first (names such as 'cpu'). Nodes run on
-   * `device`; a node whose op it lacks runs on another device of these backends.
-   * Default: every available backend.
+   * Backends to use, most preferred first (names such as 'cpu'): every node runs
+   * on one of them, the first that implements it and claims the call. Nodes run
+   * on `device`; a node whose op it lacks there runs on another device of these
+   * backends. Default: every available backend, in priority order. Two models of
+   * one process may use different lists (e.g. ['onednn', 'cpu'] and ['cpu']).
    */
   backends?: readonly string[];
   /**
@@ -125,6 +127,8 @@ export class Model implements ModelInfo {
     info: ModelInfo,
     devices: readonly string[],
     private readonly fuse = true,
+    /** LoadOptions.backends: the only backends nodes may run on, in this order. */
+    private readonly backends?: readonly string[],
   ) {
     this.irVersion = info.irVersion;
     this.producer = info.producer;
@@ -167,7 +171,7 @@ export class Model implements ModelInfo {
       }
       return this.plan(metas);
     }
-    const b = new Builder(this.graph, { devices: this.devices, initializers: (g) => this.initializers(g), fuse: this.fuse });
+    const b = new Builder(this.graph, { devices: this.devices, initializers: (g) => this.initializers(g), fuse: this.fuse, ...(this.backends && { backends: this.backends }) });
     const made = b.build(metas, []);
     if (this.plans.size >= MAX_PLANS) {
       const [oldest, old] = this.plans.entries().next().value as [string, Promise<Plan>];
@@ -331,7 +335,7 @@ export async function load(src: string | Uint8Array | ArrayBuffer, opts: LoadOpt
         op: n.opType,
         hint: 'run `mx inspect <model>` to list every op the model uses that mx lacks',
       });
-  const model = new Model(info, chooseDevices(opts), opts.fuse !== false);
+  const model = new Model(info, chooseDevices(opts), opts.fuse !== false, opts.backends?.length ? [...opts.backends] : undefined);
   // Fully static inputs: plan now, so that shape errors surface at load.
   const metas = model.graph.inputs.map((i) => (i.type.kind === 'tensor' && i.type.shape?.every((d) => typeof d === 'number') ? ({ kind: 'tensor', dtype: i.type.dtype, shape: i.type.shape as number[] } as Meta) : undefined));
   if (metas.every((m) => m !== undefined)) {
