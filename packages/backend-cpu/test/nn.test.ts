@@ -227,6 +227,12 @@ describe('cpu Conv', () => {
     }
   });
 
+  it('stems (few input channels, stride 1 or 2) computed directly: asymmetric pads, ragged rows and channel blocks, two images', async () => {
+    await conv([2, 3, 23, 37], [10, 3, 7, 7], 1, [7, 7], [2, 2], [1, 1], [3, 2, 1, 3], true);
+    await conv([1, 3, 30, 21], [8, 3, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);
+    await conv([1, 1, 20, 40], [7, 1, 5, 5], 1, [5, 5], [2, 2], [1, 1], [2, 2, 2, 2], true);
+  });
+
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {
     await conv([1, 128, 20, 20], [96, 128, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
     await conv([1, 300, 1, 1], [1, 300, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);

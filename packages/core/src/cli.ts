@@ -314,7 +314,7 @@ function bar(i: number, n: number, ms: number): string {
 }
 
 const runCmd: Command = {
-  summary: 'run a model on random or given inputs and print output shapes and values; --bench N times it, --profile shows the time per op',
+  summary: 'run a model on random or given inputs and print output shapes and values; --bench N times it, --profile shows the time per op and per call shape',
   usage: 'mx run <model.onnx> [--backend cpu] [--device d] [--input name=file.npy|random]... [--shape name=1,3,224,224]... [--dim symbol=N]... [--bench N] [--profile]',
   async run(args) {
     const { o, pos } = options('mx run', args, ['--backend', '--device', '--bench'], ['--input', '--dim', '--shape'], ['--profile']);
@@ -381,11 +381,13 @@ const runCmd: Command = {
         process.stdout.write(`latency over ${bench} runs: min ${times[0]!.toFixed(3)} ms  median ${q(0.5).toFixed(3)} ms  p90 ${q(0.9).toFixed(3)} ms  mean ${(times.reduce((a, b) => a + b, 0) / bench).toFixed(3)} ms\n`);
       }
       if (o['--profile']) {
+        // over several runs (--bench N of them, at most 50; else 10): one run's times swing on a shared machine
         const { profile } = await import('./profile.js');
+        const runs = Math.min(50, bench || 10);
         const p = await profile(async () => {
-          for (const v of Object.values(await model.runValues(feeds))) dispose(v);
+          for (let i = 0; i < runs; i++) for (const v of Object.values(await model.runValues(feeds))) dispose(v);
         });
-        process.stdout.write(`\nprofile of one run (after the first)\n${p.toString()}\n`);
+        process.stdout.write(`\nprofile of ${runs} runs (after the first)\n${p.toString(15, runs)}\n`);
       }
     } finally {
       model.dispose();

@@ -81,15 +81,19 @@ export class Profile {
     return this.group((c) => `${c.op}\0${c.backend}\0${c.inputs.map(dims).join(', ')}`, true);
   }
 
-  /** A text table: the ops, then the `top` most expensive call shapes. */
-  toString(top = 15): string {
-    const total = this.kernelMs;
+  /**
+   * A text table: the ops, then the `top` most expensive call shapes. `runs`:
+   * how many runs of the same work fn made; times and calls are shown per run.
+   */
+  toString(top = 15, runs = 1): string {
+    const total = this.kernelMs / runs;
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const per = (n: number) => (Number.isInteger(n / runs) ? String(n / runs) : (n / runs).toFixed(1));
     const fmt = (r: ProfileRow) =>
-      `${r.ms.toFixed(3).padStart(10)} ms ${pct(r.share).padStart(6)} ${String(r.calls).padStart(6)}  ${`${r.op} (${r.backend})`.padEnd(28)}${r.gflops !== undefined ? ` ${r.gflops.toFixed(1).padStart(7)} GFLOP/s` : ''}${r.shapes ? `  ${r.shapes}` : ''}`;
+      `${(r.ms / runs).toFixed(3).padStart(10)} ms ${pct(r.share).padStart(6)} ${per(r.calls).padStart(6)}  ${`${r.op} (${r.backend})`.padEnd(28)}${r.gflops !== undefined ? ` ${r.gflops.toFixed(1).padStart(7)} GFLOP/s` : ''}${r.shapes ? `  ${r.shapes}` : ''}`;
     const head = `${'time'.padStart(13)} ${'share'.padStart(6)} ${'calls'.padStart(6)}  op (backend)`;
     return [
-      `kernels: ${total.toFixed(3)} ms in ${this.calls.length} calls; wall: ${this.wallMs.toFixed(3)} ms`,
+      `kernels: ${total.toFixed(3)} ms in ${per(this.calls.length)} calls; wall: ${(this.wallMs / runs).toFixed(3)} ms${runs > 1 ? ` (per run, over ${runs} runs)` : ''}`,
       '',
       head,
       ...this.byOp().map(fmt),

@@ -13,6 +13,9 @@
 // and tiles take Winograd F(4x4, 3x3) (conv_winograd.cc: 4x fewer multiply-adds,
 // errors ~1e-5 of the output's scale).
 #include <algorithm>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <atomic>
 #include <type_traits>
 
@@ -310,6 +313,115 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   return MX_OK;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// Stems: 2-D convs over few input channels (an image's RGB) with stride 1 or 2,
+// computed directly instead of by im2col + GEMM, whose K = C * taps is then so
+// short (27 to 147) that packing the im2col panels and storing C tiles cost as
+// much as the multiply-adds. The input is copied once into a zero-padded buffer
+// (no bounds checks after it), its rows split into even and odd columns for
+// stride 2; each task computes 6 output channels x 16 positions of one output
+// row in 12 accumulators, tap by tap: two contiguous loads of 8 inputs feed 12
+// FMAs.
+bool direct_applies(const conv_geom& g, int64_t C, int64_t G, int64_t M) {
+  return G == 1 && C <= 4 && M >= 6 && g.in[0] == 1 && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
+         g.s[1] == g.s[2] && (g.s[1] == 1 || g.s[1] == 2) && g.out[2] >= 16 && C * g.taps <= 256;
+}
+
+struct direct_job {
+  const float *xp, *wt, *b;
+  float* y;
+  int64_t s, KH, KW, C, M, Mr, OH, OW, OWr, Hp, Wq;
+};
+
+// Tasks [t0, t1) of one image: task = (block of 6 output channels, output row).
+__attribute__((target("avx2,fma"))) void conv_direct_tasks(const direct_job& j, int64_t t0, int64_t t1) {
+  alignas(32) float tmp[6][16];
+  for (int64_t task = t0; task < t1; task++) {
+    const int64_t oy = task % j.OH, m0 = task / j.OH * 6;
+    for (int64_t ox0 = 0; ox0 < j.OWr; ox0 += 16) {
+      // 12 named accumulators (an array of them is kept on the stack by GCC)
+#define MX_BIAS(r) (j.b && m0 + (r) < j.M ? j.b[m0 + (r)] : 0.0f)
+      __m256 c00 = _mm256_set1_ps(MX_BIAS(0)), c01 = c00, c10 = _mm256_set1_ps(MX_BIAS(1)), c11 = c10;
+      __m256 c20 = _mm256_set1_ps(MX_BIAS(2)), c21 = c20, c30 = _mm256_set1_ps(MX_BIAS(3)), c31 = c30;
+      __m256 c40 = _mm256_set1_ps(MX_BIAS(4)), c41 = c40, c50 = _mm256_set1_ps(MX_BIAS(5)), c51 = c50;
+#undef MX_BIAS
+      for (int64_t c = 0; c < j.C; c++)
+        for (int64_t ky = 0; ky < j.KH; ky++) {
+          // the padded row oy * s + ky, split into its s phases (x = s * q + phase) of Wq each
+          const float* row = j.xp + ((c * j.Hp + oy * j.s + ky) * j.s) * j.Wq + ox0;
+          const float* wr = j.wt + ((m0 / 6 * j.C + c) * j.KH + ky) * j.KW * 6;
+          for (int64_t kx = 0; kx < j.KW; kx++, wr += 6) {
+            const float* src = row + (kx % j.s) * j.Wq + kx / j.s;
+            const __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+#define MX_TAP(r)                                 \
+  {                                               \
+    const __m256 wv = _mm256_broadcast_ss(wr + r); \
+    c##r##0 = _mm256_fmadd_ps(wv, v0, c##r##0);   \
+    c##r##1 = _mm256_fmadd_ps(wv, v1, c##r##1);   \
+  }
+            MX_TAP(0) MX_TAP(1) MX_TAP(2) MX_TAP(3) MX_TAP(4) MX_TAP(5)
+#undef MX_TAP
+          }
+        }
+      const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+      const int64_t valid = std::min<int64_t>(16, j.OW - ox0);
+      for (int r = 0; r < 6 && m0 + r < j.M; r++) {
+        float* yr = j.y + ((m0 + r) * j.OH + oy) * j.OW + ox0;
+        if (valid == 16) {
+          _mm256_storeu_ps(yr, acc[r][0]);
+          _mm256_storeu_ps(yr + 8, acc[r][1]);
+        } else {
+          _mm256_store_ps(tmp[r], acc[r][0]);
+          _mm256_store_ps(tmp[r] + 8, acc[r][1]);
+          std::copy(tmp[r], tmp[r] + valid, yr);
+        }
+      }
+    }
+  }
+}
+
+int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, const float* x,
+                const float* w, const float* b, float* y) {
+  direct_job j;
+  j.s = g.s[1], j.KH = g.k[1], j.KW = g.k[2], j.C = C, j.M = M, j.OH = g.out[1], j.OW = g.out[2];
+  j.OWr = (j.OW + 15) / 16 * 16, j.Mr = (M + 5) / 6 * 6;
+  // padded rows of Wq * s floats: every tap's 16 inputs of a block lie inside
+  j.Hp = std::max(g.in[1] + g.p[1], (j.OH - 1) * j.s + j.KH), j.Wq = j.OWr + (j.KW + j.s - 1) / j.s + 1;
+  j.Wq = std::max(j.Wq, (g.in[2] + g.p[2] + j.s - 1) / j.s);
+  j.b = b;
+  const int64_t taps = C * j.KH * j.KW, xsize = C * j.Hp * j.s * j.Wq;
+  // wt[block][tap][6]: a block's six channels side by side, its taps one after
+  // another (a few KB that stay in L1 while the block's tasks run; zeros past M)
+  float* wt = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (size_t)(taps * j.Mr + xsize)));
+  if (!wt) return fail_oom(ctx, "Conv");
+  float* xp = wt + taps * j.Mr;
+  for (int64_t m = 0; m < j.Mr; m++)
+    for (int64_t t = 0; t < taps; t++) wt[(m / 6 * taps + t) * 6 + m % 6] = m < M ? w[m * taps + t] : 0.0f;
+  j.wt = wt, j.xp = xp;
+  for (int64_t n = 0; n < N; n++) {
+    const float* xn = x + n * C * g.in_plane;
+    j.y = y + n * M * j.OH * j.OW;
+    // zero-padded, each row split into its s phases: padded column x at phase x % s, position x / s
+    parallel_for(ctx->pool, C * j.Hp, 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const int64_t c = r / j.Hp, i = r % j.Hp - g.p[1];
+        float* row = xp + r * j.s * j.Wq;
+        std::fill(row, row + j.s * j.Wq, 0.0f);
+        if (i < 0 || i >= g.in[1]) continue;
+        const float* src = xn + (c * g.in[1] + i) * g.in[2];
+        for (int64_t ph = 0; ph < j.s; ph++) {  // phase ph holds padded columns ph, ph + s, ...
+          const int64_t first = ((ph - g.p[2]) % j.s + j.s) % j.s;  // first input column at this phase
+          for (int64_t xi = first; xi < g.in[2]; xi += j.s) row[ph * j.Wq + (xi + g.p[2]) / j.s] = src[xi];
+        }
+      }
+    });
+    parallel_for(ctx->pool, j.Mr / 6 * j.OH, std::max<int64_t>(1, 4096 / (taps * j.OWr / 16)),
+                 [&](int64_t t0, int64_t t1) { conv_direct_tasks(j, t0, t1); });
+  }
+  return MX_OK;
+}
+#endif
+
 template <class T> int conv(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
@@ -352,8 +464,13 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     }
   }
 
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    static const bool avx2 = cpu_has_avx2_fma();
+    if (avx2 && direct_applies(g, C, G, M)) return conv_direct(ctx, g, N, C, M, x, w, b, y);
+#endif
     if (G == 1 && transposed_applies(P, M, Kg)) return conv_transposed(ctx, g, N, C, M, Kg, x, w, b, y);
+  }
 
   // W packed once when it is a constant (float32 GEMMs that are not GEMVs).
   const T* wp = nullptr;
