@@ -50,7 +50,7 @@ async function check(
   attrs: KernelCall['attrs'],
   tol: { rtol: number; atol: number },
 ): Promise<void> {
-  const call = (outs: T[]): KernelCall => ({ op, domain: '', key, device: 'cpu', inputs, outputs: outs, attrs });
+  const call = (outs: T[]): KernelCall => ({ op, domain: op === 'FusedConv' ? 'mx' : '', key, device: 'cpu', inputs, outputs: outs, attrs });
   const got = outputs.map(([d, s]) => kt(d, s));
   const want = outputs.map(([d, s]) => kt(d, s));
   cpu.run(call(got));
@@ -231,6 +231,26 @@ describe('cpu Conv', () => {
     await conv([2, 3, 23, 37], [10, 3, 7, 7], 1, [7, 7], [2, 2], [1, 1], [3, 2, 1, 3], true);
     await conv([1, 3, 30, 21], [8, 3, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);
     await conv([1, 1, 20, 40], [7, 1, 5, 5], 1, [5, 5], [2, 2], [1, 1], [2, 2, 2, 2], true);
+  });
+
+  it('FusedConv applies the residual Z and the activation on every path (GEMM, transposed, stem, depthwise, Winograd bands and phases)', async () => {
+    const cases: [number[], number[], number, number[], number[], number[], Record<string, unknown>, number?][] = [
+      [[1, 24, 30, 30], [20, 24, 5, 5], 1, [1, 1], [2, 2, 2, 2], [], { activation: 'Relu' }],
+      [[1, 64, 7, 7], [48, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'LeakyRelu', activation_params: [0.1] }],
+      [[1, 3, 40, 40], [8, 3, 7, 7], 1, [2, 2], [3, 3, 3, 3], [], { activation: 'Clip', activation_params: [-0.5, 0.5] }],
+      [[1, 16, 20, 20], [16, 1, 3, 3], 16, [1, 1], [1, 1, 1, 1], [], { activation: 'Relu' }],
+      [[1, 16, 24, 24], [16, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'Identity' }],
+      [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
+    ];
+    for (const [x, w, group, s, p, , act, constId] of cases) {
+      const k = w.slice(2);
+      const y = [x[0]!, w[0]!, ...windowOut(x, k, s, [1, 1], p)];
+      const W = input('float32', w, 52);
+      if (constId) (W.storage as { constId?: number }).constId = constId;
+      const ins = [input('float32', x, 51), W, input('float32', [w[0]!], 53), input('float32', y, 54)];
+      const attrs = { kernel_shape: k, strides: s, dilations: [1, 1], pads: p, group, auto_pad: 'NOTSET', activation_params: [], ...act };
+      await check('FusedConv', 'float32', ins, [['float32', y]], attrs as KernelCall['attrs'], k[0] === 3 && group === 1 && s[0] === 1 && x[1]! >= 16 ? wino(size(w.slice(1))) : f32(size(w.slice(1))));
+    }
   });
 
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {
