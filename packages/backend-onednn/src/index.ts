@@ -28,56 +28,36 @@ export function loadBackend(root?: string): Backend {
 }
 
 /**
- * Which Conv calls oneDNN takes (Backend.claims; the rest go to the next backend
- * that declares Conv, @mx/backend-cpu). Measured per layer with mx.profile on
- * resnet50-light, densenet121-light and ppocrv4_det, each model loaded with
- * backends ['cpu'] and ['onednn', 'cpu'] (AMD EPYC, AVX-512, 2 threads,
- * 2026-11-28), oneDNN time / cpu time per call:
- * - output planes of 56x56 and more without a Winograd shape: oneDNN ahead,
- *   1x1 convs 0.87-0.97 (256->128, 192->128 at 56x56), 7x7/2 stems 0.76-0.98;
- * - smaller planes: cpu ahead (its transposed GEMM for planes <= 256 positions),
- *   1x1 convs at 28x28 1.1-1.45, at 14x14 1.4-1.9; 3x3 at 14x14 1.9 (cpu keeps the
- *   constant filters' Winograd transform);
- * - 3x3 stride-1 convs with at least 16 channels each way run faster through cpu's
- *   Winograd F(4x4,3x3) from 16 tiles of 4x4 on (the model's filters are constants);
- * - below ~16M multiply-adds oneDNN's per-call cost (activation reorders to and
- *   from its blocked layout) dominates (ppocrv4_det ran 1.9x slower with every
- *   Conv on oneDNN);
- * - single-output-channel convs: oneDNN 1.8-1.9x faster (3x3 96->1 at 160x160).
- * Conv on cpu also fuses a following residual Add and Relu (FusedConv), which a
- * Conv on oneDNN leaves as separate kernels.
+ * Which Conv and FusedConv calls oneDNN takes (Backend.claims; the rest go to the
+ * next backend that declares them, @mx/backend-cpu). Measured with mx.profile per
+ * layer and with `pnpm bench` per model, each model loaded with backends ['cpu']
+ * and ['onednn', 'cpu'] in one process (AMD EPYC, AVX-512, 2 threads, oneDNN
+ * 2.6, 2026-11-28):
+ * - float32: cpu's convolutions (Winograd with kept filter transforms, a
+ *   transposed GEMM for small planes, a direct kernel for stems) are ahead on
+ *   most layers of resnet50, densenet121 and ppocrv4_det; where oneDNN was
+ *   ahead per layer (1x1 convs and 7x7/2 stems on 56x56 planes and larger:
+ *   0.76-0.97 of cpu's time) the lead is gone once the call sits between cpu
+ *   kernels: its OpenMP team wakes for it (the resnet50 stem 2.7 ms on oneDNN
+ *   against 1.5 on cpu with only the two largest convs placed there; resnet50
+ *   1.04x and densenet121 1.02x of cpu alone). So float32 convs stay on cpu,
+ *   except
+ * - single-output-channel ones from 16M multiply-adds: oneDNN 1.8-1.9x faster
+ *   (3x3 96->1 at 160x160, cpu's GEMM has one row);
+ * - bfloat16 (declared only where oneDNN runs it natively): cpu widens to float32.
+ * On another machine the balance differs (more cores keep OpenMP's team busy);
+ * `pnpm bench` shows it in its onednn column.
  */
 export function claimsConv(q: ClaimQuery): boolean {
   const [x, w] = q.inputs;
   if (!x || !w || x.shape.length < 3) return true;
+  if (x.dtype === 'bfloat16') return true;
   const spatial = x.shape.slice(2);
   const k = w.shape.slice(2);
   const strides = (q.attrs.strides as number[] | undefined) ?? spatial.map(() => 1);
-  const dilations = (q.attrs.dilations as number[] | undefined) ?? spatial.map(() => 1);
-  const group = (q.attrs.group as number | undefined) ?? 1;
   const out = spatial.reduce((a, d, i) => a * Math.max(1, Math.ceil(d / (strides[i] ?? 1))), 1);
   const macs = x.shape[0]! * w.shape[0]! * w.shape[1]! * k.reduce((a, b) => a * b, 1) * out;
-  if (macs < 16e6) return false;
-  if (w.shape[0] === 1) return true;
-  const winograd =
-    spatial.length === 2 && group === 1 && k[0] === 3 && k[1] === 3 &&
-    strides.every((s) => s === 1) && dilations.every((d) => d === 1) &&
-    x.shape[1]! >= 16 && w.shape[0]! >= 16 && Math.ceil(spatial[0]! / 4) * Math.ceil(spatial[1]! / 4) >= 16;
-  return !winograd && out >= 56 * 56;
-}
-
-/**
- * 1x1, stride 1, no pads: oneDNN runs these as a GEMM in the plain layout, where
- * FusedConv's residual and activation take a pass over Y after it (oneDNN 2.6's
- * post-ops there are slower still); with a residual Z that pass costs more than
- * the GEMM gains (1x1 64->256 at 56x56 with Z: 0.84 ms, cpu 0.67), so such calls
- * go to cpu.
- */
-function pointwise(q: ClaimQuery): boolean {
-  const w = q.inputs[1];
-  const pads = (q.attrs.pads as number[] | undefined) ?? [];
-  const strides = (q.attrs.strides as number[] | undefined) ?? [];
-  return !!w && w.shape.slice(2).every((k) => k === 1) && pads.every((p) => p === 0) && strides.every((s) => s === 1);
+  return w.shape[0] === 1 && macs >= 16e6;
 }
 
 export const backend: Backend = loadBackend();
@@ -96,8 +76,7 @@ const SMALL = 1 << 18;
  */
 const CPU_FASTER = new Set(['MaxPool', 'AveragePool']);
 backend.claims = (q) => {
-  if (q.op === 'Conv') return claimsConv(q);
-  if (q.op === 'FusedConv') return claimsConv(q) && !(q.inputs[3] && pointwise(q));
+  if (q.op === 'Conv' || q.op === 'FusedConv') return claimsConv(q);
   if (CPU_FASTER.has(q.op)) return false;
   const x = q.inputs[0];
   return !x || x.shape.reduce((a, b) => a * b, 1) >= SMALL;
