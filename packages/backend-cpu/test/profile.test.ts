@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as mx from '@mx/core';
 import '../dist/index.js';
+import { onnxModel } from './onnx-tiny.js';
 
 describe('mx.profile', () => {
   it('times each kernel call with its shapes, counts MatMul flops, and leaves calls after it untimed', async () => {
@@ -40,8 +41,15 @@ describe('mx.profile', () => {
   });
 
   it('covers the calls of a model run (replayed programs), one profile at a time', async () => {
-    const W = new Float32Array(8 * 4).fill(0.5);
-    const bytes = onnxModel(W);
+    const bytes = onnxModel({
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'W'], output: 'h' },
+        { op: 'Relu', inputs: ['h'], output: 'y' },
+      ],
+      inputs: [['x', [2, 8]]],
+      outputs: [['y', [2, 4]]],
+      initializers: [['W', [8, 4], new Float32Array(8 * 4).fill(0.5)]],
+    });
     const m = await mx.onnx.load(bytes);
     const feeds = { x: { data: new Float32Array(2 * 8).fill(1), dims: [2, 8] } };
     for (let i = 0; i < 2; i++) for (const t of Object.values(await m.run(feeds))) t.dispose();
@@ -58,30 +66,3 @@ describe('mx.profile', () => {
     m.dispose();
   });
 });
-
-/** y = Relu(x @ W): a two-node ONNX model, encoded by hand (protobuf wire format: ModelProto ir_version 8, graph, opset 17). */
-function onnxModel(w: Float32Array): Uint8Array {
-  const enc = new TextEncoder();
-  const varint = (n: number) => {
-    const out: number[] = [];
-    while (n > 127) out.push((n & 127) | 128), (n = Math.floor(n / 128));
-    out.push(n);
-    return out;
-  };
-  const field = (no: number, body: number[] | Uint8Array) => [...varint((no << 3) | 2), ...varint(body.length), ...body];
-  const str = (no: number, s: string) => field(no, enc.encode(s));
-  const num = (no: number, n: number) => [...varint(no << 3), ...varint(n)];
-  const node = (op: string, ins: string[], outs: string[]) => field(1, [...ins.flatMap((i) => str(1, i)), ...outs.flatMap((o) => str(2, o)), ...str(4, op)]);
-  const dims = (d: number[]) => field(2, d.flatMap((n) => field(1, num(1, n))));
-  // ValueInfoProto { name, type: TypeProto { tensor_type { elem_type FLOAT, shape } } } as graph field `no`
-  const info = (no: number, name: string, d: number[]) => field(no, [...str(1, name), ...field(2, field(1, [...num(1, 1), ...dims(d)]))]);
-  const graph = [
-    ...node('MatMul', ['x', 'W'], ['h']),
-    ...node('Relu', ['h'], ['y']),
-    ...str(2, 'g'),
-    ...field(5, [...num(1, 8), ...num(1, 4), ...num(2, 1), ...str(8, 'W'), ...field(9, new Uint8Array(w.buffer.slice(0)))]),
-    ...info(11, 'x', [2, 8]),
-    ...info(12, 'y', [2, 4]),
-  ];
-  return new Uint8Array([...num(1, 8), ...field(7, graph), ...field(8, [...str(1, ''), ...num(2, 17)])]);
-}

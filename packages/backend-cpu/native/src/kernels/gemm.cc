@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <list>
 #include <map>
 #include <tuple>
 #include <memory>
@@ -748,21 +749,46 @@ float* const_cache(uint64_t id, const void* addr, int what, int64_t d0, int64_t 
   struct freer {
     void operator()(float* p) const { std::free(p); }
   };
-  constexpr size_t kMaxBytes = size_t(1) << 29;
-  thread_local std::map<key, std::unique_ptr<float, freer>> cache;
+  struct entry {
+    std::unique_ptr<float, freer> data;
+    size_t bytes;
+    std::list<key>::iterator use;  // its place in `recent`
+  };
+  static const size_t limit = [] {
+    const char* v = std::getenv("MX_CPU_CONST_CACHE_MB");
+    const long mb = v ? std::strtol(v, nullptr, 10) : 0;
+    return (size_t)(mb > 0 ? mb : 2048) << 20;
+  }();
+  thread_local std::map<key, entry> cache;
+  thread_local std::list<key> recent;  // most recently used first
   thread_local size_t bytes = 0;
   *fresh = false;
   const key k{id, (uintptr_t)addr, what, d0, d1, floats};
   auto it = cache.find(k);
-  if (it != cache.end()) return it->second.get();
+  if (it != cache.end()) {
+    recent.splice(recent.begin(), recent, it->second.use);
+    return it->second.data.get();
+  }
   const size_t size = (floats * sizeof(float) + 63) & ~size_t(63);
-  if (bytes + size > kMaxBytes) cache.clear(), bytes = 0;
+  if (size > limit) return nullptr;
+  while (bytes + size > limit && !recent.empty()) {  // evict the least recently used
+    auto old = cache.find(recent.back());
+    bytes -= old->second.bytes;
+    cache.erase(old);
+    recent.pop_back();
+  }
   float* p = static_cast<float*>(std::aligned_alloc(64, size));
   if (!p) return nullptr;
+  std::unique_ptr<float, freer> owned(p);  // freed exactly once whichever step throws
   try {
-    cache.emplace(k, std::unique_ptr<float, freer>(p));
+    recent.push_front(k);
   } catch (...) {
-    std::free(p);
+    return nullptr;
+  }
+  try {
+    cache.emplace(k, entry{std::move(owned), size, recent.begin()});
+  } catch (...) {
+    recent.pop_front();
     return nullptr;
   }
   bytes += size;

@@ -76,8 +76,12 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
 // kept on the calling thread (a queue's worker) by (constant id, address, what,
 // d0, d1: two dims of the layout, so views of one constant in other shapes differ):
 // the buffer of `floats` floats (64-byte aligned) for that key, and *fresh =
-// true when it was just made, for the caller to fill. Everything is dropped when
-// the total would pass 512 MiB. Null when out of memory (compute without it).
+// true when it was just made, for the caller to fill. The least recently used
+// entries make room when the total would pass the limit (MX_CPU_CONST_CACHE_MB,
+// default 2048: resnet50's weights, 100 MB, make about 360 MB of packed and
+// Winograd-transformed copies). The pointer stays valid until the next
+// const_cache call on this thread. Null when out of memory or larger than the
+// limit (compute without it).
 float* const_cache(uint64_t id, const void* addr, int what, int64_t d0, int64_t d1, size_t floats, bool* fresh);
 enum const_cache_what { CONST_PACKED_A = 1, CONST_PACKED_B = 2, CONST_PACKED_BT = 3, CONST_CONV_WT = 4, CONST_WINOGRAD = 5 };
 
