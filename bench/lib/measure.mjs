@@ -71,6 +71,13 @@ export async function measure(w, ctx, { warmup, reps, progress }) {
     const outs = await run.outputs();
     const agreement = relativeDiff(outs);
     const altAgreement = run.alt ? relativeDiff({ mx: outs.alt, ort: outs.ort }) : undefined;
+    // where the alt side's kernels ran (mx.profile counts the calls per backend)
+    let altCalls;
+    if (run.alt && typeof ctx.mx.profile === 'function') {
+      const p = await ctx.mx.profile(() => run.alt());
+      altCalls = {};
+      for (const c of p.calls) altCalls[c.backend] = (altCalls[c.backend] ?? 0) + 1;
+    }
     const inner = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(...sides.map((k) => est[k]))));
     const perRound = sides.reduce((t, k) => t + est[k], 0) * inner;
     const n = reps ?? Math.min(51, Math.max(7, Math.round((BUDGET_MS * sides.length) / 2 / perRound)));
@@ -83,7 +90,7 @@ export async function measure(w, ctx, { warmup, reps, progress }) {
       progress(`sample ${r + 1}/${n}`);
       for (const side of orders[r % orders.length]) samples[side].push(await time(run[side], inner));
     }
-    return { reps: n, inner, agreement, mx: stats(samples.mx), ort: stats(samples.ort), ...(run.alt && { alt: stats(samples.alt), altAgreement }) };
+    return { reps: n, inner, agreement, mx: stats(samples.mx), ort: stats(samples.ort), ...(run.alt && { alt: stats(samples.alt), altAgreement, altCalls }) };
   } finally {
     await run.dispose();
   }
