@@ -41,7 +41,7 @@ describe('the native example backend (mx-backend-toy)', () => {
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     const toy = report.backends.find((b: { name: string }) => b.name === 'toy');
-    expect(toy).toMatchObject({ package: 'mx-backend-toy', priority: 200, protocol: '1.1', status: 'available', devices: ['cpu'] });
+    expect(toy).toMatchObject({ package: 'mx-backend-toy', priority: 200, protocol: '1.2', status: 'available', devices: ['cpu'] });
     expect(toy.ops).toEqual({ Add: ['float32'], Mul: ['float32'], Relu: ['float32'] });
     expect(report.devices).toEqual([expect.objectContaining({ id: 'cpu', backends: ['toy', 'cpu', 'js'] })]);
   });

@@ -259,7 +259,7 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
 // 6-high side along the positions; col^T is made and packed once for all
 // threads, W^T packed once per constant W. Y^T lands in scratch and is
 // transposed into Y with the bias.
-bool transposed_applies(int64_t P, int64_t M, int64_t K) { static const bool off = std::getenv("MX_T0") != nullptr; return !off && P <= 256 && M >= 32 && K >= 32; }
+bool transposed_applies(int64_t P, int64_t M, int64_t K) { return P <= 256 && M >= 32 && K >= 32; }
 
 int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, int64_t K,
                     const float* x, const float* w, const float* b, float* y) {

@@ -276,11 +276,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
   // split among the threads: input transform by channels, the 36 GEMMs by e,
   // output transform by output channels. Larger ones run in bands of tile rows
   // (below), one task each, so threads meet only once per call.
-  static const int force = [] {
-    const char* v = std::getenv("MX_CPU_WINOGRAD_PHASES");
-    return v ? std::atoi(v) : -1;
-  }();
-  const bool phases = force >= 0 ? force == 1 : g.T < 32;
+  const bool phases = g.T < 32;  // 28x28 (49 tiles) measured faster in bands, 14x14 (16) in phases
   // A band's V and P stay near L2 size (>= 16 tiles); among the band heights
   // that allow, the one with the least padded GEMM columns and idle thread
   // slots; more than kThin tiles, so that no GEMM takes a path that reads U.
