@@ -93,36 +93,46 @@ template <class T> struct im2col {
   const conv_geom* g;
   const T* x;  // the group's first channel in this image
 
+  // Row r = (c, t0, t1, t2): channel c's plane, the tap's offsets per axis, and
+  // the output positions [lo2, hi2) along the last axis whose input lies inside.
+  struct tap {
+    const T* plane;
+    int64_t off0, off1, off2, lo2, hi2;
+  };
+  inline __attribute__((always_inline)) tap row_tap(int64_t r) const {
+    int64_t t = r;
+    const int64_t t2 = t % g->k[2];
+    t /= g->k[2];
+    const int64_t t1 = t % g->k[1];
+    t /= g->k[1];
+    const int64_t t0 = t % g->k[0], c = t / g->k[0];
+    tap a{x + c * g->in_plane, t0 * g->d[0] - g->p[0], t1 * g->d[1] - g->p[1], t2 * g->d[2] - g->p[2], 0, 0};
+    valid_range(a.off2, g->s[2], g->in[2], g->out[2], &a.lo2, &a.hi2);
+    return a;
+  }
+  // d[o] for output positions o in [o2, o2 + len) of output row (o0, o1): the
+  // input values the tap reads there, zeros in the padding.
+  inline __attribute__((always_inline)) void run(const tap& a, int64_t o0, int64_t o1, int64_t o2, int64_t len, T* d) const {
+    const int64_t i0 = o0 * g->s[0] + a.off0, i1 = o1 * g->s[1] + a.off1;
+    if (i0 < 0 || i0 >= g->in[0] || i1 < 0 || i1 >= g->in[1]) return zero(d + o2, len);
+    const T* src = a.plane + (i0 * g->in[1] + i1) * g->in[2];
+    const int64_t lo = std::min(std::max(a.lo2, o2), o2 + len), hi = std::max(lo, std::min(a.hi2, o2 + len));
+    zero(d + o2, lo - o2);
+    strided_copy(src + lo * g->s[2] + a.off2, g->s[2], hi - lo, d + lo);
+    zero(d + hi, o2 + len - hi);
+  }
+
   // out[i * nc + j] = row p0 + i, column j0 + j.
   static void rows(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out) {
     const im2col& s = *static_cast<const im2col*>(self);
     const conv_geom& g = *s.g;
     for (int64_t r = p0; r < p0 + np; r++, out += nc) {
-      int64_t t = r;
-      const int64_t t2 = t % g.k[2];
-      t /= g.k[2];
-      const int64_t t1 = t % g.k[1];
-      t /= g.k[1];
-      const int64_t t0 = t % g.k[0], c = t / g.k[0];
-      const T* plane = s.x + c * g.in_plane;
-      const int64_t off0 = t0 * g.d[0] - g.p[0], off1 = t1 * g.d[1] - g.p[1], off2 = t2 * g.d[2] - g.p[2];
-      int64_t lo2, hi2;
-      valid_range(off2, g.s[2], g.in[2], g.out[2], &lo2, &hi2);
-      // Columns j0.. as runs along the last output axis: zeros, input values, zeros.
+      const tap a = s.row_tap(r);
+      // Columns j0.. as runs along the last output axis
       int64_t o2 = j0 % g.out[2], o1 = j0 / g.out[2] % g.out[1], o0 = j0 / g.out[2] / g.out[1];
       for (int64_t j = 0; j < nc;) {
         const int64_t len = std::min(g.out[2] - o2, nc - j);
-        const int64_t i0 = o0 * g.s[0] + off0, i1 = o1 * g.s[1] + off1;
-        T* d = out + j - o2;  // d[o] is output position o of this run's row
-        if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
-          std::fill(d + o2, d + o2 + len, T(0));
-        } else {
-          const T* src = plane + (i0 * g.in[1] + i1) * g.in[2];
-          const int64_t a = std::min(std::max(lo2, o2), o2 + len), b = std::max(a, std::min(hi2, o2 + len));
-          std::fill(d + o2, d + a, T(0));
-          strided_copy(src + a * g.s[2] + off2, g.s[2], b - a, d + a);
-          std::fill(d + b, d + o2 + len, T(0));
-        }
+        s.run(a, o0, o1, o2, len, out + j - o2);  // out[j - o2 + o] is output position o of this run
         j += len;
         o2 = 0;
         if (++o1 == g.out[1]) o1 = 0, o0++;
@@ -144,11 +154,11 @@ template <class T> struct im2col {
                                                               int64_t nc, T* dst, int64_t ps) {
     const im2col& s = *static_cast<const im2col*>(self);
     const conv_geom& g = *s.g;
-    struct run {
+    struct run_at {
       int64_t o0, o1, o2, len;
       T* d;  // where the run's first column goes in row 0 of its panel
     };
-    std::vector<run> runs;
+    std::vector<run_at> runs;
     runs.reserve((size_t)(nc / 16 + nc / std::max<int64_t>(1, g.out[2]) + 2));
     int64_t o2 = j0 % g.out[2], o1 = j0 / g.out[2] % g.out[1], o0 = j0 / g.out[2] / g.out[1];
     for (int64_t j = 0; j < nc;) {
@@ -163,30 +173,9 @@ template <class T> struct im2col {
     const int64_t tail = nc % 16;
     T* last = dst + nc / 16 * ps;  // the partial panel's columns past nc are zeros
     for (int64_t r = p0; r < p0 + kc; r++) {
-      int64_t t = r;
-      const int64_t t2 = t % g.k[2];
-      t /= g.k[2];
-      const int64_t t1 = t % g.k[1];
-      t /= g.k[1];
-      const int64_t t0 = t % g.k[0], c = t / g.k[0];
-      const T* plane = s.x + c * g.in_plane;
-      const int64_t off0 = t0 * g.d[0] - g.p[0], off1 = t1 * g.d[1] - g.p[1], off2 = t2 * g.d[2] - g.p[2];
-      int64_t lo2, hi2;
-      valid_range(off2, g.s[2], g.in[2], g.out[2], &lo2, &hi2);
+      const tap a = s.row_tap(r);
       const int64_t row = (r - p0) * 16;
-      for (const run& u : runs) {
-        T* d = u.d + row - u.o2;  // d[o] is output position o of this run
-        const int64_t i0 = u.o0 * g.s[0] + off0, i1 = u.o1 * g.s[1] + off1;
-        if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
-          zero(d + u.o2, u.len);
-          continue;
-        }
-        const T* src = plane + (i0 * g.in[1] + i1) * g.in[2];
-        const int64_t a = std::min(std::max(lo2, u.o2), u.o2 + u.len), b = std::max(a, std::min(hi2, u.o2 + u.len));
-        zero(d + u.o2, a - u.o2);
-        strided_copy(src + a * g.s[2] + off2, g.s[2], b - a, d + a);
-        zero(d + b, u.o2 + u.len - b);
-      }
+      for (const run_at& u : runs) s.run(a, u.o0, u.o1, u.o2, u.len, u.d + row - u.o2);
       if (tail) zero(last + row + tail, 16 - tail);
     }
   }
