@@ -400,7 +400,12 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
         const float* src = xn + (c * g.in[1] + i) * g.in[2];
         for (int64_t ph = 0; ph < j.s; ph++) {  // phase ph holds padded columns ph, ph + s, ...
           const int64_t first = ((ph - g.p[2]) % j.s + j.s) % j.s;  // first input column at this phase
-          for (int64_t xi = first; xi < g.in[2]; xi += j.s) row[ph * j.Wq + (xi + g.p[2]) / j.s] = src[xi];
+          float* d = row + ph * j.Wq + (first + g.p[2]) / j.s;
+          const float* from = src + first;
+          const int64_t n = first < g.in[2] ? (g.in[2] - first + j.s - 1) / j.s : 0;
+          if (j.s == 1) std::copy(from, from + n, d);
+          else
+            for (int64_t q = 0; q < n; q++) d[q] = from[2 * q];  // j.s == 2
         }
       }
     });
