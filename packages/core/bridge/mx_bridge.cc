@@ -512,14 +512,20 @@ Profile& prof() {
   static Profile p;
   return p;
 }
-void profile_record(const char* op, uint64_t ns, const mx_tensor* ts, int32_t nin, int32_t nout) {
+// Out of memory, the call goes unrecorded: a profile never fails a kernel.
+void profile_record(const char* op, uint64_t ns, const mx_tensor* ts, int32_t nin, int32_t nout) noexcept {
   Profile& p = prof();
   std::lock_guard<std::mutex> lock(p.m);
-  p.recs.push_back({op, ns, nin, nout, p.shapes.size()});
-  for (int32_t i = 0; i < nin + nout; i++) {
-    const int32_t nd = ts[i].data ? ts[i].ndim : -1;  // -1: an absent optional input
-    p.shapes.push_back(nd);
-    for (int32_t d = 0; d < nd; d++) p.shapes.push_back(ts[i].shape[d]);
+  const size_t at = p.shapes.size();
+  try {
+    for (int32_t i = 0; i < nin + nout; i++) {
+      const int32_t nd = ts[i].data ? ts[i].ndim : -1;  // -1: an absent optional input
+      p.shapes.push_back(nd);
+      for (int32_t d = 0; d < nd; d++) p.shapes.push_back(ts[i].shape[d]);
+    }
+    p.recs.push_back({op, ns, nin, nout, at});
+  } catch (...) {
+    p.shapes.resize(at);
   }
 }
 
