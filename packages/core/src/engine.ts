@@ -305,12 +305,9 @@ export class DeviceState {
 
   /**
    * The backend that runs (op, key) here: the highest priority one that declares
-   * it and, when it has Backend.claims, claims this call (`query`).
-   */
-  /**
-   * The backend for a call of (schema, key): the most preferred one that declares
-   * the kernel and claims the call. `among` (a model's LoadOptions.backends):
-   * only these backends, preferred in this order.
+   * it and, when it has Backend.claims, claims this call (`query`). `among` (a
+   * model's LoadOptions.backends, mx.withBackends): only these backends,
+   * preferred in this order.
    */
   pick(schema: OpSchema, key: string, query?: () => ClaimQuery, among?: readonly string[]): Backend {
     if (among && !forced) return this.pickAmong(schema, key, among, query);
