@@ -234,15 +234,15 @@ describe('cpu Conv', () => {
   });
 
   it('FusedConv applies the residual Z and the activation on every path (GEMM, transposed, stem, depthwise, Winograd bands and phases)', async () => {
-    const cases: [number[], number[], number, number[], number[], number[], Record<string, unknown>, number?][] = [
-      [[1, 24, 30, 30], [20, 24, 5, 5], 1, [1, 1], [2, 2, 2, 2], [], { activation: 'Relu' }],
-      [[1, 64, 7, 7], [48, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'LeakyRelu', activation_params: [0.1] }],
-      [[1, 3, 40, 40], [8, 3, 7, 7], 1, [2, 2], [3, 3, 3, 3], [], { activation: 'Clip', activation_params: [-0.5, 0.5] }],
-      [[1, 16, 20, 20], [16, 1, 3, 3], 16, [1, 1], [1, 1, 1, 1], [], { activation: 'Relu' }],
-      [[1, 16, 24, 24], [16, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'Identity' }],
-      [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], [], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
+    const cases: [number[], number[], number, number[], number[], Record<string, unknown>, number?][] = [
+      [[1, 24, 30, 30], [20, 24, 5, 5], 1, [1, 1], [2, 2, 2, 2], { activation: 'Relu' }],
+      [[1, 64, 7, 7], [48, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'LeakyRelu', activation_params: [0.1] }],
+      [[1, 3, 40, 40], [8, 3, 7, 7], 1, [2, 2], [3, 3, 3, 3], { activation: 'Clip', activation_params: [-0.5, 0.5] }],
+      [[1, 16, 20, 20], [16, 1, 3, 3], 16, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }],
+      [[1, 16, 24, 24], [16, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Identity' }],
+      [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
     ];
-    for (const [x, w, group, s, p, , act, constId] of cases) {
+    for (const [x, w, group, s, p, act, constId] of cases) {
       const k = w.slice(2);
       const y = [x[0]!, w[0]!, ...windowOut(x, k, s, [1, 1], p)];
       const W = input('float32', w, 52);

@@ -12,6 +12,7 @@
 //   GlobalAveragePool / GlobalMaxPool: mean / max over all spatial positions
 //     (a NaN makes the max NaN).
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <type_traits>
 
@@ -125,8 +126,8 @@ int bad_window(mx_kernel_ctx* ctx, const char* op) {
 // input element is read once per output row instead of once per tap. The same
 // values as the tap-by-tap loop (NaN never wins; -inf where no tap is in the
 // input), up to which of +0 and -0 a tie keeps.
-inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, const float* xp, int64_t o1, float* v,
-                                                         float* yr) {
+inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, const window_table& win, const float* xp,
+                                                         int64_t o1, float* v, float* yr) {
   const float ninf = -std::numeric_limits<float>::infinity();
   int64_t l1, h1;
   tap_range(o1 * g.s[1] - g.pb[1], 1, g.in[1], g.k[1], &l1, &h1);
@@ -136,9 +137,7 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
     for (int64_t j = 0; j < g.in[2]; j++) v[j] = xr[j] > v[j] ? xr[j] : v[j];
   }
   // windows inside the row [lo, hi) without bounds checks (3 taps unrolled), the edges with them
-  const int64_t lo = std::min(g.out[2], (g.pb[2] + g.s[2] - 1) / g.s[2]);
-  const int64_t last = g.in[2] - g.k[2] + g.pb[2];  // o2 * s <= last
-  const int64_t hi = std::max(lo, last < 0 ? 0 : std::min(g.out[2], last / g.s[2] + 1));
+  const int64_t lo = win.lo2, hi = win.hi2;
   const auto edge = [&](int64_t o2) {
     const int64_t b = o2 * g.s[2] - g.pb[2];
     int64_t l2, h2;
@@ -165,25 +164,29 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   }
   for (int64_t o2 = hi; o2 < g.out[2]; o2++) edge(o2);
 }
-void max_rows_base(const pool_geom& g, const float* xp, int64_t o1, float* v, float* yr) { max_rows_impl(g, xp, o1, v, yr); }
+void max_rows_base(const pool_geom& g, const window_table& win, const float* xp, int64_t o1, float* v, float* yr) {
+  max_rows_impl(g, win, xp, o1, v, yr);
+}
 #if defined(__GNUC__) && defined(__x86_64__)
-__attribute__((target("avx2,fma"))) void max_rows_avx2(const pool_geom& g, const float* xp, int64_t o1, float* v, float* yr) {
-  max_rows_impl(g, xp, o1, v, yr);
+__attribute__((target("avx2,fma"))) void max_rows_avx2(const pool_geom& g, const window_table& win, const float* xp,
+                                                       int64_t o1, float* v, float* yr) {
+  max_rows_impl(g, win, xp, o1, v, yr);
 }
 #endif
 
-int max_pool_rows(mx_kernel_ctx* ctx, const pool_geom& g, const float* x, float* y) {
+int max_pool_rows(mx_kernel_ctx* ctx, const pool_geom& g, const window_table& win, const float* x, float* y) {
   static const bool avx2 = cpu_has_avx2_fma();
+  std::atomic<bool> ok{true};
   each_row(ctx, g, [&](int64_t plane, int64_t, int64_t o1, int64_t row) {
     float* v = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * g.in[2]));
+    if (!v) return (void)(ok = false);
     float* yr = y + row * g.out[2];
-    if (!v) return (void)std::fill(yr, yr + g.out[2], std::numeric_limits<float>::quiet_NaN());  // unreachable in practice
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (avx2) return max_rows_avx2(g, x + plane * g.in_plane, o1, v, yr);
+    if (avx2) return max_rows_avx2(g, win, x + plane * g.in_plane, o1, v, yr);
 #endif
-    max_rows_base(g, x + plane * g.in_plane, o1, v, yr);
+    max_rows_base(g, win, x + plane * g.in_plane, o1, v, yr);
   });
-  return MX_OK;
+  return ok ? MX_OK : fail_oom(ctx, "MaxPool");
 }
 
 template <class T> int max_pool(mx_kernel_ctx* ctx) {
@@ -195,10 +198,10 @@ template <class T> int max_pool(mx_kernel_ctx* ctx) {
   T* y = static_cast<T*>(ctx->outputs[0].data);
   int64_t* ind = ctx->num_outputs > 1 ? static_cast<int64_t*>(ctx->outputs[1].data) : nullptr;
   const bool col_major = mx_attr_int(ctx->attrs, "storage_order", 0) == 1;
-  if constexpr (std::is_same_v<T, float>)
-    if (!ind && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1) return max_pool_rows(ctx, g, x, y);
   window_table win;
   if (!win.init(g)) return fail_oom(ctx, "MaxPool");
+  if constexpr (std::is_same_v<T, float>)
+    if (!ind && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1) return max_pool_rows(ctx, g, win, x, y);
   each_row(ctx, g, [&](int64_t plane, int64_t o0, int64_t o1, int64_t row) {
     const T* xp = x + plane * g.in_plane;
     int64_t l0, h0, l1, h1, origin;
