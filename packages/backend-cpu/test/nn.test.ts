@@ -253,6 +253,29 @@ describe('cpu Conv', () => {
     }
   });
 
+  it("FusedConv's epilogue in the GEMM's stores: edge tiles, two K steps, groups, thin and GEMV products, float64", async () => {
+    const cases: [string, number[], number[], number, Record<string, unknown>][] = [
+      ['float32', [1, 16, 11, 13], [16, 16, 1, 1], 1, { activation: 'LeakyRelu', activation_params: [0.2] }], // 4-row and 15-column edge tiles
+      ['float32', [1, 300, 9, 9], [20, 300, 1, 1], 1, { activation: 'Clip', activation_params: [-0.3, 0.4] }], // K = 300: bias on the first step, act on the last
+      ['float32', [2, 12, 10, 10], [9, 4, 3, 3], 3, { activation: 'Relu' }], // groups, images as units
+      ['float32', [1, 8, 2, 2], [10, 8, 1, 1], 1, { activation: 'Relu' }], // N = 4: the thin path
+      ['float32', [1, 300, 1, 1], [7, 300, 1, 1], 1, { activation: 'LeakyRelu', activation_params: [0.5] }], // N = 1: GEMV
+      ['float64', [1, 16, 11, 13], [13, 16, 3, 3], 1, { activation: 'Clip', activation_params: [-0.5, 0.5] }],
+    ];
+    for (const [dt, x, w, group, act] of cases) {
+      const k = w.slice(2);
+      const p = k.map((kk) => (kk - 1) / 2);
+      const pads = [...p, ...p];
+      const y = [x[0]!, w[0]!, ...windowOut(x, k, [1, 1], [1, 1], pads)];
+      const d = dt as DType;
+      for (const z of [true, false]) {
+        const ins = [input(d, x, 61), input(d, w, 62), input(d, [w[0]!], 63), z ? input(d, y, 64) : null];
+        const attrs = { kernel_shape: k, strides: [1, 1], dilations: [1, 1], pads, group, auto_pad: 'NOTSET', activation_params: [], ...act };
+        await check('FusedConv', dt, ins, [[d, y]], attrs as KernelCall['attrs'], dt === 'float64' ? f64 : f32(size(w.slice(1))));
+      }
+    }
+  });
+
   it('1x1 convolutions read X directly; strided 1x1 does not', async () => {
     await conv([1, 128, 20, 20], [96, 128, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
     await conv([1, 300, 1, 1], [1, 300, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);

@@ -24,6 +24,7 @@
 
 #include "conv_winograd.h"
 #include "gemm.h"
+#include "gemm_tile.h"
 
 namespace mxcpu {
 namespace {
@@ -242,16 +243,23 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
 }
 
 // Convolutions with small output planes (the late stages of a CNN: 14x14, 7x7)
-// run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
+// may run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
 // micro-kernel's 16-wide side then runs along the output channels (whole
-// panels; P = 49 would pad 4 panels to 64 columns the other way round) and its
-// 6-high side along the positions; col^T is made and packed once for all
-// threads, W^T packed once per constant W. Y^T lands in scratch and is
-// transposed into Y with the bias.
-bool transposed_applies(int64_t P, int64_t M, int64_t K) { return P <= 256 && M >= 32 && K >= 32; }
+// panels) and its 6-high side along the positions; col^T is made and packed
+// once for all threads, W^T packed once per constant W. Y^T lands in scratch and
+// is transposed into Y with the epilogue. Chosen where it wastes less: P = 49
+// pads to 64 columns the plain way (1.31x the work) and to 54 rows this way;
+// the transpose of Y costs about 24 / K of the product (measured: 14x14 planes
+// with K = 1024 gain, with K = 256 lose; 13x13 loses).
+bool transposed_applies(int64_t P, int64_t M, int64_t K) {
+  if (P > 256 || M < 32 || K < 32) return false;
+  const double plain = double((P + 15) / 16 * 16) / double(P);
+  const double turned = double((P + 5) / 6 * 6) / double(P) * (1.0 + 24.0 / double(K));
+  return turned < plain;
+}
 
 int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, int64_t K,
-                    const float* x, const float* w, const float* b, float* y) {
+                    const float* x, const float* w, const float* b, float* y, const gemm_post<float>& post) {
   const int64_t P = g.out_plane;
   const uint64_t id = mx_const_id(ctx, 1);
   const size_t nb = (size_t)gemm_packed_b_size(K, M);
@@ -279,6 +287,7 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
     gemm_pack_a(ctx->pool, P, K, a, ap);
     if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
+    const float* zn = post.z ? post.z + n * M * P : nullptr;
     // 16 x 16 blocks through a local tile: both sides are read and written
     // along cache lines (a column walk of Y^T would hit one cache set per
     // power-of-two M).
@@ -294,6 +303,7 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
             const float bm = b ? b[m0 + j] : 0.0f;
             float* yr = yn + (m0 + j) * P + p0;
             for (int i = 0; i < pn; i++) yr[i] = t[j][i] + bm;
+            apply_act(post, yr, zn ? zn + (yr - yn) : nullptr, pn);
           }
         }
       }
@@ -318,13 +328,14 @@ bool direct_applies(const conv_geom& g, int64_t C, int64_t G, int64_t M) {
 
 struct direct_job {
   const float *xp, *wt, *b;
+  const int64_t* toff;  // per tap (c, ky, kx): its input's offset from the block's first tap (0, 0, 0)
   float* y;
-  int64_t s, KH, KW, C, M, Mr, OH, OW, OWr, Hp, Wq;
+  const gemm_post<float>* post;  // z: this image's
+  int64_t s, KH, KW, C, M, Mr, OH, OW, OWr, Hp, Wq, taps;
 };
 
 // Tasks [t0, t1) of one image: task = (block of 6 output channels, output row).
 __attribute__((target("avx2,fma"))) void conv_direct_tasks(const direct_job& j, int64_t t0, int64_t t1) {
-  alignas(32) float tmp[6][16];
   for (int64_t task = t0; task < t1; task++) {
     const int64_t oy = task % j.OH, m0 = task / j.OH * 6;
     for (int64_t ox0 = 0; ox0 < j.OWr; ox0 += 16) {
@@ -334,43 +345,41 @@ __attribute__((target("avx2,fma"))) void conv_direct_tasks(const direct_job& j, 
       __m256 c20 = _mm256_set1_ps(MX_BIAS(2)), c21 = c20, c30 = _mm256_set1_ps(MX_BIAS(3)), c31 = c30;
       __m256 c40 = _mm256_set1_ps(MX_BIAS(4)), c41 = c40, c50 = _mm256_set1_ps(MX_BIAS(5)), c51 = c50;
 #undef MX_BIAS
-      for (int64_t c = 0; c < j.C; c++)
-        for (int64_t ky = 0; ky < j.KH; ky++) {
-          // the padded row oy * s + ky, split into its s phases (x = s * q + phase) of Wq each
-          const float* row = j.xp + ((c * j.Hp + oy * j.s + ky) * j.s) * j.Wq + ox0;
-          const float* wr = j.wt + ((m0 / 6 * j.C + c) * j.KH + ky) * j.KW * 6;
-          for (int64_t kx = 0; kx < j.KW; kx++, wr += 6) {
-            const float* src = row + (kx % j.s) * j.Wq + kx / j.s;
-            const __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
+      // tap (0, 0, 0) of padded row oy * s (its rows split into s phases of Wq)
+      const float* base = j.xp + oy * j.s * j.s * j.Wq + ox0;
+      const float* wr = j.wt + m0 / 6 * j.taps * 6;
+      for (int64_t t = 0; t < j.taps; t++, wr += 6) {
+        const float* src = base + j.toff[t];
+        const __m256 v0 = _mm256_loadu_ps(src), v1 = _mm256_loadu_ps(src + 8);
 #define MX_TAP(r)                                 \
   {                                               \
     const __m256 wv = _mm256_broadcast_ss(wr + r); \
     c##r##0 = _mm256_fmadd_ps(wv, v0, c##r##0);   \
     c##r##1 = _mm256_fmadd_ps(wv, v1, c##r##1);   \
   }
-            MX_TAP(0) MX_TAP(1) MX_TAP(2) MX_TAP(3) MX_TAP(4) MX_TAP(5)
+        MX_TAP(0) MX_TAP(1) MX_TAP(2) MX_TAP(3) MX_TAP(4) MX_TAP(5)
 #undef MX_TAP
-          }
-        }
-      const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-      const int64_t valid = std::min<int64_t>(16, j.OW - ox0);
-      for (int r = 0; r < 6 && m0 + r < j.M; r++) {
-        float* yr = j.y + ((m0 + r) * j.OH + oy) * j.OW + ox0;
-        if (valid == 16) {
-          _mm256_storeu_ps(yr, acc[r][0]);
-          _mm256_storeu_ps(yr + 8, acc[r][1]);
-        } else {
-          _mm256_store_ps(tmp[r], acc[r][0]);
-          _mm256_store_ps(tmp[r] + 8, acc[r][1]);
-          std::copy(tmp[r], tmp[r] + valid, yr);
-        }
       }
+      // rows m0.. of the output plane (channels OH * OW apart), the block's valid columns
+      float* yb = j.y + (m0 * j.OH + oy) * j.OW + ox0;
+      const int64_t ch = j.OH * j.OW;
+      const gemm_post<float>& p = *j.post;
+      const tile_args<float> t{1.0f, 0.0f, nullptr, p.z ? p.z + (yb - j.y) : nullptr, ch, p.act, p.p0, p.p1,
+                               (int)std::min<int64_t>(6, j.M - m0), (int)std::min<int64_t>(16, j.OW - ox0)};
+      const bool full = t.n == 16;
+      const __m256i k0 = avx<float>::mask(t.n), k1 = avx<float>::mask(t.n - 8);
+      store_row<float>(0, c00, c01, yb, ch, t, full, k0, k1);
+      store_row<float>(1, c10, c11, yb, ch, t, full, k0, k1);
+      store_row<float>(2, c20, c21, yb, ch, t, full, k0, k1);
+      store_row<float>(3, c30, c31, yb, ch, t, full, k0, k1);
+      store_row<float>(4, c40, c41, yb, ch, t, full, k0, k1);
+      store_row<float>(5, c50, c51, yb, ch, t, full, k0, k1);
     }
   }
 }
 
 int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, const float* x,
-                const float* w, const float* b, float* y) {
+                const float* w, const float* b, float* y, const gemm_post<float>& post) {
   direct_job j;
   j.s = g.s[1], j.KH = g.k[1], j.KW = g.k[2], j.C = C, j.M = M, j.OH = g.out[1], j.OW = g.out[2];
   j.OWr = (j.OW + 15) / 16 * 16, j.Mr = (M + 5) / 6 * 6;
@@ -386,10 +395,18 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
   float* xp = wt + taps * j.Mr;
   for (int64_t m = 0; m < j.Mr; m++)
     for (int64_t t = 0; t < taps; t++) wt[(m / 6 * taps + t) * 6 + m % 6] = m < M ? w[m * taps + t] : 0.0f;
-  j.wt = wt, j.xp = xp;
+  int64_t toff[256];  // taps <= 256 (direct_applies)
+  for (int64_t t = 0; t < taps; t++) {
+    const int64_t kx = t % j.KW, ky = t / j.KW % j.KH, c = t / (j.KW * j.KH);
+    toff[t] = ((c * j.Hp + ky) * j.s + kx % j.s) * j.Wq + kx / j.s;
+  }
+  j.wt = wt, j.xp = xp, j.toff = toff, j.taps = taps;
   for (int64_t n = 0; n < N; n++) {
     const float* xn = x + n * C * g.in_plane;
     j.y = y + n * M * j.OH * j.OW;
+    gemm_post<float> pn = post;
+    if (pn.z) pn.z += n * M * j.OH * j.OW;
+    j.post = &pn;
     // zero-padded, each row split into its s phases: padded column x at phase x % s, position x / s
     parallel_for(ctx->pool, C * j.Hp, 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
@@ -416,7 +433,10 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
 }
 #endif
 
-template <class T> int conv(mx_kernel_ctx* ctx) {
+// Y = act(Conv(X, W, B) + Z) with `post`'s z (Y's shape, or null) and
+// activation (its bias is unused: B is the kernel's input), applied by every path
+// as it writes Y.
+template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
   conv_geom g;
@@ -442,9 +462,11 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
         T* yp = y + r * P;
         std::fill(yp, yp + P, b ? b[m] : T(0));
 #if defined(__GNUC__) && defined(__x86_64__)
-        if (avx2) { depthwise_avx2(g, xp, w + m * g.taps, yp); continue; }
+        if (avx2) depthwise_avx2(g, xp, w + m * g.taps, yp);
+        else
 #endif
-        depthwise_base(g, xp, w + m * g.taps, yp);
+          depthwise_base(g, xp, w + m * g.taps, yp);
+        apply_act(post, yp, post.z ? post.z + r * P : nullptr, P);
       }
     });
     return MX_OK;
@@ -454,16 +476,16 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     const bool k3s1 = X.ndim == 4 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1;
     if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2], mx_const_id(ctx, 1) != 0)) {
       const int64_t pads[2] = {g.p[1], g.p[2]};
-      return conv_winograd(ctx, pads);
+      return conv_winograd(ctx, pads, post);
     }
   }
 
   if constexpr (std::is_same_v<T, float>) {
 #if defined(__GNUC__) && defined(__x86_64__)
     static const bool avx2 = cpu_has_avx2_fma();
-    if (avx2 && direct_applies(g, C, G, M)) return conv_direct(ctx, g, N, C, M, x, w, b, y);
+    if (avx2 && direct_applies(g, C, G, M)) return conv_direct(ctx, g, N, C, M, x, w, b, y, post);
 #endif
-    if (G == 1 && transposed_applies(P, M, Kg)) return conv_transposed(ctx, g, N, C, M, Kg, x, w, b, y);
+    if (G == 1 && transposed_applies(P, M, Kg)) return conv_transposed(ctx, g, N, C, M, Kg, x, w, b, y, post);
   }
 
   // W packed once when it is a constant (float32 GEMMs that are not GEMVs).
@@ -477,16 +499,18 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
     const T* xg = x + (n * C + gi * Cg) * g.in_plane;
     T* yg = y + (n * M + gi * Mg) * P;
     const mat_view<T> wg{w + gi * Mg * Kg, Kg, 1};
-    const T* bg = b ? b + gi * Mg : nullptr;
+    gemm_post<T> pg = post;  // this unit's bias and residual
+    pg.bias = b ? b + gi * Mg : nullptr;
+    if (pg.z) pg.z += (n * M + gi * Mg) * P, pg.ldz = P;
     if constexpr (std::is_same_v<T, float>) {
       const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
-      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg, wpg);
+      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg, wpg);
       const im2col<T> cols{&g, xg};
-      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols, im2col<T>::pack}, T(0), yg, P, bg, wpg);
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols, im2col<T>::pack}, T(0), yg, P, &pg, wpg);
     } else {
-      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, bg);
+      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg);
       const im2col<T> cols{&g, xg};
-      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, bg);
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, &pg);
     }
   };
 
@@ -504,47 +528,32 @@ template <class T> int conv(mx_kernel_ctx* ctx) {
   return ok ? MX_OK : fail_oom(ctx, "Conv");
 }
 
-int conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, conv<float>); }
+template <class T> int conv_plain(mx_kernel_ctx* ctx) { return conv<T>(ctx, gemm_post<T>{}); }
+int conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, conv_plain<float>); }
 
 // FusedConv (domain "mx"): Y = activation(Conv + Z) in the same kernel (no
-// second dispatch, no intermediate tensor): the conv, then one pass over Y that
-// adds the residual Z (when given) and applies the activation. activation_params
-// as core checked.
+// second dispatch, no intermediate tensor, no second pass over Y): the residual
+// Z (when given) and the activation are applied as each part of Y is written.
+// activation_params as core checked.
 template <class T> int fused_conv(mx_kernel_ctx* ctx) {
   const std::string act = mx_attr_string(ctx->attrs, "activation", "Relu");
-  const int kind = act == "Relu" ? 0 : act == "LeakyRelu" ? 1 : act == "Clip" ? 2 : act == "Identity" ? 3 : -1;
-  if (kind < 0) return mx_fail(ctx, MX_ERR_INVALID, "FusedConv: unknown activation '%s'", act.c_str());
-  const int st = conv<T>(ctx);
-  if (st != MX_OK) return st;
-  const mx_tensor& Y = ctx->outputs[0];
-  T* y = static_cast<T*>(Y.data);
-  const T* z = ctx->num_inputs > 3 && ctx->inputs[3].data ? static_cast<const T*>(ctx->inputs[3].data) : nullptr;
-  const int64_t n = mx_numel(&Y);
+  gemm_post<T> post;
+  post.act = act == "Relu" ? ACT_RELU : act == "LeakyRelu" ? ACT_LEAKY_RELU : act == "Clip" ? ACT_CLIP : ACT_NONE;
+  if (post.act == ACT_NONE && act != "Identity")
+    return mx_fail(ctx, MX_ERR_INVALID, "FusedConv: unknown activation '%s'", act.c_str());
   const double* p = nullptr;
-  mx_attr_floats(ctx->attrs, "activation_params", &p);
-  const T lo = act == "Clip" ? T(p[0]) : T(0), hi = act == "Clip" ? T(p[1]) : T(0);
-  const T alpha = act == "LeakyRelu" ? T(p[0]) : T(0);
-  if (kind == 3 && !z) return MX_OK;
-  parallel_for(ctx->pool, n, 1 << 14, [&](int64_t i0, int64_t i1) {
-    const auto apply = [&](auto f) {
-      if (z)
-        for (int64_t i = i0; i < i1; i++) y[i] = f(y[i] + z[i]);
-      else
-        for (int64_t i = i0; i < i1; i++) y[i] = f(y[i]);
-    };
-    if (kind == 0) apply([](T v) { return v < T(0) ? T(0) : v; });  // NaN stays NaN, as Relu
-    else if (kind == 1) apply([&](T v) { return v < T(0) ? alpha * v : v; });
-    else if (kind == 2) apply([&](T v) { return v < lo ? lo : v > hi ? hi : v; });
-    else apply([](T v) { return v; });
-  });
-  return MX_OK;
+  const int np = mx_attr_floats(ctx->attrs, "activation_params", &p);
+  if (np > 0) post.p0 = T(p[0]);
+  if (np > 1) post.p1 = T(p[1]);
+  post.z = ctx->num_inputs > 3 && ctx->inputs[3].data ? static_cast<const T*>(ctx->inputs[3].data) : nullptr;
+  return conv<T>(ctx, post);
 }
 int fused_conv_half(mx_kernel_ctx* ctx) { return run_widened(ctx, fused_conv<float>); }
 
 }  // namespace
 
-MX_KERNEL("Conv", "float32", conv<float>);
-MX_KERNEL("Conv", "float64", conv<double>);
+MX_KERNEL("Conv", "float32", conv_plain<float>);
+MX_KERNEL("Conv", "float64", conv_plain<double>);
 MX_KERNEL("Conv", "float16", conv_half);
 MX_KERNEL("Conv", "bfloat16", conv_half);
 MX_KERNEL_DOMAIN("FusedConv", "mx", "float32", fused_conv<float>);

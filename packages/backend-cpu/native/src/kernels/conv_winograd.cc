@@ -119,16 +119,16 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   }
 }
 
-// Y[m] for output channels [m0, m1) of M: A^T P A per tile plus the bias. buf:
+// Y[m] for output channels [m0, m1) of M: A^T P A per tile, then post (bias, z, activation). buf:
 // scratch of 6 * 4 * tw + 16 * (tw + 1) floats.
 inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* __restrict P, int64_t M, int64_t m0,
-                                               int64_t m1, int64_t ty0, int64_t ty1, const float* bias,
+                                               int64_t m1, int64_t ty0, int64_t ty1, const gemm_post<float>& post,
                                                float* __restrict y, float* __restrict buf) {
   const int64_t tw = g.tw, Q = tw + 1, Tb = (ty1 - ty0) * tw;
   float* s = buf;                 // A^T along x: [i][r][tx], 6 x 4 x tw
   float* o = buf + 6 * 4 * tw;    // A^T along y: [r2][r][q], 4 x 4 x Q
   for (int64_t m = m0; m < m1; m++) {
-    const float b = bias ? bias[m] : 0.0f;
+    const float b = post.bias ? post.bias[m] : 0.0f;
     float* plane = y + m * g.OH * g.OW;
     for (int64_t ty = ty0; ty < ty1; ty++) {
       for (int i = 0; i < kPatch; i++) {
@@ -157,6 +157,7 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
           row[4 * q + 3] = s3[q];
         }
         for (int64_t x = 4 * full; x < g.OW; x++) row[x] = src[(x & 3) * Q + (x >> 2)];
+        apply_act(post, row, post.z ? post.z + (row - y) : nullptr, g.OW);
       }
     }
   }
@@ -167,8 +168,8 @@ void input_transform_base(const wino_geom& g, const float* x, int64_t C, int64_t
   input_transform_impl(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
 void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, int64_t ty0,
-                           int64_t ty1, const float* bias, float* y, float* buf) {
-  output_transform_impl(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+                           int64_t ty1, const gemm_post<float>& post, float* y, float* buf) {
+  output_transform_impl(g, P, M, m0, m1, ty0, ty1, post, y, buf);
 }
 #if defined(__GNUC__) && defined(__x86_64__)
 __attribute__((target("avx2,fma"))) void input_transform_avx2(const wino_geom& g, const float* x, int64_t C,
@@ -178,8 +179,8 @@ __attribute__((target("avx2,fma"))) void input_transform_avx2(const wino_geom& g
 }
 __attribute__((target("avx2,fma"))) void output_transform_avx2(const wino_geom& g, const float* P, int64_t M,
                                                                int64_t m0, int64_t m1, int64_t ty0, int64_t ty1,
-                                                               const float* bias, float* y, float* buf) {
-  output_transform_impl(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+                                                               const gemm_post<float>& post, float* y, float* buf) {
+  output_transform_impl(g, P, M, m0, m1, ty0, ty1, post, y, buf);
 }
 #endif
 void input_transform(const wino_geom& g, const float* x, int64_t C, int64_t c0, int64_t c1, int64_t ty0, int64_t ty1,
@@ -191,12 +192,12 @@ void input_transform(const wino_geom& g, const float* x, int64_t C, int64_t c0, 
   input_transform_base(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
 void output_transform(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, int64_t ty0, int64_t ty1,
-                      const float* bias, float* y, float* buf) {
+                      const gemm_post<float>& post, float* y, float* buf) {
 #if defined(__GNUC__) && defined(__x86_64__)
   static const bool avx2 = cpu_has_avx2_fma();
-  if (avx2) return output_transform_avx2(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+  if (avx2) return output_transform_avx2(g, P, M, m0, m1, ty0, ty1, post, y, buf);
 #endif
-  output_transform_base(g, P, M, m0, m1, ty0, ty1, bias, y, buf);
+  output_transform_base(g, P, M, m0, m1, ty0, ty1, post, y, buf);
 }
 
 // U[e][m][c] = (G w G^T)[i][k] for the 3x3 filter w of (m, c), as vector loops
@@ -263,9 +264,16 @@ bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constan
   return C >= 16 && M >= 16 && OW > 4 && tiles >= (constant_w ? 16 : 36);
 }
 
-int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
+int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float>& act) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const float* bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? static_cast<const float*>(ctx->inputs[2].data) : nullptr;
+  // the output transform's epilogue for image n: bias, z, activation
+  const auto image_post = [&](int64_t n) {
+    gemm_post<float> p = act;
+    p.bias = bias;
+    if (p.z) p.z += n * Y.shape[1] * Y.shape[2] * Y.shape[3];
+    return p;
+  };
   const int64_t N = X.shape[0], C = X.shape[1], M = W.shape[0];
   wino_geom g;
   g.H = X.shape[2], g.W = X.shape[3], g.OH = Y.shape[2], g.OW = Y.shape[3], g.pt = pads[0], g.pl = pads[1];
@@ -333,6 +341,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
     for (int64_t n = 0; n < N && ok; n++) {
       const float* x = static_cast<const float*>(X.data) + n * C * g.H * g.W;
       float* y = static_cast<float*>(Y.data) + n * M * g.OH * g.OW;
+      const gemm_post<float> post = image_post(n);
       parallel_for(ctx->pool, C, std::max<int64_t>(1, 64 / g.T), [&](int64_t c0, int64_t c1) {
         float* tmp = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * rows));
         if (!tmp) { ok = false; return; }
@@ -347,7 +356,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
       parallel_for(ctx->pool, M, std::max<int64_t>(1, 64 / g.T), [&](int64_t m0, int64_t m1) {
         float* tmp = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * rows));
         if (!tmp) { ok = false; return; }
-        output_transform(g, P, M, m0, m1, 0, g.th, bias, y, tmp);
+        output_transform(g, P, M, m0, m1, 0, g.th, post, y, tmp);
       });
     }
     return ok ? MX_OK : fail_oom(ctx, "Conv");
@@ -367,7 +376,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads) {
         if (!gemm(nullptr, M, Tb, C, 1.0f, u_view(e), mat_view<float>{V + e * C * Tb, Tb, 1}, 0.0f, P + e * M * Tb, Tb,
                   nullptr, Up + e * per_u))
           ok = false;
-      output_transform(g, P, M, 0, M, ty0, ty1, bias, y, tmp);
+      output_transform(g, P, M, 0, M, ty0, ty1, image_post(n), y, tmp);
     }
   });
   return ok ? MX_OK : fail_oom(ctx, "Conv");

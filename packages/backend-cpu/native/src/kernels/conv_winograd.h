@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common.h"
+#include "gemm.h"
 
 namespace mxcpu {
 
@@ -11,8 +12,9 @@ namespace mxcpu {
 // and an OH x OW output plane; constant_w: W is a constant (its transform is kept).
 bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constant_w);
 
-// Y = Conv(X, W, B) for such a conv; pads = {top, left} (the end pads follow
+// Y = act(Conv(X, W, B) + z) for such a conv, with act's z (Y's shape, or null)
+// and activation (its bias is unused); pads = {top, left} (the end pads follow
 // from Y's shape). Returns a status like a kernel.
-int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads);
+int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float>& act);
 
 }  // namespace mxcpu

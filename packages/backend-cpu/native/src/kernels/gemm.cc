@@ -8,6 +8,7 @@
 // stack tile and only the valid part is merged into C. Threads take rectangles
 // of C from a shared counter (gemm_tasks); M == 1 or N == 1 go to a GEMV path.
 #include "gemm.h"
+#include "gemm_tile.h"
 
 #include <algorithm>
 #include <atomic>
@@ -68,117 +69,69 @@ template <> struct cfg<double> {
   static constexpr int64_t KC = 256, MC = 72, NC = 1024;
 };
 
-// c[MR x NR] (row stride ldc) = alpha * a_panel * b_panel + beta * c; beta == 0 does not read c.
-template <class T> using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta);
-
 // ---------------------------------------------------------------- micro-kernels
 
+template <class T> using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t);
+
 template <class T>
-void ukr_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+void ukr_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t) {
   constexpr int MR = cfg<T>::MR, NR = cfg<T>::NR;
   T acc[MR][NR] = {};
   for (int64_t p = 0; p < kc; p++, a += MR, b += NR)
     for (int r = 0; r < MR; r++)
       for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NR; j++) {
+  for (int r = 0; r < t.m; r++)
+    for (int j = 0; j < t.n; j++) {
       T& d = c[r * ldc + j];
-      d = beta == T(0) ? alpha * acc[r][j] : alpha * acc[r][j] + beta * d;
+      T v = t.beta == T(0) ? t.alpha * acc[r][j] : t.alpha * acc[r][j] + t.beta * d;
+      if (t.bias) v += t.bias[r];
+      if (t.z) v += t.z[r * t.ldz + j];
+      d = activate(t.act, t.p0, t.p1, v);
     }
 }
 
 #ifdef MX_GEMM_X86
-// 6 x 16 floats: 12 accumulators, 2 B vectors, 1 broadcast A value (15 of 16 ymm).
-MX_AVX2 void ukr_f32_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                          float beta) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+// 6 x 2W (6 x 16 floats, 6 x 8 doubles): 12 accumulators, 2 B vectors, 1
+// broadcast A value (15 of 16 ymm).
+template <class T>
+MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t) {
+  using S = avx<T>;
+  typename S::V c00 = S::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  typename S::V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int r = 0; r < 6; r++) {
     _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch((const char*)(c + r * ldc + 15), _MM_HINT_T0);
+    _mm_prefetch((const char*)(c + r * ldc + 2 * S::W - 1), _MM_HINT_T0);
   }
-#define MX_ROW(r)                                  \
-  ar = _mm256_broadcast_ss(a + r);                 \
-  c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);     \
-  c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);
+#define MX_ROW(r)                        \
+  ar = S::bcast(a + r);                  \
+  c##r##0 = S::fmadd(ar, b0, c##r##0);   \
+  c##r##1 = S::fmadd(ar, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-    __m256 ar;
+    const typename S::V b0 = S::load(b), b1 = S::load(b + S::W);
+    typename S::V ar;
     MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
     a += 6;
-    b += 16;
+    b += 2 * S::W;
   }
 #undef MX_ROW
-  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  const bool keep = beta != 0.0f;
-#define MX_STORE(r)                                                             \
-  {                                                                             \
-    float* cr = c + (r) * ldc;                                                  \
-    __m256 x0 = _mm256_mul_ps(va, c##r##0), x1 = _mm256_mul_ps(va, c##r##1);    \
-    if (keep) {                                                                 \
-      x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), x0);                        \
-      x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), x1);                    \
-    }                                                                           \
-    _mm256_storeu_ps(cr, x0);                                                   \
-    _mm256_storeu_ps(cr + 8, x1);                                               \
-  }
-  MX_STORE(0) MX_STORE(1) MX_STORE(2) MX_STORE(3) MX_STORE(4) MX_STORE(5)
-#undef MX_STORE
-}
-
-// 6 x 8 doubles, same register plan as the float kernel.
-MX_AVX2 void ukr_f64_avx2(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
-                          double beta) {
-  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int r = 0; r < 6; r++) {
-    _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch((const char*)(c + r * ldc + 7), _MM_HINT_T0);
-  }
-#define MX_ROW(r)                                  \
-  ar = _mm256_broadcast_sd(a + r);                 \
-  c##r##0 = _mm256_fmadd_pd(ar, b0, c##r##0);     \
-  c##r##1 = _mm256_fmadd_pd(ar, b1, c##r##1);
-#pragma GCC unroll 4
-  for (int64_t p = 0; p < kc; p++) {
-    const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
-    __m256d ar;
-    MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
-    a += 6;
-    b += 8;
-  }
-#undef MX_ROW
-  const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
-  const bool keep = beta != 0.0;
-#define MX_STORE(r)                                                             \
-  {                                                                             \
-    double* cr = c + (r) * ldc;                                                 \
-    __m256d x0 = _mm256_mul_pd(va, c##r##0), x1 = _mm256_mul_pd(va, c##r##1);   \
-    if (keep) {                                                                 \
-      x0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr), x0);                        \
-      x1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr + 4), x1);                    \
-    }                                                                           \
-    _mm256_storeu_pd(cr, x0);                                                   \
-    _mm256_storeu_pd(cr + 4, x1);                                               \
-  }
-  MX_STORE(0) MX_STORE(1) MX_STORE(2) MX_STORE(3) MX_STORE(4) MX_STORE(5)
-#undef MX_STORE
+  const bool full = t.n == 2 * S::W;
+  const __m256i m0 = S::mask(t.n), m1 = S::mask(t.n - S::W);
+  store_row<T>(0, c00, c01, c, ldc, t, full, m0, m1);
+  store_row<T>(1, c10, c11, c, ldc, t, full, m0, m1);
+  store_row<T>(2, c20, c21, c, ldc, t, full, m0, m1);
+  store_row<T>(3, c30, c31, c, ldc, t, full, m0, m1);
+  store_row<T>(4, c40, c41, c, ldc, t, full, m0, m1);
+  store_row<T>(5, c50, c51, c, ldc, t, full, m0, m1);
 }
 #endif
 
-template <class T> ukr_fn<T> pick_ukr();
-template <> ukr_fn<float> pick_ukr<float>() {
+template <class T> ukr_fn<T> pick_ukr() {
+  static_assert(cfg<T>::MR == 6 && cfg<T>::NR * sizeof(T) == 64, "the AVX2 micro-kernel is 6 x 2 ymm");
 #ifdef MX_GEMM_X86
-  if (cpu_has_avx2_fma()) return ukr_f32_avx2;
+  if (cpu_has_avx2_fma()) return ukr_avx2<T>;
 #endif
-  return ukr_generic<float>;
-}
-template <> ukr_fn<double> pick_ukr<double>() {
-#ifdef MX_GEMM_X86
-  if (cpu_has_avx2_fma()) return ukr_f64_avx2;
-#endif
-  return ukr_generic<double>;
+  return ukr_generic<T>;
 }
 
 // ---------------------------------------------------------------- packing
@@ -327,32 +280,37 @@ inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
   return ((total + blocks - 1) / blocks + unit - 1) / unit * unit;
 }
 
-// C[0:mc, 0:nc] = alpha * (packed A block, mc x kc) * (packed B block, kc x nc)
-// + beta * C, one MR x NR tile at a time.
+// C[0:mc, 0:nc] = (packed A block, mc x kc) * (packed B block, kc x nc) through
+// `step` (bias and z at the block's corner), one MR x NR tile at a time.
 template <class T>
-void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, int64_t mc, int64_t nc, int64_t kc, T alpha, T beta,
-                  T* C, int64_t ldc) {
+void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, int64_t mc, int64_t nc, int64_t kc,
+                  const tile_args<T>& step, T* C, int64_t ldc) {
   using c = cfg<T>;
-  alignas(64) T tile[c::MR * c::NR];
+  tile_args<T> t = step;
   for (int64_t jr = 0; jr < nc; jr += c::NR) {
-    const int n = (int)std::min<int64_t>(c::NR, nc - jr);
+    t.n = (int)std::min<int64_t>(c::NR, nc - jr);
     const T* bpanel = bp + jr * kc;
     for (int64_t ir = 0; ir < mc; ir += c::MR) {
-      const int m = (int)std::min<int64_t>(c::MR, mc - ir);
-      const T* apanel = ap + ir * kc;
-      T* ct = C + ir * ldc + jr;
-      if (m == c::MR && n == c::NR) {
-        ukr(kc, apanel, bpanel, ct, ldc, alpha, beta);
-        continue;
-      }
-      ukr(kc, apanel, bpanel, tile, c::NR, T(1), T(0));
-      for (int r = 0; r < m; r++)
-        for (int j = 0; j < n; j++) {
-          T& d = ct[r * ldc + j];
-          d = beta == T(0) ? alpha * tile[r * c::NR + j] : alpha * tile[r * c::NR + j] + beta * d;
-        }
+      t.m = (int)std::min<int64_t>(c::MR, mc - ir);
+      if (step.bias) t.bias = step.bias + ir;
+      if (step.z) t.z = step.z + ir * step.ldz + jr;
+      ukr(kc, ap + ir * kc, bpanel, C + ir * ldc + jr, ldc, t);
     }
   }
+}
+
+// The tile_args of one K step (first: pc == 0; last: the product's last) of
+// the block of C from (m0, n0).
+template <class T>
+tile_args<T> step_args(T alpha, T beta, const gemm_post<T>* post, bool first, bool last, int64_t m0, int64_t n0) {
+  tile_args<T> t{alpha, first ? beta : T(1), nullptr, nullptr, 0, ACT_NONE, T(0), T(0), 0, 0};
+  if (!post) return t;
+  if (first && post->bias) t.bias = post->bias + m0;
+  if (last) {
+    if (post->z) t.z = post->z + m0 * post->ldz + n0, t.ldz = post->ldz;
+    t.act = post->act, t.p0 = post->p0, t.p1 = post->p1;
+  }
+  return t;
 }
 
 // ---------------------------------------------------------------- GEMV (M == 1 or N == 1)
@@ -538,8 +496,8 @@ template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, in
 
 template <class T>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
-               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const T* a_packed = nullptr,
-               int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0) {
+               const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post,
+               const T* a_packed = nullptr, int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
   T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
@@ -557,7 +515,8 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
         else pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, a, b, mc, nc, kc, alpha, pc == 0 ? beta : T(1), C + ic * ldc + jc, ldc);
+        macro_kernel(ukr, a, b, mc, nc, kc, step_args(alpha, beta, post, pc == 0, pc + kc >= K, ic, jc),
+                     C + ic * ldc + jc, ldc);
       }
     }
   }
@@ -574,7 +533,8 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // wait for the chunks other threads are packing (one chunk, a few us).
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-                const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed, const T* b_packed) {
+                const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
+                const T* b_packed) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
   const int64_t R = (M + MC - 1) / MC;
@@ -610,8 +570,6 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
       const int64_t j = t / R, i = t % R;
       const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
       const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
-      T b = beta;
-      if (bias) fill_bias(m0, m0 + mc, n0, n0 + nc, bias, b, C, ldc), b = T(1);
       for (int64_t k = 0; k < nk; k++) {
         const int64_t pc = k * KC, kc = std::min(KC, K - pc);
         const T* bblk = packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
@@ -634,35 +592,47 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
         else pack_a(A, m0, mc, pc, kc, ap);
-        macro_kernel(ukr, a, bblk, mc, nc, kc, alpha, k == 0 ? b : T(1), C + m0 * ldc + n0, ldc);
+        macro_kernel(ukr, a, bblk, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
+                     C + m0 * ldc + n0, ldc);
       }
     }
   });
   return ok;
 }
 
+// z and act of `post` over C in a pass of its own (the GEMV, thin and K == 0
+// paths, which store C without the micro-kernel).
+template <class T> void post_pass(int64_t M, int64_t N, T* C, int64_t ldc, const gemm_post<T>& post) {
+  if (!post.z && post.act == ACT_NONE) return;
+  for (int64_t i = 0; i < M; i++) apply_act(post, C + i * ldc, post.z ? post.z + i * post.ldz : nullptr, N);
+}
+
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
-               const b_source<T>& B, T beta, T* C, int64_t ldc, const T* bias, const T* a_packed = nullptr,
-               const T* b_packed = nullptr) {
+               const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post_in,
+               const T* a_packed = nullptr, const T* b_packed = nullptr) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
+  gemm_post<T> post = post_in ? *post_in : gemm_post<T>{};
   const bool gemv = (M == 1 || N == 1) && !B.rows;
-  if (bias && (K <= 0 || gemv)) {
-    fill_bias(0, M, 0, N, bias, beta, C, ldc);
+  const bool thin = N <= kThinN && M > 1 && A.cs == 1;  // the views stay valid beside packed copies
+  if (post.bias && (K <= 0 || gemv || thin)) {  // paths without the micro-kernel's stores
+    fill_bias(0, M, 0, N, post.bias, beta, C, ldc);
     beta = T(1);
-    bias = nullptr;
+    post.bias = nullptr;
   }
   if (K <= 0) {
     for (int64_t i = 0; i < M; i++)
       for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    post_pass(M, N, C, ldc, post);
     return true;
   }
-  bool gemv_ok = true;
-  if (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &gemv_ok)) return gemv_ok;
-  if (N <= kThinN && M > 1 && A.cs == 1) {  // the views stay valid beside packed copies
-    if (bias) fill_bias<T>(0, M, 0, N, bias, beta, C, ldc), beta = T(1);
-    return gemm_thin(pool, M, N, K, alpha, A, B, beta, C, ldc);
+  bool side_ok = true;
+  const bool side = (gemv && try_gemv(pool, M, N, K, alpha, A, B.m, beta, C, ldc, &side_ok)) ||
+                    (thin && ((side_ok = gemm_thin(pool, M, N, K, alpha, A, B, beta, C, ldc)), true));
+  if (side) {
+    if (side_ok) post_pass(M, N, C, ldc, post);
+    return side_ok;
   }
 
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
@@ -673,22 +643,23 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
     const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
     for (int64_t n0 = 0; n0 < N; n0 += w) {
       const b_source<T> Bp = B.columns(n0);
-      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, bias, a_packed, b_packed))
+      gemm_post<T> pp = post;
+      if (pp.z) pp.z += n0;
+      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed))
         return false;
     }
     return true;
   }
   // One thread: blocks of C one after another.
-  T b = beta;
-  if (bias) fill_bias<T>(0, M, 0, N, bias, b, C, ldc), b = T(1);
-  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, b, C, ldc, a_packed, M, b_packed, N);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N);
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
-          float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed, const float* b_packed) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, row_bias, a_packed, b_packed);
+          float beta, float* C, int64_t ldc, const gemm_post<float>* post, const float* a_packed,
+          const float* b_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, post, a_packed, b_packed);
 }
 
 int64_t gemm_packed_b_size(int64_t K, int64_t N) {
@@ -706,12 +677,13 @@ void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, f
   }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc, row_bias);
+          mat_view<double> B, double beta, double* C, int64_t ldc, const gemm_post<double>* post) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{B, nullptr}, beta, C, ldc, post);
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias, const float* a_packed) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, row_bias, a_packed);
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const gemm_post<float>* post,
+          const float* a_packed) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, post, a_packed);
 }
 
 int64_t gemm_packed_a_size(int64_t M, int64_t K) {
@@ -729,8 +701,8 @@ void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, f
   }
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc, row_bias);
+          const b_rows<double>& B, double beta, double* C, int64_t ldc, const gemm_post<double>* post) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<double>{{}, &B}, beta, C, ldc, post);
 }
 
 // ---------------------------------------------------------------- constant-derived data

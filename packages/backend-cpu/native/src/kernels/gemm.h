@@ -30,19 +30,62 @@ template <class T> struct mat_view {
   int64_t rs, cs;
 };
 
-// C[M,N] = alpha * A[M,K] * B[K,N] + beta * C (+ row_bias[i] on row i when
-// row_bias is given), where C is row-major with leading dimension ldc. beta == 0
-// overwrites C without reading it (NaN in C does not propagate); K == 0 gives
-// beta * C. Runs on pool's threads (pool may be null: the calling thread only)
-// with one parallel_for; must not be called from inside a parallel_for on the
-// same pool unless pool is null. Returns false when scratch memory ran out.
+// What gemm adds to the product as it stores each tile of C, in registers (no
+// second pass over C): c = act(alpha * A * B + beta * C + bias[i] + z[i * ldz + j]).
+// FusedConv's epilogue; a plain Conv passes its bias alone.
+enum gemm_act { ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_CLIP };
+template <class T> struct gemm_post {
+  const T* bias = nullptr;  // one value per row of C, or null
+  const T* z = nullptr;     // a residual shaped like C (leading dimension ldz), or null
+  int64_t ldz = 0;
+  int act = ACT_NONE;
+  T p0 = T(0), p1 = T(0);  // LeakyRelu: alpha; Clip: min, max
+};
+
+// act(v) as gemm applies it: Relu, LeakyRelu and Clip keep NaN (as their ops do).
+template <class T> inline __attribute__((always_inline)) T activate(int act, T p0, T p1, T v) {
+  switch (act) {
+    case ACT_RELU: return v < T(0) ? T(0) : v;
+    case ACT_LEAKY_RELU: return v < T(0) ? p0 * v : v;
+    case ACT_CLIP: return v < p0 ? p0 : v > p1 ? p1 : v;
+    default: return v;
+  }
+}
+
+// y[j] = act(y[j] + z[j]) for j < n (z may be null; the bias is not added): the
+// same numerics as gemm's stores, for kernels that make C another way. Forced
+// inline, so that AVX2 callers vectorize it with AVX2.
+template <class T>
+inline __attribute__((always_inline)) void apply_act(const gemm_post<T>& p, T* y, const T* z, int64_t n) {
+  const auto each = [&](auto f) {
+    if (z)
+      for (int64_t j = 0; j < n; j++) y[j] = f(y[j] + z[j]);
+    else
+      for (int64_t j = 0; j < n; j++) y[j] = f(y[j]);
+  };
+  const T p0 = p.p0, p1 = p.p1;
+  switch (p.act) {  // one loop per activation (a constant act folds activate's switch)
+    case ACT_RELU: return each([=](T v) { return activate(ACT_RELU, p0, p1, v); });
+    case ACT_LEAKY_RELU: return each([=](T v) { return activate(ACT_LEAKY_RELU, p0, p1, v); });
+    case ACT_CLIP: return each([=](T v) { return activate(ACT_CLIP, p0, p1, v); });
+    default:
+      if (z) each([](T v) { return v; });
+  }
+}
+
+// C[M,N] = alpha * A[M,K] * B[K,N] + beta * C, then `post` (null: nothing more),
+// where C is row-major with leading dimension ldc. beta == 0 overwrites C without
+// reading it (NaN in C does not propagate); K == 0 gives beta * C. Runs on
+// pool's threads (pool may be null: the calling thread only) with one
+// parallel_for; must not be called from inside a parallel_for on the same pool
+// unless pool is null. Returns false when scratch memory ran out.
 // a_packed / b_packed: null, or A / B as gemm_pack_a / gemm_pack_b left them
 // (then that operand is not read, except by the GEMV paths: keep it alive).
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          mat_view<float> B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          mat_view<float> B, float beta, float* C, int64_t ldc, const gemm_post<float>* post = nullptr,
           const float* a_packed = nullptr, const float* b_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          mat_view<double> B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
+          mat_view<double> B, double beta, double* C, int64_t ldc, const gemm_post<double>* post = nullptr);
 
 // A float32 A packed once for every product with these M and K (a constant
 // operand, e.g. a model's weights): gemm_packed_a_size(M, K) floats at dst.
@@ -67,10 +110,10 @@ template <class T> struct b_rows {
   void (*pack)(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps) = nullptr;
 };
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
-          const b_rows<float>& B, float beta, float* C, int64_t ldc, const float* row_bias = nullptr,
+          const b_rows<float>& B, float beta, float* C, int64_t ldc, const gemm_post<float>* post = nullptr,
           const float* a_packed = nullptr);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
-          const b_rows<double>& B, double beta, double* C, int64_t ldc, const double* row_bias = nullptr);
+          const b_rows<double>& B, double beta, double* C, int64_t ldc, const gemm_post<double>* post = nullptr);
 
 // Data derived from a constant input (ctx const ids: a model's initializer),
 // kept on the calling thread (a queue's worker) by (constant id, address, what,

@@ -126,6 +126,31 @@ int bad_window(mx_kernel_ctx* ctx, const char* op) {
 // input element is read once per output row instead of once per tap. The same
 // values as the tap-by-tap loop (NaN never wins; -inf where no tap is in the
 // input), up to which of +0 and -0 a tie keeps.
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+// yr[o] = max(v[2o + 2], max(v[2o + 1], v[2o])) (the scalar loop's order) for o
+// in [lo, hi), 8 at a time: even and odd columns split by shuffles. Reads vb
+// up to [2 * hi] (the last window's end; the loads of 8 stop one window early).
+// Returns the first o left to the scalar loop.
+__attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float* vb, int64_t lo, int64_t hi,
+                                                                     float* yr) {
+  int64_t o = lo;
+  for (; o + 9 <= hi; o += 8) {
+    const float* w = vb + 2 * o;
+    const __m256 a = _mm256_loadu_ps(w), b = _mm256_loadu_ps(w + 8);
+    const __m256 a2 = _mm256_loadu_ps(w + 2), b2 = _mm256_loadu_ps(w + 10);
+    // shuffle_ps works per 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; the permute puts the 64-bit pairs in order
+    const __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+    const __m256 e2 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a2, b2, 0x88)), 0xD8));
+    const __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+    _mm256_storeu_ps(yr + o, _mm256_max_ps(e2, _mm256_max_ps(od, e)));
+  }
+  return o;
+}
+#endif
+
+template <bool kAvx2>
 inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, const window_table& win, const float* xp,
                                                          int64_t o1, float* v, float* yr) {
   const float ninf = -std::numeric_limits<float>::infinity();
@@ -149,7 +174,12 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   for (int64_t o2 = 0; o2 < lo; o2++) edge(o2);
   const float* vb = v - g.pb[2];
   if (g.k[2] == 3) {
-    for (int64_t o2 = lo; o2 < hi; o2++) {
+    int64_t first = lo;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if constexpr (kAvx2)
+      if (g.s[2] == 2) first = max3_stride2_avx2(vb, lo, hi, yr);
+#endif
+    for (int64_t o2 = first; o2 < hi; o2++) {
       const float* w = vb + o2 * g.s[2];
       const float a = w[1] > w[0] ? w[1] : w[0];
       yr[o2] = w[2] > a ? w[2] : a;
@@ -165,12 +195,12 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   for (int64_t o2 = hi; o2 < g.out[2]; o2++) edge(o2);
 }
 void max_rows_base(const pool_geom& g, const window_table& win, const float* xp, int64_t o1, float* v, float* yr) {
-  max_rows_impl(g, win, xp, o1, v, yr);
+  max_rows_impl<false>(g, win, xp, o1, v, yr);
 }
 #if defined(__GNUC__) && defined(__x86_64__)
 __attribute__((target("avx2,fma"))) void max_rows_avx2(const pool_geom& g, const window_table& win, const float* xp,
                                                        int64_t o1, float* v, float* yr) {
-  max_rows_impl(g, win, xp, o1, v, yr);
+  max_rows_impl<true>(g, win, xp, o1, v, yr);
 }
 #endif
 
@@ -307,21 +337,33 @@ template <class T, class F> int global_pool(mx_kernel_ctx* ctx, F&& f) {
   return MX_OK;
 }
 
+// Both folds keep eight independent partial results (a serial chain of adds
+// would wait on each add's latency), merged in a fixed order.
 template <class T> int global_average_pool(mx_kernel_ctx* ctx) {
   return global_pool<T>(ctx, [](const T* v, int64_t n) {
+    double part[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int u = 0; u < 8; u++) part[u] += (double)load(v[i + u]);
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)load(v[i]);
+    for (; i < n; i++) s += (double)load(v[i]);
+    for (int u = 0; u < 8; u++) s += part[u];
     return (compute_t<T>)(s / (double)n);
   });
 }
 
 template <class T> int global_max_pool(mx_kernel_ctx* ctx) {
   return global_pool<T>(ctx, [](const T* v, int64_t n) {
-    compute_t<T> m = -std::numeric_limits<compute_t<T>>::infinity();
-    for (int64_t i = 0; i < n; i++) {
-      const compute_t<T> a = load(v[i]);
-      if (a > m || std::isnan(a)) m = a;
-    }
+    using C = compute_t<T>;
+    const auto fold = [](C m, C a) { return a > m || a != a ? a : m; };  // NaN wins
+    C part[8];
+    for (int u = 0; u < 8; u++) part[u] = -std::numeric_limits<C>::infinity();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int u = 0; u < 8; u++) part[u] = fold(part[u], load(v[i + u]));
+    C m = -std::numeric_limits<C>::infinity();
+    for (; i < n; i++) m = fold(m, load(v[i]));
+    for (int u = 0; u < 8; u++) m = fold(m, part[u]);
     return m;
   });
 }
