@@ -322,10 +322,14 @@ describe('cpu pooling', () => {
     }
   });
 
-  it('global pools over large planes', async () => {
+  it('global pools over large planes, and an AveragePool whose window is the whole plane', async () => {
     const x = input('float32', [2, 64, 33, 33], 29);
     await check('GlobalAveragePool', 'float32', [x], [['float32', [2, 64, 1, 1]]], {}, f32(1089));
     await check('GlobalMaxPool', 'float32', [x], [['float32', [2, 64, 1, 1]]], {}, { rtol: 0, atol: 0 });
+    await check('AveragePool', 'float32', [input('float32', [2, 40, 7, 9], 30)], [['float32', [2, 40, 1, 1]]], { ...win([7, 9], [1, 1], [1, 1], [0, 0, 0, 0]), ceil_mode: 0, count_include_pad: 0 }, f32(63));
+    const n = input('float64', [1, 3, 5, 5], 31);
+    (n.view as Float64Array)[30] = NaN; // plane 1 averages to NaN
+    await check('AveragePool', 'float64', [n], [['float64', [1, 3, 1, 1]]], { ...win([5, 5], [2, 2], [1, 1], [0, 0, 0, 0]), ceil_mode: 0, count_include_pad: 1 }, f64);
   });
 });
 

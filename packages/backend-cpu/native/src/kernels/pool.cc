@@ -282,9 +282,16 @@ template <class T> int max_pool(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
+template <class T> int global_average_pool(mx_kernel_ctx* ctx);
+
 template <class T> int average_pool(mx_kernel_ctx* ctx) {
   pool_geom g;
   if (!geometry(ctx, &g)) return bad_window(ctx, "AveragePool");
+  // One window over each whole plane (a global pool written as AveragePool, as
+  // resnet's last 7x7): the global fold, whose partial sums run side by side.
+  bool whole = g.out_plane == 1;
+  for (int a = 0; a < 3; a++) whole = whole && g.k[a] == g.in[a] && g.d[a] == 1 && g.pb[a] == 0 && g.pe[a] == 0;
+  if (whole) return global_average_pool<T>(ctx);
   using C = compute_t<T>;
   const T* x = static_cast<const T*>(ctx->inputs[0].data);
   T* y = static_cast<T*>(ctx->outputs[0].data);
