@@ -87,29 +87,38 @@ template <class T> inline __attribute__((always_inline)) void zero(T* d, int64_t
   for (int64_t o = 0; o < n; o++) d[o] = T(0);
 }
 
+// Row r = (c, t0, t1, t2) of an im2col matrix: channel c's plane offset, the
+// tap's offsets per axis, and the output positions [lo2, hi2) along the last
+// axis whose input lies inside. Made once per call for all rows (packing then
+// needs no divisions per row).
+struct tap_geom {
+  int64_t plane, off0, off1, off2, lo2, hi2;
+};
+void make_taps(const conv_geom& g, int64_t K, tap_geom* out) {
+  int64_t c = 0, t0 = 0, t1 = 0, t2 = 0;
+  for (int64_t r = 0; r < K; r++) {
+    tap_geom& a = out[r];
+    a = {c * g.in_plane, t0 * g.d[0] - g.p[0], t1 * g.d[1] - g.p[1], t2 * g.d[2] - g.p[2], 0, 0};
+    valid_range(a.off2, g.s[2], g.in[2], g.out[2], &a.lo2, &a.hi2);
+    if (++t2 == g.k[2] && (t2 = 0, ++t1 == g.k[1]) && (t1 = 0, ++t0 == g.k[0])) t0 = 0, c++;
+  }
+}
+
 // Rows of the im2col matrix of one image's group, made on demand for the GEMM
-// (never stored whole): row r = (c, t0, t1, t2) holds, for every output
-// position, the input value its tap reads (0 in the padding).
+// (never stored whole): row r holds, for every output position, the input value
+// its tap reads (0 in the padding).
 template <class T> struct im2col {
   const conv_geom* g;
-  const T* x;  // the group's first channel in this image
+  const T* x;               // the group's first channel in this image
+  const tap_geom* taps;     // make_taps: one per row
 
-  // Row r = (c, t0, t1, t2): channel c's plane, the tap's offsets per axis, and
-  // the output positions [lo2, hi2) along the last axis whose input lies inside.
   struct tap {
     const T* plane;
     int64_t off0, off1, off2, lo2, hi2;
   };
   inline __attribute__((always_inline)) tap row_tap(int64_t r) const {
-    int64_t t = r;
-    const int64_t t2 = t % g->k[2];
-    t /= g->k[2];
-    const int64_t t1 = t % g->k[1];
-    t /= g->k[1];
-    const int64_t t0 = t % g->k[0], c = t / g->k[0];
-    tap a{x + c * g->in_plane, t0 * g->d[0] - g->p[0], t1 * g->d[1] - g->p[1], t2 * g->d[2] - g->p[2], 0, 0};
-    valid_range(a.off2, g->s[2], g->in[2], g->out[2], &a.lo2, &a.hi2);
-    return a;
+    const tap_geom& t = taps[r];
+    return {x + t.plane, t.off0, t.off1, t.off2, t.lo2, t.hi2};
   }
   // d[o] for output positions o in [o2, o2 + len) of output row (o0, o1): the
   // input values the tap reads there, zeros in the padding.
@@ -268,17 +277,20 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // each part 64-byte aligned (the micro-kernel loads packed panels aligned)
   const auto up = [](int64_t n) { return (size_t)((n + 15) & ~int64_t(15)); };
   const size_t ncol = g.direct ? 0 : up(K * P), na = up(gemm_packed_a_size(P, K)), nc = up(P * M);
-  float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + (wt ? 0 : nb))));
+  const size_t nt = g.direct ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
+  float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + (wt ? 0 : nb))));
   if (!col) return fail_oom(ctx, "Conv");
   float *ap = col + ncol, *ct = ap + na;
-  if (!wt) wt = ct + nc, fresh = true;
+  tap_geom* taps = reinterpret_cast<tap_geom*>(ct + nc);
+  if (!g.direct) make_taps(g, K, taps);
+  if (!wt) wt = ct + nc + nt, fresh = true;
   const mat_view<float> wT{w, 1, K};  // W^T (k, m) = W[m, k]
   if (fresh) gemm_pack_b(ctx->pool, K, M, wT, wt);
   for (int64_t n = 0; n < N; n++) {
     const float* xn = x + n * C * g.in_plane;
     mat_view<float> a{xn, 1, P};  // col^T (p, k) = col[k, p]
     if (!g.direct) {
-      const im2col<float> cols{&g, xn};
+      const im2col<float> cols{&g, xn, taps};
       parallel_for(ctx->pool, K, std::max<int64_t>(1, 4096 / P), [&](int64_t k0, int64_t k1) {
         im2col<float>::rows(&cols, k0, k1 - k0, 0, P, col + k0 * P);
       });
@@ -493,6 +505,13 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
   if constexpr (std::is_same_v<T, float>)
     if (Mg > 1 && P > 1) wp = packed_weights(ctx, w, G, Mg, Kg);
 
+  tap_geom* taps = nullptr;
+  if (!g.direct) {
+    taps = static_cast<tap_geom*>(scratch(SCRATCH_OP, sizeof(tap_geom) * Kg));
+    if (!taps) return fail_oom(ctx, "Conv");
+    make_taps(g, Kg, taps);
+  }
+
   // One unit = one image and group; `pool` threads inside it (null: serial).
   const auto unit = [&](int64_t u, const mx_pool* pool) -> bool {
     const int64_t n = u / G, gi = u % G;
@@ -505,11 +524,11 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
     if constexpr (std::is_same_v<T, float>) {
       const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg, wpg);
-      const im2col<T> cols{&g, xg};
+      const im2col<T> cols{&g, xg, taps};
       return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols, im2col<T>::pack}, T(0), yg, P, &pg, wpg);
     } else {
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg);
-      const im2col<T> cols{&g, xg};
+      const im2col<T> cols{&g, xg, taps};
       return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, &pg);
     }
   };

@@ -19,7 +19,6 @@
 #include <tuple>
 #include <memory>
 #include <new>
-#include <thread>
 #include <type_traits>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -530,7 +529,8 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // block per KC step into the thread's buffer. B is packed once per product into
 // one shared buffer, lazily and together: the tasks that need block (column
 // block, KC step) first pack its chunks of panels that nobody took yet, then
-// wait for the chunks other threads are packing (one chunk, a few us).
+// wait for the chunks other threads are packing (one chunk, a few us), or,
+// when one of those threads was preempted, pack the block on their own.
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                 const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
@@ -558,6 +558,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   std::unique_ptr<block_state[]> state(new (std::nothrow) block_state[Cb * nk]);
   if (!state) return false;
   constexpr int64_t kChunk = 4;  // panels per chunk
+  constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
   const ukr_fn<T> ukr = pick_ukr<T>();
   std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
@@ -581,11 +582,18 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
             if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
             st.done.fetch_add(1, std::memory_order_release);
           }
-          for (int spin = 0; st.done.load(std::memory_order_acquire) < mine; spin++) {
+          // Chunks other threads hold take them a few us; a thread that the OS
+          // preempted holds its chunk for milliseconds, so past that this task
+          // packs the block privately instead of waiting (one block's packing).
+          for (int spin = 0; spin < kPackWait && st.done.load(std::memory_order_acquire) < mine; spin++) {
 #ifdef MX_GEMM_X86
             _mm_pause();
 #endif
-            if (spin > 2000) std::this_thread::yield();
+          }
+          if (st.done.load(std::memory_order_acquire) < mine) {
+            T* own = static_cast<T*>(scratch(SCRATCH_GEMM_OWN, sizeof(T) * kc * mine * kChunk * c::NR));
+            if (!own || !B.pack(pc, kc, n0, nc, own)) ok = false;
+            bblk = own;
           }
           if (!ok.load(std::memory_order_relaxed)) return;
         }
