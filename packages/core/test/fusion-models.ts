@@ -15,18 +15,26 @@ export function convBn(
     convIsOutput?: boolean;
     bn?: boolean;
     act?: 'Relu' | 'LeakyRelu' | 'Clip';
-    /** A residual added to the Conv(+BN) output before the activation: Add or Sum of a [1,3,5,4] value, or Add of a [1,3,1,1] one (broadcast). */
-    residual?: 'Add' | 'Sum' | 'broadcast';
+    /**
+     * A residual added to the Conv(+BN) output before the activation: Add or Sum of a
+     * [1,3,5,4] constant, Add of a [1,3,1,1] constant (broadcast), or Add of a
+     * [1,3,1,1] graph input `res` (broadcast, not a constant).
+     */
+    residual?: 'Add' | 'Sum' | 'broadcast' | 'broadcast-input';
   } = {},
 ): Uint8Array {
   const dt = opts.dtype ?? 'float32';
   const c = (name: string, dims: number[], v: number[]): NodeSpec => ({ op: 'Constant', inputs: [], outputs: [name], attrs: { value: { t: tensorProto(name, dt, dims, v) } } });
   const bn = opts.bn !== false;
   const pre = opts.act ? 'pre' : 'y'; // the value the activation reads
-  const rdims = opts.residual === 'broadcast' ? [1, 3, 1, 1] : [1, 3, 5, 4];
+  const rdims = opts.residual?.startsWith('broadcast') ? [1, 3, 1, 1] : [1, 3, 5, 4];
+  const resInput = opts.residual === 'broadcast-input';
   const residual: NodeSpec[] = !opts.residual
     ? []
-    : [c('res', rdims, vals(rdims.reduce((a, b) => a * b, 1), 9)), { op: opts.residual === 'Sum' ? 'Sum' : 'Add', inputs: opts.residual === 'Sum' ? ['res', 'r'] : ['r', 'res'], outputs: [pre] }];
+    : [
+        ...(resInput ? [] : [c('res', rdims, vals(rdims.reduce((a, b) => a * b, 1), 9))]),
+        { op: opts.residual === 'Sum' ? 'Sum' : 'Add', inputs: opts.residual === 'Sum' ? ['res', 'r'] : ['r', 'res'], outputs: [pre] },
+      ];
   const conv = opts.residual ? 'r' : pre; // the Conv(+BN) output
   const act: NodeSpec[] = !opts.act
     ? []
@@ -51,7 +59,7 @@ export function convBn(
         ...residual,
         ...act,
       ],
-      inputs: [['x', dt, [1, 2, 5, 4]]],
+      inputs: [['x', dt, [1, 2, 5, 4]], ...(resInput ? ([['res', dt, rdims]] as [string, typeof dt, number[]][]) : [])],
       outputs: [['y', dt, [1, 3, 5, 4]], ...(opts.convIsOutput ? ([['c', dt, [1, 3, 5, 4]]] as [string, typeof dt, number[]][]) : [])],
     }),
   );
@@ -70,4 +78,38 @@ export function matmulAdd(bshape: number[], swap = false, xdims = [4, 5]): Uint8
       initializers: [tensorProto('w', 'float32', [5, 3], vals(15, 2)), tensorProto('bias', 'float32', bshape, vals(bshape.reduce((a, b) => a * b, 1), 3))],
     }),
   );
+}
+
+/**
+ * x [1,2,5,4] -> Conv (2->3 channels, 1x1, with bias) or nothing -> BatchNormalization
+ * (when bn) -> Mul by `mul` -> Add of `add` (constants of the given shapes) -> Relu
+ * (when relu): the BN -> Mul -> Add chains of models converted from Caffe2.
+ */
+export function affineChain(opts: { conv: boolean; bn: boolean; relu: boolean; mul: number[]; add: number[] }): Uint8Array {
+  const ch = opts.conv ? 3 : 2;
+  const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  const nodes: NodeSpec[] = [];
+  let v = 'x';
+  const next = (op: string, inputs: string[], attrs?: NodeSpec['attrs']) => {
+    const out = `v${nodes.length}`;
+    nodes.push({ op, inputs: [v, ...inputs], outputs: [out], ...(attrs ? { attrs } : {}) });
+    v = out;
+  };
+  if (opts.conv) next('Conv', ['w', 'b']);
+  if (opts.bn) next('BatchNormalization', ['scale', 'beta', 'mean', 'var'], { epsilon: f(1e-3) });
+  next('Mul', ['m']);
+  next('Add', ['a']);
+  if (opts.relu) next('Relu', []);
+  nodes[nodes.length - 1]!.outputs = ['y'];
+  const init = [
+    tensorProto('w', 'float32', [3, 2, 1, 1], vals(6, 4)),
+    tensorProto('b', 'float32', [3], [0.25, -0.5, 0.125]),
+    tensorProto('scale', 'float32', [ch], vals(ch, 5).map((x) => x + 1.5)),
+    tensorProto('beta', 'float32', [ch], vals(ch, 6)),
+    tensorProto('mean', 'float32', [ch], vals(ch, 7)),
+    tensorProto('var', 'float32', [ch], vals(ch, 8).map((x) => x + 1.25)),
+    tensorProto('m', 'float32', opts.mul, vals(size(opts.mul), 9).map((x) => x * 2)),
+    tensorProto('a', 'float32', opts.add, vals(size(opts.add), 10)),
+  ];
+  return modelBytes(graph({ nodes, inputs: [['x', 'float32', [1, 2, 5, 4]]], outputs: [['y', 'float32', [1, ch, 5, 4]]], initializers: init }));
 }

@@ -1,6 +1,7 @@
 /**
  * Fusions made when planning (executor.ts, Builder.fused): Conv+BatchNormalization
- * folded into the Conv's weights, Conv(+residual Add)+activation into FusedConv, MatMul+Add into Gemm. Each model runs fused and
+ * and per-channel constant Mul/Add folded into the Conv's weights (or a
+ * BatchNormalization's scale and bias), Conv(+residual Add)+activation into FusedConv, MatMul+Add into Gemm. Each model runs fused and
  * unfused (load option fuse: false, or MX_ONNX_FUSE=0): the outputs agree within
  * float rounding and the fused plan has fewer steps; patterns whose intermediate
  * is read elsewhere stay unfused.
@@ -12,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as mx from '../src/index.js';
 import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
-import { convBn, matmulAdd, vals } from './fusion-models.js';
+import { affineChain, convBn, matmulAdd, vals } from './fusion-models.js';
 
 const app = mkdtempSync(join(tmpdir(), 'mx-fusion-'));
 writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}');
@@ -27,13 +28,14 @@ beforeEach(() => {
 type Meta = { kind: 'tensor'; shape: number[]; dtype: 'float32' | 'float64' };
 
 /** Runs the model fused and unfused on x; returns both outputs and the plans' step ops. */
-async function both(bytes: Uint8Array, x: mx.Tensor, out = 'y') {
+async function both(bytes: Uint8Array, x: mx.Tensor, out = 'y', extra: Record<string, mx.Tensor> = {}) {
   const res = [];
   for (const fuse of [true, false]) {
     const m = await mx.onnx.load(bytes, { fuse });
-    const plan = await m.plan([{ kind: 'tensor', shape: [...x.shape], dtype: x.dtype } as Meta]);
+    const metas = [x, ...Object.values(extra)].map((t) => ({ kind: 'tensor', shape: [...t.shape], dtype: t.dtype }) as Meta);
+    const plan = await m.plan(metas);
     const ops = plan.steps.map((s) => s.op);
-    const r = await m.run({ x });
+    const r = await m.run({ x, ...extra });
     const data = Array.from(await r[out]!.data(), Number);
     for (const t of Object.values(r)) t.dispose();
     m.dispose();
@@ -87,14 +89,33 @@ describe('fusion when planning', () => {
       ['Add', 'Relu', true, ['Conv', 'BatchNormalization', 'Add', 'Relu'], ['FusedConv']],
       ['Sum', 'Relu', false, ['Conv', 'Sum', 'Relu'], ['FusedConv']],
       ['Add', undefined, false, ['Conv', 'Add'], ['FusedConv']],
-      ['broadcast', 'Relu', false, ['Conv', 'Add', 'Relu'], ['Conv', 'Add', 'Relu']],
+      ['broadcast-input', 'Relu', false, ['Conv', 'Add', 'Relu'], ['Conv', 'Add', 'Relu']],
     ] as const) {
       const x = mx.tensor(vals(40, 13)).reshape([1, 2, 5, 4]);
-      const { fused, plain } = await both(convBn({ residual, act, bn }), x);
+      const res = residual === 'broadcast-input' ? { res: mx.tensor(vals(3, 9)).reshape([1, 3, 1, 1]) } : {};
+      const { fused, plain } = await both(convBn({ residual, act, bn }), x, 'y', res);
       expect(plain.ops).toEqual(plainOps);
       expect(fused.ops).toEqual(fusedOps);
       agree(fused.data, plain.data);
       if (act === 'Relu') expect(Math.min(...fused.data)).toBe(0);
+      x.dispose();
+    }
+  });
+
+  it('folds a constant per-channel Mul and Add (BN -> Mul -> Add, as converted from Caffe2) into the Conv or the BatchNormalization before them', async () => {
+    for (const [conv, bn, relu, mul, add, fusedOps] of [
+      [true, true, true, [3, 1, 1], [1, 3, 1, 1], ['FusedConv']], // Conv+BN+Mul+Add+Relu: one call
+      [true, false, false, [1], [3, 1, 1], ['Conv']], // a single value broadcasts too
+      [false, true, true, [2, 1, 1], [2, 1, 1], ['BatchNormalization', 'Relu']], // no Conv: into BN's scale and bias
+      [true, true, false, [1, 1, 5, 4], [3, 1, 1], ['Conv', 'Mul', 'Add']], // a Mul per position stays (the BN folds), and the Add after it
+      [false, false, false, [2, 1, 1], [2, 1, 1], ['Mul', 'Add']], // nothing to fold into
+    ] as const) {
+      const x = mx.tensor(vals(40, 14)).reshape([1, 2, 5, 4]);
+      const { fused, plain } = await both(affineChain({ conv, bn, relu, mul: [...mul], add: [...add] }), x);
+      expect(fused.ops).toEqual(fusedOps);
+      expect(plain.ops.length).toBe(Number(conv) + Number(bn) + 2 + Number(relu));
+      agree(fused.data, plain.data);
+      if (relu) expect(Math.min(...fused.data)).toBe(0);
       x.dispose();
     }
   });

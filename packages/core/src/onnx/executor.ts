@@ -200,6 +200,22 @@ function nodeError1(label: string, op: string, e: unknown, code?: MxErrorCode): 
 
 const numbersCache = new WeakMap<Tensor, number[]>();
 /** The elements of a (constant) tensor as numbers. */
+/**
+ * The values of constant c as one per channel (axis 1) of a tensor of `shape`
+ * that c broadcasts into without changing it (a single value repeats), or
+ * undefined when c is anything else or of another dtype.
+ */
+async function perChannel(c: SlotInfo, shape: readonly number[], dtype: string): Promise<number[] | undefined> {
+  const cs = c.meta.shape;
+  if (!c.const || !cs || c.meta.dtype !== dtype || cs.length > shape.length || shape.length < 2) return undefined;
+  const size = cs.reduce((a, b) => a * b, 1);
+  const channels = shape[1]!;
+  if (size === 1) return new Array<number>(channels).fill((await numbersOf(c.const))[0]!);
+  const at = cs.length - (shape.length - 1); // c's dim aligned with axis 1
+  if (at < 0 || cs[at] !== channels || size !== channels) return undefined;
+  return numbersOf(c.const);
+}
+
 export async function numbersOf(t: Tensor): Promise<number[]> {
   let n = numbersCache.get(t);
   if (!n) {
@@ -485,8 +501,8 @@ export class Builder {
     const outSlots = this.defineOutputs(n, outMetas, dev.id);
     const step = new KernelStep(label, dev, backend, schema, key, kernelAttrs, inSlots, outSlots, res.outputs.map((o) => o.shape), res.outputs.map((o) => o.dtype), metas);
     this.steps.push(step);
-    if (this.fuse && n.domain === '' && (n.opType === 'Conv' || n.opType === 'MatMul') && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1)
-      this.fusable.set(outSlots[0]!, { step, ins });
+    const foldable = n.opType === 'Conv' || n.opType === 'MatMul' || (n.opType === 'BatchNormalization' && (attrs.training_mode ?? 0) === 0);
+    if (this.fuse && n.domain === '' && foldable && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.fusable.set(outSlots[0]!, { step, ins });
     if (this.fuse && n.domain === '' && n.opType === 'Conv' && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
   }
 
@@ -501,6 +517,11 @@ export class Builder {
    *   with W' = W * s[oc], B' = (B - mean) * s + bias, s = scale / sqrt(var + eps),
    *   computed in float64 and rounded once to the weights' dtype; W' and B' are
    *   constants this plan owns (constant ids, prepacked like any weight).
+   * - Conv (or Conv+BatchNormalization) -> Mul or Add of a constant with one
+   *   value per output channel (or one value): folded the same way (W' = W * s,
+   *   B' = B * s + a); a BatchNormalization that no Conv absorbed -> such a Mul
+   *   or Add: folded into its scale and bias. (Models converted from Caffe2
+   *   write every BatchNormalization as BN -> Mul -> Add.)
    * - MatMul(A 2-D, B 2-D) -> Add(C of shape [N] or [1,N]): Gemm(A, B, C), when
    *   the MatMul's backend implements Gemm for that dtype.
    * Returns whether `n` was fused.
@@ -510,31 +531,25 @@ export class Builder {
     if (n.opType === 'BatchNormalization') {
       const f = ins[0] && this.fusable.get(ins[0].slot);
       if (!f || f.step.op !== 'Conv' || (attrs.training_mode ?? 0) !== 0) return false;
-      const [w, b] = [f.ins[1]?.const, f.ins[2]?.const];
+      const m = f.step.shapes[0]![1]!;
       const stats = ins.slice(1, 5).map((s) => s?.const);
-      if (!w || (f.ins[2] && !b) || stats.length !== 4 || !stats.every((t) => t && t.size === w.shape[0])) return false;
-      if (![w, b, ...stats].every((t) => !t || t.dtype === 'float32' || t.dtype === 'float64')) return false;
-      const [scale, bias, mean, vr] = (await Promise.all(stats.map((t) => t!.data()))) as Float64Array[];
+      if (stats.length !== 4 || !stats.every((t) => t && t.size === m && (t.dtype === 'float32' || t.dtype === 'float64'))) return false;
+      const [scale, bias, mean, vr] = await Promise.all(stats.map((t) => numbersOf(t!)));
       const eps = (attrs.epsilon as number | undefined) ?? 1e-5;
-      const m = w.shape[0]!;
-      const per = w.size / m;
-      const wd = (await w.data()) as Float64Array;
-      const bd = b ? ((await b.data()) as Float64Array) : undefined;
-      const dev = f.step.dev;
-      const w2 = this.constant(createTensor(dev, w.shape, w.dtype, (bytes) => {
-        const out = w.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, w.size) : new Float64Array(bytes.buffer, bytes.byteOffset, w.size);
-        for (let oc = 0; oc < m; oc++) {
-          const s = scale[oc]! / Math.sqrt(vr[oc]! + eps);
-          for (let j = oc * per; j < (oc + 1) * per; j++) out[j] = wd[j]! * s;
-        }
-      }) as Tensor, true);
-      const b2 = this.constant(createTensor(dev, [m], w.dtype, (bytes) => {
-        const out = w.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, m) : new Float64Array(bytes.buffer, bytes.byteOffset, m);
-        for (let oc = 0; oc < m; oc++) out[oc] = ((bd?.[oc] ?? 0) - mean[oc]!) * (scale[oc]! / Math.sqrt(vr[oc]! + eps)) + bias[oc]!;
-      }) as Tensor, true);
-      const s = f.step;
-      this.replace(n, s, label, s.schema, s.key, s.attrs, [s.ins[0]!, w2.slot, b2.slot], [s.inMetas[0], { shape: w.shape, dtype: w.dtype }, { shape: [m], dtype: w.dtype }]);
-      return true;
+      const mul = scale!.map((v, oc) => v / Math.sqrt(vr![oc]! + eps));
+      return this.foldAffine(n, f, label, mul, bias!.map((v, oc) => v - mean![oc]! * mul[oc]!));
+    }
+    if ((n.opType === 'Mul' || n.opType === 'Add') && ins.length === 2) {
+      for (const i of [0, 1]) {
+        const f = ins[i] && this.fusable.get(ins[i]!.slot);
+        const c = ins[1 - i];
+        if (!f || (f.step.op !== 'Conv' && f.step.op !== 'BatchNormalization') || !c?.const) continue;
+        const shape = f.step.shapes[0]!;
+        const per = await perChannel(c, shape, f.step.dtypes[0]!);
+        if (!per) continue;
+        const ok = n.opType === 'Mul' ? await this.foldAffine(n, f, label, per, undefined) : await this.foldAffine(n, f, label, undefined, per);
+        if (ok) return true;
+      }
     }
     if (n.opType === 'Relu' || n.opType === 'LeakyRelu' || n.opType === 'Clip') {
       const s = ins[0] && this.activatable.get(ins[0].slot);
@@ -598,13 +613,47 @@ export class Builder {
     return false;
   }
 
+  /**
+   * Folds y = x * mul[c] + add[c] (per channel c of axis 1; either may be
+   * absent) into the step f that makes x: a Conv's constant weights and bias
+   * (W' = W * mul, B' = B * mul + add) or a BatchNormalization's constant scale
+   * and bias (scale' = scale * mul, bias' = bias * mul + add). Computed in
+   * float64 and rounded once to the dtype; the new constants are this plan's.
+   * The step that replaces f is fusable again (a chain folds link by link).
+   */
+  private async foldAffine(n: Node, f: Fusable, label: string, mul: readonly number[] | undefined, add: readonly number[] | undefined): Promise<boolean> {
+    const s = f.step;
+    const conv = s.op === 'Conv';
+    const [w, b] = [f.ins[1]?.const, f.ins[2]?.const]; // Conv: W and B (optional); BatchNormalization: scale and bias
+    const m = s.shapes[0]![1]!;
+    if (!w || (f.ins[2] && !b) || (!conv && !b) || (w.dtype !== 'float32' && w.dtype !== 'float64') || (b && b.dtype !== w.dtype)) return false;
+    if (!conv && (w.size !== m || b!.size !== m)) return false;
+    const per = w.size / m;
+    const [wd, bd] = [await numbersOf(w), b ? await numbersOf(b) : undefined];
+    const make = (shape: number[], fill: (i: number) => number) =>
+      this.constant(createTensor(s.dev, shape, w.dtype, (bytes) => {
+        const size = shape.reduce((x, y) => x * y, 1);
+        const out = w.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, size) : new Float64Array(bytes.buffer, bytes.byteOffset, size);
+        for (let i = 0; i < size; i++) out[i] = fill(i);
+      }) as Tensor, true);
+    const w2 = mul ? make([...w.shape], (j) => wd[j]! * mul[Math.floor(j / per)]!) : undefined;
+    const b2 = make([m], (oc) => (bd?.[oc] ?? 0) * (mul?.[oc] ?? 1) + (add?.[oc] ?? 0));
+    const meta = (t: Tensor) => ({ shape: [...t.shape], dtype: t.dtype });
+    // x and (BatchNormalization) mean and var as the step had them; W or scale unchanged when only adding
+    const slots = [s.ins[0]!, w2 ? w2.slot : s.ins[1]!, b2.slot, ...s.ins.slice(3)];
+    const metas = [s.inMetas[0], meta(w), meta(b2.const!), ...s.inMetas.slice(3)];
+    const step = this.replace(n, s, label, s.schema, s.key, s.attrs, slots, metas);
+    if (step.writes[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.fusable.set(step.writes[0]!, { step, ins: [f.ins[0], w2 ?? f.ins[1], b2, ...f.ins.slice(3)] });
+    return true;
+  }
+
   /** What Backend.claims sees of step `s` made into a call of `schema` (same inputs and attributes): fusions keep the backend that claims the call. */
   private claimOf(schema: OpSchema, s: KernelStep): () => ClaimQuery {
     return () => ({ op: schema.name, domain: schema.domain ?? '', key: s.key, inputs: s.inMetas, attrs: s.attrs });
   }
 
   /** Replaces the producer's step by a step of `schema` at the end, writing `n`'s output. */
-  private replace(n: Node, s: KernelStep, label: string, schema: OpSchema, key: string, attrs: Readonly<Record<string, AttrValue>>, inSlots: number[], inMetas: (InferInput | undefined)[]): void {
+  private replace(n: Node, s: KernelStep, label: string, schema: OpSchema, key: string, attrs: Readonly<Record<string, AttrValue>>, inSlots: number[], inMetas: (InferInput | undefined)[]): KernelStep {
     this.steps.splice(this.steps.indexOf(s), 1);
     this.fusable.delete(s.writes[0]!);
     this.activatable.delete(s.writes[0]!);
@@ -616,6 +665,7 @@ export class Builder {
     // Conv+BN and Conv+Add can take an activation too
     const open = schema.name === 'Conv' || (schema.name === 'FusedConv' && attrs.activation === 'Identity');
     if (open && outSlots[0]! >= 0 && this.uses.get(n.outputs[0]!) === 1) this.activatable.set(outSlots[0]!, step);
+    return step;
   }
 
   /** The first device (in preference order) with a backend for (op, key). */
