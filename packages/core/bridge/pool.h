@@ -41,8 +41,26 @@ inline uint32_t default_threads() {
   return hw ? hw : 1;
 }
 
-// About 30-60 us of polling before a helper (or the waiting caller) sleeps.
-constexpr int kSpin = 1 << 12;
+// Polls ready() for a while before a helper (or the waiting caller) sleeps, so
+// that consecutive kernels skip a futex wake-up: a short burst of pause
+// instructions, then sched_yield between polls. A spinning thread that shares
+// its core with another runnable thread (more threads than free cores: other
+// processes, or a pool larger than the CPUs it may use) hands the core over at
+// each yield instead of burning it: spinning with pause alone made squeezenet
+// 1.3x slower with both threads on one core, and under load from other processes.
+constexpr int kSpinPause = 256;
+constexpr int kSpinYield = 64;
+template <class F> inline bool poll(F&& ready) {
+  for (int i = 0; i < kSpinPause; i++) {
+    if (ready()) return true;
+    MXB_RELAX();
+  }
+  for (int i = 0; i < kSpinYield; i++) {
+    if (ready()) return true;
+    std::this_thread::yield();
+  }
+  return ready();
+}
 
 // The job protocol. The caller publishes a job (fields, then generation_ and
 // open_), works on it, closes it (open_ = false) once every chunk is claimed,
@@ -110,8 +128,7 @@ class Pool {
     }
     work();
     open_.store(false);
-    for (int i = 0; i < kSpin && active_.load() != 0; i++) MXB_RELAX();
-    if (active_.load() != 0) {
+    if (!poll([&] { return active_.load() == 0; })) {
       std::unique_lock<std::mutex> lk(m_);
       caller_waits_ = true;
       done_.wait(lk, [&] { return active_.load() == 0; });
@@ -161,8 +178,7 @@ class Pool {
   void helper() {
     uint64_t seen = generation_.load();
     for (;;) {
-      for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed); i++)
-        MXB_RELAX();
+      poll([&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed); });
       if (generation_.load() == seen && !stop_.load()) {
         std::unique_lock<std::mutex> lk(m_);
         sleepers_.fetch_add(1);

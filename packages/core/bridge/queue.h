@@ -237,7 +237,7 @@ class Queue {
   void loop() {
     std::vector<Task> batch;
     for (;;) {
-      for (int i = 0; i < kSpin && !has_work_.load(std::memory_order_acquire) && !stopping_.load(); i++) MXB_RELAX();
+      poll([&] { return has_work_.load(std::memory_order_acquire) || stopping_.load(); });
       {
         std::unique_lock<std::mutex> lk(m_);
         if (pending_.empty() && !stopping_.load()) {
