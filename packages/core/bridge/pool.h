@@ -15,6 +15,10 @@
 
 #include "mx_backend.h"
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define MXB_RELAX() _mm_pause()
@@ -30,13 +34,18 @@ namespace mxb {
 namespace {
 
 // Threads per pool: MX_NUM_THREADS when set to a positive integer, else the
-// number of hardware threads. Backends may show it (describe()).
+// number of CPUs this process may run on (its affinity mask: taskset, a
+// container's cpuset), else of hardware threads. Backends may show it (describe()).
 inline uint32_t default_threads() {
   if (const char* s = std::getenv("MX_NUM_THREADS")) {
     char* end = nullptr;
     long v = std::strtol(s, &end, 10);
     if (end != s && *end == '\0' && v > 0) return (uint32_t)std::min(v, 1024L);
   }
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return (uint32_t)CPU_COUNT(&set);
+#endif
   unsigned hw = std::thread::hardware_concurrency();
   return hw ? hw : 1;
 }
