@@ -44,8 +44,15 @@ it('declares only (op, key) pairs the op table allows, each once', async () => {
   }
   expect(bad).toEqual([]);
   const ops = new Set(list.map(([op]) => op));
-  for (const op of ['Add', 'Where', 'Cast', 'ReduceSum', 'Softmax', 'LayerNormalization', 'MatMul', 'Gemm', 'Conv', 'MaxPool', 'Transpose', 'Gather', 'Pad'])
+  for (const op of [
+    'Add', 'Where', 'Cast', 'ReduceSum', 'Softmax', 'LayerNormalization', 'MatMul', 'Gemm', 'Conv', 'MaxPool', 'Transpose', 'Gather', 'Pad',
+    'Shape', 'Size', 'ConstantOfShape', 'Range', 'EyeLike', 'OneHot', 'GatherElements', 'GatherND', 'ScatterElements', 'ScatterND',
+    'TopK', 'CumProd', 'Hardmax', 'LRN', 'LpNormalization', 'MeanVarianceNormalization', 'Resize',
+  ])
     expect(ops.has(op), op).toBe(true);
+  // the ops whose every key the op table allows is declared (all dtypes, both index types, every OneHot/EyeLike pair)
+  for (const op of ['GatherElements', 'GatherND', 'ScatterElements', 'ScatterND', 'OneHot', 'EyeLike', 'TopK', 'Range', 'Resize', 'CumProd'])
+    expect(list.filter(([o]) => o === op).map(([, , key]) => key).sort(), op).toEqual([...allKeysOf(op, '')].sort());
   expect(list.filter(([op]) => op === 'MatMul').map(([, , key]) => key)).toEqual(
     expect.arrayContaining(['float32', 'float16', 'bfloat16', 'float64']),
   );

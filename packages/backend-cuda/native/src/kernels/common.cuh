@@ -14,6 +14,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <type_traits>
 
 #include "../runtime.h"
@@ -41,14 +43,19 @@ using bf16 = __nv_bfloat16;
 #define MXC_ALL_TYPES(X, ...) MXC_NUMERIC_TYPES(X, __VA_ARGS__) X(bool, "bool", __VA_ARGS__)
 #define MXC_REDUCE_TYPES(X, ...) MXC_FLOAT_TYPES(X, __VA_ARGS__) X(int32_t, "int32", __VA_ARGS__) \
   X(int64_t, "int64", __VA_ARGS__) X(uint32_t, "uint32", __VA_ARGS__) X(uint64_t, "uint64", __VA_ARGS__)
-// Every dtype under one kernel (movement ops: only the element size matters).
-#define MXC_KERNEL_EVERY_DTYPE(op, suffix, fn)                                                         \
-  MXC_KERNEL(op, "float32" suffix, fn); MXC_KERNEL(op, "float64" suffix, fn);                          \
-  MXC_KERNEL(op, "float16" suffix, fn); MXC_KERNEL(op, "bfloat16" suffix, fn);                         \
-  MXC_KERNEL(op, "int8" suffix, fn); MXC_KERNEL(op, "uint8" suffix, fn);                               \
-  MXC_KERNEL(op, "int16" suffix, fn); MXC_KERNEL(op, "uint16" suffix, fn);                             \
-  MXC_KERNEL(op, "int32" suffix, fn); MXC_KERNEL(op, "uint32" suffix, fn);                             \
-  MXC_KERNEL(op, "int64" suffix, fn); MXC_KERNEL(op, "uint64" suffix, fn); MXC_KERNEL(op, "bool" suffix, fn)
+// Every dtype under one kernel (movement ops: only the element size matters), as the
+// key's last part (MXC_KERNEL_EVERY_DTYPE(op, ",int64", fn): "float32,int64", ...)
+// or after a prefix (MXC_KERNEL_EVERY_DTYPE_AFTER(op, "int32,", fn): "int32,float32", ...).
+#define MXC_KERNEL_EVERY_DTYPE_KEY(op, prefix, suffix, fn)                                                        \
+  MXC_KERNEL(op, prefix "float32" suffix, fn); MXC_KERNEL(op, prefix "float64" suffix, fn);                       \
+  MXC_KERNEL(op, prefix "float16" suffix, fn); MXC_KERNEL(op, prefix "bfloat16" suffix, fn);                      \
+  MXC_KERNEL(op, prefix "int8" suffix, fn); MXC_KERNEL(op, prefix "uint8" suffix, fn);                            \
+  MXC_KERNEL(op, prefix "int16" suffix, fn); MXC_KERNEL(op, prefix "uint16" suffix, fn);                          \
+  MXC_KERNEL(op, prefix "int32" suffix, fn); MXC_KERNEL(op, prefix "uint32" suffix, fn);                          \
+  MXC_KERNEL(op, prefix "int64" suffix, fn); MXC_KERNEL(op, prefix "uint64" suffix, fn);                          \
+  MXC_KERNEL(op, prefix "bool" suffix, fn)
+#define MXC_KERNEL_EVERY_DTYPE(op, suffix, fn) MXC_KERNEL_EVERY_DTYPE_KEY(op, "", suffix, fn)
+#define MXC_KERNEL_EVERY_DTYPE_AFTER(op, prefix, fn) MXC_KERNEL_EVERY_DTYPE_KEY(op, prefix, "", fn)
 
 template <class T> struct is_half : std::false_type {};
 template <> struct is_half<f16> : std::true_type {};
@@ -244,5 +251,144 @@ inline int elem_size(int dtype) {
     default: return 1;
   }
 }
+
+// Splits X's dims into a walk over the kept dims and one over the reduced dims
+// (bit d of reduced_mask set: dim d is reduced).
+inline void split_dims(const mx_tensor& x, uint32_t reduced_mask, Walk<1>* kept, Walk<1>* red) {
+  int64_t st[MX_MAX_DIMS];
+  strides_of(x.shape, x.ndim, st);
+  int64_t ks[MX_MAX_DIMS], rs[MX_MAX_DIMS];
+  int64_t kst[1][MX_MAX_DIMS], rst[1][MX_MAX_DIMS];
+  int nk = 0, nr = 0;
+  for (int d = 0; d < x.ndim; d++) {
+    if (reduced_mask >> d & 1) {
+      rs[nr] = x.shape[d];
+      rst[0][nr++] = st[d];
+    } else {
+      ks[nk] = x.shape[d];
+      kst[0][nk++] = st[d];
+    }
+  }
+  *kept = make_walk<1>(ks, nk, kst);
+  *red = make_walk<1>(rs, nr, rst);
+}
+
+// Scratch memory for one kernel call, from the device's stream-ordered pool on the
+// queue's stream (freed on it after the kernels that use it, so never waited for).
+inline int scratch_alloc(mx_kernel_ctx* ctx, const char* what, size_t bytes, void** out) {
+  *out = nullptr;
+  const cudaError_t e = cudaMallocAsync(out, bytes ? bytes : 1, stream_of(ctx));
+  if (e == cudaSuccess) return MX_OK;
+  *out = nullptr;
+  if (e != cudaErrorMemoryAllocation) return cuda_fail(ctx, e, what);
+  cudaGetLastError();
+  size_t free_b = 0, total_b = 0;
+  cudaMemGetInfo(&free_b, &total_b);
+  return mx_fail(ctx, MX_ERR_OOM, "out of memory on cuda:%d: %s asked %zu bytes of scratch, free %zu of %zu bytes", ctx->device, what,
+                 bytes, free_b, total_b);
+}
+inline int scratch_free(mx_kernel_ctx* ctx, const char* what, void* p) {
+  const cudaError_t e = p ? cudaFreeAsync(p, stream_of(ctx)) : cudaSuccess;
+  return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, what);
+}
+
+// A number-list attribute read as doubles: the bridge sends INTS when every value
+// is an integer (with `floats` filled too), so both types are accepted. Returns the
+// count (0 when absent).
+inline int32_t attr_numbers(const mx_attrs* attrs, const char* name, const double** out) {
+  const mx_attr* a = mx_attr_find(attrs, name);
+  *out = nullptr;
+  if (!a || (a->type != MX_ATTR_INTS && a->type != MX_ATTR_FLOATS) || (a->count > 0 && !a->floats)) return 0;
+  *out = a->floats;
+  return a->count;
+}
+
+// ---- scalar attributes (Pad's and ConstantOfShape's `value`, Range's `start` and
+// `delta`), read as @mx/backend-cpu reads them: an int, a float, or the first
+// element of an int/float list. `i` keeps all 64 bits of an int (a float truncates
+// toward zero, saturating, NaN gives 0); `f` is the value as a double; 0 when absent.
+struct Scalar {
+  int64_t i;
+  double f;
+};
+inline int64_t trunc_i64(double f) {
+  if (!(f == f)) return 0;
+  if (f >= 9223372036854775807.0) return INT64_MAX;
+  if (f <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)f;
+}
+inline Scalar attr_scalar(const mx_attrs* attrs, const char* name) {
+  const mx_attr* a = mx_attr_find(attrs, name);
+  if (!a) return Scalar{0, 0};
+  if (a->type == MX_ATTR_INT) return Scalar{a->i, (double)a->i};
+  if (a->type == MX_ATTR_FLOAT) return Scalar{trunc_i64(a->f), a->f};
+  if (a->type == MX_ATTR_INTS && a->count > 0) return Scalar{a->ints[0], (double)a->ints[0]};
+  if (a->type == MX_ATTR_FLOATS && a->count > 0) return Scalar{trunc_i64(a->floats[0]), a->floats[0]};
+  return Scalar{0, 0};
+}
+// The bits of v as one element of `dtype`, in the low bytes: integers take v.i
+// wrapped to their width, bool is v.f != 0, floats take v.f (16-bit floats
+// rounded to nearest even from float, as the cpu backend stores them).
+inline uint64_t scalar_bits(int dtype, Scalar v) {
+  uint64_t b = 0;
+  switch (dtype) {
+    case MX_FLOAT32: { const float x = (float)v.f; std::memcpy(&b, &x, 4); break; }
+    case MX_FLOAT64: std::memcpy(&b, &v.f, 8); break;
+    case MX_FLOAT16: { const f16 x = __float2half_rn((float)v.f); std::memcpy(&b, &x, 2); break; }
+    case MX_BFLOAT16: { const bf16 x = __float2bfloat16_rn((float)v.f); std::memcpy(&b, &x, 2); break; }
+    case MX_BOOL: b = v.f != 0; break;
+    default: {
+      const int es = elem_size(dtype);
+      b = es == 8 ? (uint64_t)v.i : (uint64_t)v.i & ((1ull << (8 * es)) - 1);
+    }
+  }
+  return b;
+}
+
+namespace {  // kernels shared by several files: each file gets its own copy
+
+// ---- index checks on the device (Gather, GatherElements, GatherND, ScatterElements,
+// ScatterND): position p of an int32/int64 index tensor addresses data axis
+// first + p % m, of size n[p % m] (m = 1: every index addresses one axis; m > 1:
+// m-tuples, GatherND and ScatterND). A value outside [-n, n) fails with
+// MX_ERR_INVALID naming the first bad position, before the caller writes anything;
+// the check reads one flag back, so it waits for the stream.
+struct IndexAxes {
+  int m, first;
+  int64_t n[MX_MAX_DIMS];
+};
+template <class I> __global__ void k_check_indices(const I* __restrict__ idx, int64_t count, IndexAxes a, unsigned long long* bad) {
+  MXC_GRID_LOOP(p, count) {
+    const int64_t n = a.n[p % a.m], k = (int64_t)idx[p];
+    if (k < -n || k >= n) atomicMin(bad, (unsigned long long)p);
+  }
+}
+template <class I> int check_indices(mx_kernel_ctx* ctx, const char* op, const I* idx, int64_t count, const IndexAxes& a) {
+  if (count <= 0) return MX_OK;
+  if (a.m < 1 || a.m > MX_MAX_DIMS) return mx_fail(ctx, MX_ERR_INVALID, "%s: index tuples of %d values", op, a.m);
+  Stream* st = static_cast<Stream*>(ctx->stream);
+  const cudaStream_t s = st->s;
+  char what[96];
+  snprintf(what, sizeof what, "%s index check", op);
+  cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // no bad index yet: ~0
+  if (e == cudaSuccess) {
+    k_check_indices<I><<<blocks_for(count), kThreads, 0, s>>>(idx, count, a, (unsigned long long*)st->flag);
+    e = cudaGetLastError();
+  }
+  if (e == cudaSuccess) e = cudaMemcpyAsync(st->host_flag, st->flag, 8, cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  if (e != cudaSuccess) return cuda_fail(ctx, e, what);
+  const unsigned long long bad = *static_cast<volatile unsigned long long*>(st->host_flag);
+  if (bad == ~0ull) return MX_OK;
+  I v{};
+  e = cudaMemcpyAsync(&v, idx + bad, sizeof v, cudaMemcpyDeviceToHost, s);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  if (e != cudaSuccess) return cuda_fail(ctx, e, what);
+  const int j = (int)(bad % (unsigned long long)a.m);
+  return mx_fail(ctx, MX_ERR_INVALID, "%s: index %lld (at flat position %llu of indices) is out of range for axis %d of size %lld", op,
+                 (long long)v, bad, a.first + j, (long long)a.n[j]);
+}
+
+}  // namespace
 
 }  // namespace mxcuda

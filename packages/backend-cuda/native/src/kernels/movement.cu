@@ -166,32 +166,13 @@ template <class T> int pad(mx_kernel_ctx* ctx) {
     if (g.n[d] == 0 && g.mode != kConstant)
       return mx_fail(ctx, MX_ERR_INVALID, "Pad: mode '%s' cannot pad axis %d, which is empty after cropping", ms, d);
   }
-  // The constant, converted to T on the host (value: int or float attribute).
-  T v{};
-  if (const mx_attr* a = mx_attr_find(ctx->attrs, "value")) {
-    const bool is_int = a->type == MX_ATTR_INT || (a->type == MX_ATTR_INTS && a->count > 0);
-    const double f = a->type == MX_ATTR_FLOAT ? a->f : a->type == MX_ATTR_INT ? (double)a->i
-                   : (a->type == MX_ATTR_INTS || a->type == MX_ATTR_FLOATS) && a->count > 0 ? a->floats[0] : 0;
-    const int64_t i = a->type == MX_ATTR_INT ? a->i : a->type == MX_ATTR_INTS && a->count > 0 ? a->ints[0] : (int64_t)f;
-    if constexpr (std::is_same<T, f16>::value) v = __float2half((float)f);
-    else if constexpr (std::is_same<T, bf16>::value) v = __float2bfloat16((float)f);
-    else if constexpr (std::is_same<T, bool>::value) v = f != 0;
-    else if constexpr (std::is_integral<T>::value) v = is_int ? (T)i : (T)f;
-    else v = (T)f;
-  }
-  E bitsv;
-  std::memcpy(&bitsv, &v, sizeof bitsv);
+  // The constant as T's bits, converted on the host as @mx/backend-cpu does.
+  const E bitsv = (E)scalar_bits(x.dtype, attr_scalar(ctx->attrs, "value"));
   k_pad<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (E*)y.data, (const E*)x.data, bitsv, total);
   return MX_OK;
 }
 
-// ---- Gather
-template <class I> __global__ void k_check_indices(const I* idx, int64_t ni, int64_t n, unsigned long long* bad) {
-  MXC_GRID_LOOP(j, ni) {
-    const int64_t i = (int64_t)idx[j];
-    if (i < -n || i >= n) atomicMin(bad, (unsigned long long)j);
-  }
-}
+// ---- Gather (the index check is common.cuh's check_indices)
 template <class E, class I>
 __global__ void k_gather(E* __restrict__ y, const E* __restrict__ x, const I* __restrict__ idx, int64_t n, int64_t ni, int64_t inner, int64_t total) {
   MXC_GRID_LOOP(t, total) {
@@ -204,29 +185,12 @@ __global__ void k_gather(E* __restrict__ y, const E* __restrict__ x, const I* __
 template <class I, class E> int gather_with(mx_kernel_ctx* ctx, int64_t axis) {
   const mx_tensor &x = ctx->inputs[0], &ind = ctx->inputs[1], &y = ctx->outputs[0];
   const int64_t ni = numel(ind), n = x.shape[axis];
-  Stream* st = static_cast<Stream*>(ctx->stream);
-  cudaStream_t s = st->s;
-  if (ni) {
-    cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // no bad index yet: ~0
-    if (e == cudaSuccess) {
-      k_check_indices<I><<<blocks_for(ni), kThreads, 0, s>>>((const I*)ind.data, ni, n, (unsigned long long*)st->flag);
-      e = cudaMemcpyAsync(st->host_flag, st->flag, 8, cudaMemcpyDeviceToHost, s);
-    }
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-    if (e != cudaSuccess) return cuda_fail(ctx, e, "Gather index check");
-    const unsigned long long bad = *static_cast<unsigned long long*>(st->host_flag);
-    if (bad != ~0ull) {
-      I v;
-      cudaMemcpy(&v, (const I*)ind.data + bad, sizeof v, cudaMemcpyDeviceToHost);
-      return mx_fail(ctx, MX_ERR_INVALID, "Gather: index %lld (at flat position %llu of indices) is out of range for axis %lld of size %lld",
-                     (long long)v, bad, (long long)axis, (long long)n);
-    }
-  }
+  if (int st = check_indices<I>(ctx, "Gather", (const I*)ind.data, ni, IndexAxes{1, (int)axis, {n}})) return st;
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; d++) outer *= x.shape[d];
   for (int d = (int)axis + 1; d < x.ndim; d++) inner *= x.shape[d];
   const int64_t total = numel(y);
-  if (total) k_gather<E, I><<<blocks_for(total), kThreads, 0, s>>>((E*)y.data, (const E*)x.data, (const I*)ind.data, n, ni, inner, total);
+  if (total) k_gather<E, I><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)x.data, (const I*)ind.data, n, ni, inner, total);
   return MX_OK;
 }
 template <class E> int gather_sized(mx_kernel_ctx* ctx, int64_t axis) {

@@ -12,6 +12,14 @@
 //     variance, Y = (X - mean) / sqrt(var + epsilon) * scale[c] + B[c].
 //   RMSNormalization: per row over the dims from `axis`, Y = X / sqrt(mean(X^2) +
 //     epsilon) * scale, scale read flat over the row.
+//   LpNormalization: Y = X / ||X||_p along `axis` (p 1 or 2), one block per lane;
+//     a lane whose norm is 0 gives 0s.
+//   MeanVarianceNormalization: Y = (X - mean) / (sqrt(var) + 1e-9), mean and
+//     population variance over `axes` (sorted, non-negative), one block per
+//     position of the other dims (the walks of the reductions).
+//   LRN over channel axis 1: Y = X / (bias + alpha / size * S)^beta, S the sum of
+//     X^2 over channels c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2) within
+//     [0, C), one thread per element.
 #include "common.cuh"
 
 namespace mxcuda {
@@ -208,6 +216,122 @@ template <class T> int rms_norm(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
+
+// ---- LpNormalization over [outer, n, inner]
+template <class T, bool L1>
+__global__ void k_lp_norm(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n, int64_t inner) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ A scratch[1024 / MX_WARP];
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    const int64_t o = row / inner, i = row - o * inner;
+    const T* xr = x + o * n * inner + i;
+    T* yr = y + o * n * inner + i;
+    A s = 0;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      const A a = A(up(xr[j * inner]));
+      s += L1 ? fabs(a) : a * a;
+    }
+    s = block_fold(s, [](A a, A b) { return a + b; }, scratch);
+    const A norm = L1 ? s : sqrt(s);
+    const A inv = norm == A(0) ? A(0) : A(1) / norm;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j * inner] = convert<T>(A(up(xr[j * inner])) * inv);
+  }
+}
+template <class T> int lp_norm(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", x.ndim - 1), p = mx_attr_int(ctx->attrs, "p", 2);
+  if (axis < 0 || axis >= x.ndim || (p != 1 && p != 2))
+    return mx_fail(ctx, MX_ERR_INVALID, "LpNormalization: axis %lld for rank %d, p %lld (1 or 2)", (long long)axis, x.ndim, (long long)p);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; d++) outer *= x.shape[d];
+  for (int d = (int)axis + 1; d < x.ndim; d++) inner *= x.shape[d];
+  const int64_t n = x.shape[axis], rows = outer * inner;
+  if (!rows || !n) return MX_OK;
+  const unsigned grid = (unsigned)std::min<int64_t>(rows, 1 << 20);
+  if (p == 1) k_lp_norm<T, true><<<grid, threads_for(n), 0, stream_of(ctx)>>>((const T*)x.data, (T*)ctx->outputs[0].data, rows, n, inner);
+  else k_lp_norm<T, false><<<grid, threads_for(n), 0, stream_of(ctx)>>>((const T*)x.data, (T*)ctx->outputs[0].data, rows, n, inner);
+  return MX_OK;
+}
+
+// ---- MeanVarianceNormalization: one block per kept position, walking the reduced dims.
+template <class T>
+__global__ void k_mvn(Walk<1> kept, Walk<1> red, const T* __restrict__ x, T* __restrict__ y, int64_t slots) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ A scratch[1024 / MX_WARP];
+  const int64_t r_n = red.n;
+  for (int64_t o = blockIdx.x; o < slots; o += gridDim.x) {
+    int64_t base;
+    kept.offsets(o, &base);
+    A s = 0;
+    for (int64_t r = threadIdx.x; r < r_n; r += blockDim.x) {
+      int64_t off;
+      red.offsets(r, &off);
+      s += A(up(x[base + off]));
+    }
+    const A mean = block_fold(s, [](A a, A b) { return a + b; }, scratch) / A(r_n);
+    A v = 0;
+    for (int64_t r = threadIdx.x; r < r_n; r += blockDim.x) {
+      int64_t off;
+      red.offsets(r, &off);
+      const A d = A(up(x[base + off])) - mean;
+      v += d * d;
+    }
+    const A sd = sqrt(block_fold(v, [](A a, A b) { return a + b; }, scratch) / A(r_n)) + A(1e-9);
+    for (int64_t r = threadIdx.x; r < r_n; r += blockDim.x) {
+      int64_t off;
+      red.offsets(r, &off);
+      y[base + off] = convert<T>((A(up(x[base + off])) - mean) / sd);
+    }
+  }
+}
+template <class T> int mvn(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t* axes;
+  const int32_t na = mx_attr_ints(ctx->attrs, "axes", &axes);
+  uint32_t mask = 0;
+  for (int32_t i = 0; i < na; i++) {
+    if (axes[i] < 0 || axes[i] >= x.ndim)
+      return mx_fail(ctx, MX_ERR_INVALID, "MeanVarianceNormalization: axis %lld is out of range for rank %d", (long long)axes[i], x.ndim);
+    mask |= 1u << axes[i];
+  }
+  if (!numel(x)) return MX_OK;
+  Walk<1> kept, red;
+  split_dims(x, mask, &kept, &red);
+  k_mvn<T><<<(unsigned)std::min<int64_t>(kept.n, 1 << 20), threads_for(red.n), 0, stream_of(ctx)>>>(kept, red, (const T*)x.data,
+                                                                                                   (T*)ctx->outputs[0].data, kept.n);
+  return MX_OK;
+}
+
+// ---- LRN on [N, C, inner]
+template <class T>
+__global__ void k_lrn(const T* __restrict__ x, T* __restrict__ y, int64_t total, int64_t channels, int64_t inner, int64_t before,
+                      int64_t after, double alpha_over_size, double bias, double beta) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  MXC_GRID_LOOP(e, total) {
+    const int64_t q = e / inner, i = e - q * inner, c = q % channels;
+    const int64_t lo = c - before < 0 ? 0 : c - before, hi = c + after > channels - 1 ? channels - 1 : c + after;
+    const T* xc = x + (q - c) * inner + i;  // channel 0 of this (n, position)
+    A ss = 0;
+    for (int64_t k = lo; k <= hi; k++) {
+      const A a = A(up(xc[k * inner]));
+      ss += a * a;
+    }
+    y[e] = convert<T>(A(up(x[e])) / pow(A(bias) + A(alpha_over_size) * ss, A(beta)));
+  }
+}
+template <class T> int lrn(mx_kernel_ctx* ctx) {
+  const mx_tensor& x = ctx->inputs[0];
+  const int64_t size = mx_attr_int(ctx->attrs, "size", 1);
+  if (x.ndim < 2 || size < 1) return mx_fail(ctx, MX_ERR_INVALID, "LRN: X needs rank 2 or more (rank %d) and size >= 1 (%lld)", x.ndim, (long long)size);
+  const int64_t total = numel(x), channels = x.shape[1];
+  if (!total) return MX_OK;
+  const int64_t inner = total / (x.shape[0] * channels), before = (size - 1) / 2;
+  k_lrn<T><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((const T*)x.data, (T*)ctx->outputs[0].data, total, channels, inner, before,
+                                                              size - 1 - before, mx_attr_float(ctx->attrs, "alpha", 1e-4) / (double)size,
+                                                              mx_attr_float(ctx->attrs, "bias", 1.0), mx_attr_float(ctx->attrs, "beta", 0.75));
+  return MX_OK;
+}
+
 }  // namespace
 }  // namespace mxcuda
 
@@ -219,5 +343,8 @@ using namespace mxcuda;
   MXC_KERNEL("LayerNormalization", key, (layer_norm<T>));                 \
   MXC_KERNEL("GroupNormalization", key, (group_norm<T>));                 \
   MXC_KERNEL("InstanceNormalization", key, (group_norm<T>));              \
-  MXC_KERNEL("RMSNormalization", key, (rms_norm<T>));
+  MXC_KERNEL("RMSNormalization", key, (rms_norm<T>));                     \
+  MXC_KERNEL("LpNormalization", key, (lp_norm<T>));                       \
+  MXC_KERNEL("MeanVarianceNormalization", key, (mvn<T>));                 \
+  MXC_KERNEL("LRN", key, (lrn<T>));
 MXC_FLOAT_TYPES(REG_NORMS, _)

@@ -78,26 +78,6 @@ __global__ void k_reduce(Walk<1> kept, Walk<1> red, const T* __restrict__ x, T* 
   }
 }
 
-// Splits X's dims into kept and reduced walks by `axes` (a bit mask).
-void split_dims(const mx_tensor& x, uint32_t reduced_mask, Walk<1>* kept, Walk<1>* red) {
-  int64_t st[MX_MAX_DIMS];
-  strides_of(x.shape, x.ndim, st);
-  int64_t ks[MX_MAX_DIMS], rs[MX_MAX_DIMS];
-  int64_t kst[1][MX_MAX_DIMS], rst[1][MX_MAX_DIMS];
-  int nk = 0, nr = 0;
-  for (int d = 0; d < x.ndim; d++) {
-    if (reduced_mask >> d & 1) {
-      rs[nr] = x.shape[d];
-      rst[0][nr++] = st[d];
-    } else {
-      ks[nk] = x.shape[d];
-      kst[0][nk++] = st[d];
-    }
-  }
-  *kept = make_walk<1>(ks, nk, kst);
-  *red = make_walk<1>(rs, nr, rst);
-}
-
 template <class T, int M, int C, int F> int reduce(mx_kernel_ctx* ctx) {
   const mx_tensor& x = ctx->inputs[0];
   const int64_t* axes;
