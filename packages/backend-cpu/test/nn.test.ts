@@ -306,6 +306,17 @@ describe('cpu pooling', () => {
     await check('MaxPool', 'float32', [input('float32', x, 25)], [['float32', y]], { ...a, ceil_mode: 0, storage_order: 0 }, { rtol: 0, atol: 0 });
   });
 
+  it('MaxPool 3x3 stride 2 by rows (vectorized from the input rows): no pads, asymmetric pads, ceil_mode, NaN and -inf inputs', async () => {
+    const x = [1, 5, 40, 61];
+    const t = input('float32', x, 26);
+    const v = t.view as Float32Array;
+    for (let i = 0; i < v.length; i += 37) v[i] = i % 3 ? NaN : -Infinity; // NaN never wins; a window of -inf and NaN gives -inf
+    for (const [p, ceil] of [[[0, 0, 0, 0], 0], [[1, 0, 0, 1], 0], [[1, 1, 1, 1], 1]] as const) {
+      const y = [1, 5, ...windowOut(x, [3, 3], [2, 2], [1, 1], [...p]).map((o, i) => (ceil && (x[2 + i]! + p[i]! + p[i + 2]! - 3) % 2 ? o + 1 : o))];
+      await check('MaxPool', 'float32', [t], [['float32', y]], { ...win([3, 3], [2, 2], [1, 1], [...p]), ceil_mode: ceil, storage_order: 0 }, { rtol: 0, atol: 0 });
+    }
+  });
+
   it('AveragePool counting pads or not, with dilations, 3-D, and ceil_mode windows past the end padding', async () => {
     const x = [1, 8, 31, 29];
     for (const count_include_pad of [0, 1]) {

@@ -119,36 +119,38 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   }
 }
 
-// Y[m] for output channels [m0, m1) of M: A^T P A per tile, then post (bias, z, activation). buf:
-// scratch of 6 * 4 * tw + 16 * (tw + 1) floats.
+// Y[m] for output channels [m0, m1) of M: A^T P A per tile, then post (bias, z,
+// activation). Both passes of A^T run over all the tiles of rows [ty0, ty1) at
+// once (the vector loops are Tb long, not a tile row's tw: 4 at 13x13 would run
+// scalar). buf: scratch of 40 * Tb floats.
 inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* __restrict P, int64_t M, int64_t m0,
                                                int64_t m1, int64_t ty0, int64_t ty1, const gemm_post<float>& post,
                                                float* __restrict y, float* __restrict buf) {
-  const int64_t tw = g.tw, Q = tw + 1, Tb = (ty1 - ty0) * tw;
-  float* s = buf;                 // A^T along x: [i][r][tx], 6 x 4 x tw
-  float* o = buf + 6 * 4 * tw;    // A^T along y: [r2][r][q], 4 x 4 x Q
+  const int64_t tw = g.tw, Tb = (ty1 - ty0) * tw;
+  float* s = buf;              // A^T along x: [i][r][t], 6 x 4 x Tb
+  float* o = buf + 24 * Tb;    // A^T along y: [r2][r][t], 4 x 4 x Tb
+  const int64_t ks = M * Tb;   // P: next e
   for (int64_t m = m0; m < m1; m++) {
     const float b = post.bias ? post.bias[m] : 0.0f;
     float* plane = y + m * g.OH * g.OW;
-    for (int64_t ty = ty0; ty < ty1; ty++) {
-      for (int i = 0; i < kPatch; i++) {
-        const float* p = P + ((int64_t)(i * kPatch) * M + m) * Tb + (ty - ty0) * tw;
-        const int64_t ks = M * Tb;
-        float* d = s + i * 4 * tw;
-        at6(tw, p, p + ks, p + 2 * ks, p + 3 * ks, p + 4 * ks, p + 5 * ks, 0.0f, d, d + tw, d + 2 * tw, d + 3 * tw);
-      }
-      for (int r = 0; r < 4; r++) {
-        const int64_t st = 4 * tw;  // next i
-        const float* d = s + r * tw;
-        at6(tw, d, d + st, d + 2 * st, d + 3 * st, d + 4 * st, d + 5 * st, b, o + r * Q, o + (4 + r) * Q, o + (8 + r) * Q,
-            o + (12 + r) * Q);
-      }
+    for (int i = 0; i < kPatch; i++) {
+      const float* p = P + ((int64_t)(i * kPatch) * M + m) * Tb;
+      float* d = s + i * 4 * Tb;
+      at6(Tb, p, p + ks, p + 2 * ks, p + 3 * ks, p + 4 * ks, p + 5 * ks, 0.0f, d, d + Tb, d + 2 * Tb, d + 3 * Tb);
+    }
+    for (int r = 0; r < 4; r++) {
+      const int64_t st = 4 * Tb;  // next i
+      const float* d = s + r * Tb;
+      at6(Tb, d, d + st, d + 2 * st, d + 3 * st, d + 4 * st, d + 5 * st, b, o + r * Tb, o + (4 + r) * Tb,
+          o + (8 + r) * Tb, o + (12 + r) * Tb);
+    }
+    for (int64_t ty = ty0; ty < ty1; ty++)
       for (int r2 = 0; r2 < kTile; r2++) {
         const int64_t oy = ty * kTile + r2;
         if (oy >= g.OH) break;
         float* row = plane + oy * g.OW;
-        const float* src = o + r2 * 4 * Q;
-        const float *s0 = src, *s1 = s0 + Q, *s2 = s1 + Q, *s3 = s2 + Q;
+        const float* s0 = o + r2 * 4 * Tb + (ty - ty0) * tw;  // phase r of x = 4 tx + r at s0 + r * Tb
+        const float *s1 = s0 + Tb, *s2 = s1 + Tb, *s3 = s2 + Tb;
         const int64_t full = g.OW / 4;
         for (int64_t q = 0; q < full; q++) {  // interleave the 4 phases (vectorizes)
           row[4 * q] = s0[q];
@@ -156,10 +158,9 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
           row[4 * q + 2] = s2[q];
           row[4 * q + 3] = s3[q];
         }
-        for (int64_t x = 4 * full; x < g.OW; x++) row[x] = src[(x & 3) * Q + (x >> 2)];
+        for (int64_t x = 4 * full; x < g.OW; x++) row[x] = s0[(x & 3) * Tb + (x >> 2)];
         apply_act(post, row, post.z ? post.z + (row - y) : nullptr, g.OW);
       }
-    }
   }
 }
 
@@ -334,7 +335,8 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float
   }
   // U itself is not read by the GEMMs (more than kThin columns, M > 1).
   const auto u_view = [&](int64_t e) { return mat_view<float>{U ? U + e * M * C : nullptr, C, 1}; };
-  const size_t rows = std::max<size_t>(48 * Q + g.W, 24 * g.tw + 16 * Q);
+  // per thread: the input transform's rows, or the output transform's 40 values per tile
+  const size_t rows = std::max<size_t>(48 * Q + g.W, 40 * (phases ? g.T : Tmax));
   std::atomic<bool> ok{true};
   if (phases) {
     float *V = rest, *P = rest + nV;

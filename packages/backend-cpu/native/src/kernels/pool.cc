@@ -15,6 +15,9 @@
 #include <atomic>
 #include <limits>
 #include <type_traits>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "gemm.h"
 
@@ -127,25 +130,30 @@ int bad_window(mx_kernel_ctx* ctx, const char* op) {
 // values as the tap-by-tap loop (NaN never wins; -inf where no tap is in the
 // input), up to which of +0 and -0 a tie keeps.
 #if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-
-// yr[o] = max(v[2o + 2], max(v[2o + 1], v[2o])) (the scalar loop's order) for o
-// in [lo, hi), 8 at a time: even and odd columns split by shuffles. Reads vb
-// up to [2 * hi] (the last window's end; the loads of 8 stop one window early).
-// Returns the first o left to the scalar loop.
-__attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float* vb, int64_t lo, int64_t hi,
-                                                                     float* yr) {
+// 3x3 windows at stride 2 along a row, 8 outputs at a time, straight from the
+// window's three input rows r0..r2 (each shifted by the left pad): the rows
+// folded as the scalar loops fold them (max(r2, max(r1, max(r0, -inf))): NaN
+// never wins), then yr[o] = max(c[2o + 2], max(c[2o + 1], c[2o])) over the folded
+// columns c, even and odd columns split by shuffles. Reads the rows up to
+// [2 * hi] (the last window's end; the loads of 8 stop one window early).
+// Returns the first o in [lo, hi) left to the scalar loop. Called with r0 = r1 =
+// r2 = v (an already folded row, which holds no NaN), it folds columns only.
+__attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float* r0, const float* r1, const float* r2,
+                                                                     int64_t lo, int64_t hi, float* yr) {
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+#define MX_FOLD(at) \
+  _mm256_max_ps(_mm256_loadu_ps(r2 + (at)), _mm256_max_ps(_mm256_loadu_ps(r1 + (at)), _mm256_max_ps(_mm256_loadu_ps(r0 + (at)), ninf)))
   int64_t o = lo;
   for (; o + 9 <= hi; o += 8) {
-    const float* w = vb + 2 * o;
-    const __m256 a = _mm256_loadu_ps(w), b = _mm256_loadu_ps(w + 8);
-    const __m256 a2 = _mm256_loadu_ps(w + 2), b2 = _mm256_loadu_ps(w + 10);
+    const int64_t c = 2 * o;
+    const __m256 a = MX_FOLD(c), b = MX_FOLD(c + 8), a2 = MX_FOLD(c + 2), b2 = MX_FOLD(c + 10);
     // shuffle_ps works per 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; the permute puts the 64-bit pairs in order
     const __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
     const __m256 e2 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a2, b2, 0x88)), 0xD8));
     const __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
     _mm256_storeu_ps(yr + o, _mm256_max_ps(e2, _mm256_max_ps(od, e)));
   }
+#undef MX_FOLD
   return o;
 }
 #endif
@@ -156,13 +164,30 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   const float ninf = -std::numeric_limits<float>::infinity();
   int64_t l1, h1;
   tap_range(o1 * g.s[1] - g.pb[1], 1, g.in[1], g.k[1], &l1, &h1);
-  std::fill(v, v + g.in[2], ninf);
-  for (int64_t t = l1; t < h1; t++) {
-    const float* xr = xp + (o1 * g.s[1] - g.pb[1] + t) * g.in[2];
-    for (int64_t j = 0; j < g.in[2]; j++) v[j] = xr[j] > v[j] ? xr[j] : v[j];
-  }
+  const float* row0 = xp + (o1 * g.s[1] - g.pb[1]) * g.in[2];  // the window's first row (maybe outside)
+  // v[j0, j1) = the fold of the window's rows in the input
+  const auto fold_rows = [&](int64_t j0, int64_t j1) {
+    std::fill(v + j0, v + j1, ninf);
+    for (int64_t t = l1; t < h1; t++) {
+      const float* xr = row0 + t * g.in[2];
+      for (int64_t j = j0; j < j1; j++) v[j] = xr[j] > v[j] ? xr[j] : v[j];
+    }
+  };
   // windows inside the row [lo, hi) without bounds checks (3 taps unrolled), the edges with them
   const int64_t lo = win.lo2, hi = win.hi2;
+  int64_t first = lo;  // [lo, first): made straight from the input rows
+#if defined(__GNUC__) && defined(__x86_64__)
+  if constexpr (kAvx2)
+    if (g.k[2] == 3 && g.s[2] == 2 && l1 == 0 && h1 == 3)
+      first = max3_stride2_avx2(row0 - g.pb[2], row0 + g.in[2] - g.pb[2], row0 + 2 * g.in[2] - g.pb[2], lo, hi, yr);
+#endif
+  if (first == lo) {
+    fold_rows(0, g.in[2]);
+  } else {  // only the columns the edge windows and the outputs from `first` on read
+    const int64_t left = std::min(g.in[2], lo > 0 ? (lo - 1) * g.s[2] - g.pb[2] + g.k[2] : 0);
+    fold_rows(0, left);
+    fold_rows(std::max(left, std::min(g.in[2], first * g.s[2] - g.pb[2])), g.in[2]);
+  }
   const auto edge = [&](int64_t o2) {
     const int64_t b = o2 * g.s[2] - g.pb[2];
     int64_t l2, h2;
@@ -174,10 +199,9 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   for (int64_t o2 = 0; o2 < lo; o2++) edge(o2);
   const float* vb = v - g.pb[2];
   if (g.k[2] == 3) {
-    int64_t first = lo;
 #if defined(__GNUC__) && defined(__x86_64__)
     if constexpr (kAvx2)
-      if (g.s[2] == 2) first = max3_stride2_avx2(vb, lo, hi, yr);
+      if (g.s[2] == 2 && first == lo) first = max3_stride2_avx2(vb, vb, vb, lo, hi, yr);
 #endif
     for (int64_t o2 = first; o2 < hi; o2++) {
       const float* w = vb + o2 * g.s[2];
@@ -185,7 +209,7 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
       yr[o2] = w[2] > a ? w[2] : a;
     }
   } else {
-    for (int64_t o2 = lo; o2 < hi; o2++) {
+    for (int64_t o2 = first; o2 < hi; o2++) {
       const float* w = vb + o2 * g.s[2];
       float m = w[0];
       for (int64_t t = 1; t < g.k[2]; t++) m = w[t] > m ? w[t] : m;
