@@ -114,6 +114,52 @@ describe.skipIf(missing)('plan replay as programs (cpu)', () => {
     m.dispose();
   });
 
+  it("leaves a Concat out of the program when its inputs' kernels can write into its output (nested too), not when an input is read elsewhere", async () => {
+    mx = await cpuMx();
+    const w = (name: string, dims: number[], seed: number) =>
+      tensorProto(name, 'float32', dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.7 + seed) * 0.5));
+    // squeeze 1x1 -> expand 1x1 and 3x3 -> Concat -> (with a third branch) Concat -> Relu; `shared` variant: e1 is an
+    // output too. Each part is 4 x 36 floats, so every input starts 64-byte aligned inside the output (a condition).
+    const fire = (shared: boolean) =>
+      modelBytes(
+        graph({
+          nodes: [
+            { op: 'Conv', inputs: ['x', 'ws'], outputs: ['s'] },
+            { op: 'Relu', inputs: ['s'], outputs: ['r'] },
+            { op: 'Conv', inputs: ['r', 'w1'], outputs: ['e1'] },
+            { op: 'Conv', inputs: ['r', 'w3'], outputs: ['e3'], attrs: { pads: [1, 1, 1, 1] } },
+            { op: 'Concat', inputs: ['e1', 'e3'], outputs: ['c'], attrs: { axis: 1 } },
+            { op: 'Neg', inputs: ['r'], outputs: ['n'] },
+            { op: 'Concat', inputs: ['c', 'n'], outputs: ['c2'], attrs: { axis: -3 } },
+            { op: 'Relu', inputs: ['c2'], outputs: ['y'] },
+          ],
+          inputs: [['x', 'float32', [1, 4, 6, 6]]],
+          outputs: [['y', 'float32', [1, 11, 6, 6]], ...(shared ? ([['e1', 'float32', [1, 4, 6, 6]]] as [string, 'float32', number[]][]) : [])],
+          initializers: [w('ws', [3, 4, 1, 1], 1), w('w1', [4, 3, 1, 1], 2), w('w3', [4, 3, 3, 3], 3)],
+        }),
+      );
+    const x = Float32Array.from({ length: 144 }, (_, i) => Math.cos(i * 0.3));
+    for (const shared of [false, true]) {
+      const m = await mx.onnx.load(fire(shared), { fuse: false });
+      const results: number[][] = [];
+      const concats: number[] = [];
+      for (const engine of ['async', 'sync'] as const) {
+        mx.configure({ engine });
+        const p = await mx.profile(async () => {
+          const outs = await m.run({ x: { data: x, dims: [1, 4, 6, 6] } });
+          results.push(Array.from(await outs.y!.data()));
+          for (const t of Object.values(outs)) t.dispose();
+        });
+        concats.push(p.calls.filter((c) => c.op === 'Concat').length);
+      }
+      // the program runs no Concat (e1 read elsewhere: the inner one stays); the per-step path runs both
+      expect(concats).toEqual([shared ? 1 : 0, 2]);
+      expect(results[0]).toEqual(results[1]);
+      expect(results[0]!.some((v) => v > 0)).toBe(true);
+      m.dispose();
+    }
+  });
+
   it('runs per step in sync mode with the same results', async () => {
     mx = await cpuMx();
     const m = await mx.onnx.load(model);

@@ -1027,20 +1027,58 @@ function planPrograms(p: Plan): void {
     }
   }
 
-  // -- lifetimes of the arena's buffers (a kernel output and the views of it), then offsets
-  const rootOf = (a: number): number => {
-    const src = viewSrc.get(a);
-    return src !== undefined && arena.has(src) ? rootOf(src) : a;
-  };
   const bytesOf = new Map<number, number>();
   steps.forEach((s, i) => {
     if (ok[i]) (s as KernelStep).writes.forEach((w, j) => w >= 0 && arena.has(w) && bytesOf.set(w, (s as KernelStep).bytes[j]!));
   });
+
+  // -- Concat elision: a recorded Concat whose inputs are arena values that it
+  // alone reads, each a kernel's output, along an axis with only unit dims
+  // before it (so each input is one block of the output): the inputs are
+  // placed inside the output's bytes, their kernels write there, and the Concat
+  // call is left out of the program (squeezenet's fire modules, inception's
+  // branches). The per-step path still runs it.
+  const partOf = new Map<number, { whole: number; at: number }>(); // input slot -> output slot, byte offset
+  const elided = new Set<KernelStep>();
+  steps.forEach((s, i) => {
+    if (!ok[i] || !(s instanceof KernelStep) || s.op !== 'Concat' || s.domain !== '' || !arena.has(s.writes[0]!)) return;
+    const shape = s.shapes[0]!;
+    const axis = ((s.attrs.axis as number | undefined) ?? 0) + (((s.attrs.axis as number | undefined) ?? 0) < 0 ? shape.length : 0);
+    if (shape.slice(0, axis).some((d) => d !== 1) || new Set(s.ins).size !== s.ins.length) return;
+    const parts: [number, number][] = [];
+    let at = 0;
+    for (const x of s.ins) {
+      const d = defAt.get(x);
+      const alone = readers.get(x)?.length === 1;
+      if (x < 0 || !arena.has(x) || viewSrc.has(x) || partOf.has(x) || !alone || d === undefined || !ok[d] || at % ARENA_ALIGN) return;
+      parts.push([x, at]);
+      at += bytesOf.get(x)!;
+    }
+    for (const [x, a] of parts) partOf.set(x, { whole: s.writes[0]!, at: a });
+    elided.add(s);
+  });
+
+  // -- lifetimes of the arena's buffers (a kernel output, the views of it, the
+  // Concat inputs placed in it), then offsets
+  const viewBase = (a: number): number => {
+    const src = viewSrc.get(a);
+    return src !== undefined && arena.has(src) ? viewBase(src) : a;
+  };
+  const rootOf = (a: number): number => {
+    const part = partOf.get(viewBase(a));
+    return part ? rootOf(part.whole) : viewBase(a);
+  };
+  /** Bytes from its root's start to value a's (Concat inputs inside the output). */
+  const within = (a: number): number => {
+    const part = partOf.get(viewBase(a));
+    return part ? part.at + within(part.whole) : 0;
+  };
   const life = new Map<number, [number, number]>();
   for (const a of arena) {
     const r = rootOf(a);
     const l = life.get(r) ?? [defAt.get(r)!, defAt.get(r)!];
     for (const i of readers.get(a) ?? []) l[1] = Math.max(l[1], i);
+    l[0] = Math.min(l[0], defAt.get(a)!);
     l[1] = Math.max(l[1], defAt.get(a)!);
     life.set(r, l);
   }
@@ -1060,7 +1098,7 @@ function planPrograms(p: Plan): void {
     offset.set(r, at);
     total = Math.max(total, at + size);
   }
-  for (const a of arena) offset.set(a, offset.get(rootOf(a))!);
+  for (const a of arena) offset.set(a, offset.get(rootOf(a))! + within(a));
   steps.forEach((s) => {
     if (s instanceof ViewStep) s.elided = s.out >= 0 ? arena.has(s.out) : arena.has(s.src);
   });
@@ -1079,14 +1117,22 @@ function planPrograms(p: Plan): void {
     while (j < steps.length && ((ok[j] && (steps[j] as KernelStep).backend === backend) || steps[j] instanceof ViewStep)) run.push(steps[j++] as KernelStep | ViewStep);
     // views after the last kernel stay plain steps
     while (run.length && run[run.length - 1] instanceof ViewStep) run.pop(), j--;
-    out.push(recordRun(p, run, backend, dev!, arena, offset));
+    out.push(recordRun(p, run, backend, dev!, arena, offset, elided));
     i = j;
   }
   p.steps = out;
   p.programs = true;
 }
 
-function recordRun(p: Plan, run: readonly (KernelStep | ViewStep)[], backend: Backend, dev: DeviceState, arena: Set<number>, offset: Map<number, number>): ProgramStep {
+function recordRun(
+  p: Plan,
+  run: readonly (KernelStep | ViewStep)[],
+  backend: Backend,
+  dev: DeviceState,
+  arena: Set<number>,
+  offset: Map<number, number>,
+  elided: ReadonlySet<KernelStep>,
+): ProgramStep {
   const extSlots: number[] = [];
   const extIndex = new Map<number, number>();
   const made: { slot: number; bytes: number; shape: readonly number[]; dtype: DType }[] = [];
@@ -1101,7 +1147,7 @@ function recordRun(p: Plan, run: readonly (KernelStep | ViewStep)[], backend: Ba
     return constId ? { dtype, shape, ext: e, constId } : { dtype, shape, ext: e };
   };
   for (const s of run) {
-    if (!(s instanceof KernelStep)) continue;
+    if (!(s instanceof KernelStep) || elided.has(s)) continue;
     const inputs = s.ins.map((slot, i) => {
       if (slot < 0) return null;
       const m = s.inMetas[i]!;
