@@ -104,6 +104,12 @@ describe('cpu MatMul and Gemm', () => {
     }
   });
 
+  it('reads B in place for few rows (M <= 18), whole panels, the last columns packed: one thread and the pool, float32 and float64', async () => {
+    for (const [m, k, n] of [[5, 300, 67], [18, 1000, 330], [12, 40, 64], [7, 20, 18]])
+      for (const dtype of ['float32', 'float64'] as const)
+        await check('MatMul', dtype, [input(dtype, [m, k], 7), input(dtype, [k, n], 8)], [[dtype, [m, n]]], {}, dtype === 'float64' ? f64 : f32(k));
+  });
+
   it('runs the float64 kernel over several K slices: [100,600] x [600,130]', async () => {
     await check('MatMul', 'float64', [input('float64', [100, 600], 3), input('float64', [600, 130], 4)], [['float64', [100, 130]]], {}, f64);
   });

@@ -70,13 +70,16 @@ template <> struct cfg<double> {
 
 // ---------------------------------------------------------------- micro-kernels
 
-template <class T> using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t);
+// b: the B panel's first row; its rows are ldb apart (NR in a packed panel,
+// B's row stride when B is read in place).
+template <class T>
+using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t);
 
 template <class T>
-void ukr_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t) {
+void ukr_generic(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
   constexpr int MR = cfg<T>::MR, NR = cfg<T>::NR;
   T acc[MR][NR] = {};
-  for (int64_t p = 0; p < kc; p++, a += MR, b += NR)
+  for (int64_t p = 0; p < kc; p++, a += MR, b += ldb)
     for (int r = 0; r < MR; r++)
       for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
   for (int r = 0; r < t.m; r++)
@@ -93,7 +96,7 @@ void ukr_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const ti
 // 6 x 2W (6 x 16 floats, 6 x 8 doubles): 12 accumulators, 2 B vectors, 1
 // broadcast A value (15 of 16 ymm).
 template <class T>
-MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, const tile_args<T>& t) {
+MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
   using S = avx<T>;
   typename S::V c00 = S::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   typename S::V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -107,11 +110,11 @@ MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, con
   c##r##1 = S::fmadd(ar, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
-    const typename S::V b0 = S::load(b), b1 = S::load(b + S::W);
+    const typename S::V b0 = S::loadu(b), b1 = S::loadu(b + S::W);
     typename S::V ar;
     MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
     a += 6;
-    b += 2 * S::W;
+    b += ldb;
   }
 #undef MX_ROW
   const bool full = t.n == 2 * S::W;
@@ -279,21 +282,23 @@ inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
   return ((total + blocks - 1) / blocks + unit - 1) / unit * unit;
 }
 
-// C[0:mc, 0:nc] = (packed A block, mc x kc) * (packed B block, kc x nc) through
-// `step` (bias and z at the block's corner), one MR x NR tile at a time.
+// C[0:mc, 0:nc] = (packed A block, mc x kc) * (B block, kc x nc) through `step`
+// (bias and z at the block's corner), one MR x NR tile at a time. B: packed
+// panels (column j's panel at bp + j / NR * NR * kc, rows NR apart), or B
+// itself read in place (bp + j, rows ldb apart): `packed` says which.
 template <class T>
-void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, int64_t mc, int64_t nc, int64_t kc,
-                  const tile_args<T>& step, T* C, int64_t ldc) {
+void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, bool packed, int64_t ldb, int64_t mc, int64_t nc,
+                  int64_t kc, const tile_args<T>& step, T* C, int64_t ldc) {
   using c = cfg<T>;
   tile_args<T> t = step;
   for (int64_t jr = 0; jr < nc; jr += c::NR) {
     t.n = (int)std::min<int64_t>(c::NR, nc - jr);
-    const T* bpanel = bp + jr * kc;
+    const T* bpanel = packed ? bp + jr * kc : bp + jr;
     for (int64_t ir = 0; ir < mc; ir += c::MR) {
       t.m = (int)std::min<int64_t>(c::MR, mc - ir);
       if (step.bias) t.bias = step.bias + ir;
       if (step.z) t.z = step.z + ir * step.ldz + jr;
-      ukr(kc, ap + ir * kc, bpanel, C + ir * ldc + jr, ldc, t);
+      ukr(kc, ap + ir * kc, bpanel, packed ? c::NR : ldb, C + ir * ldc + jr, ldc, t);
     }
   }
 }
@@ -496,25 +501,27 @@ template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, in
 template <class T>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
                const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post,
-               const T* a_packed = nullptr, int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0) {
+               const T* a_packed = nullptr, int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0,
+               bool direct = false) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
-  T* bp = static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
+  T* bp = direct ? nullptr : static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
   T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
-  if (!ap || !bp) return false;
+  if (!ap || (!bp && !direct)) return false;
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const T* b = bp;
-      if (b_packed) b = packed_b_block(b_packed, N, jc, pc, kc);
+      if (direct) b = B.m.data + pc * B.m.rs + jc;
+      else if (b_packed) b = packed_b_block(b_packed, N, jc, pc, kc);
       else if (!B.pack(pc, kc, jc, nc, bp)) return false;
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
         else pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, a, b, mc, nc, kc, step_args(alpha, beta, post, pc == 0, pc + kc >= K, ic, jc),
+        macro_kernel(ukr, a, b, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, pc == 0, pc + kc >= K, ic, jc),
                      C + ic * ldc + jc, ldc);
       }
     }
@@ -534,7 +541,7 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 template <class T>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                 const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
-                const T* b_packed) {
+                const T* b_packed, bool direct) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
   const int64_t R = (M + MC - 1) / MC;
@@ -547,8 +554,9 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
-  T* bp = b_packed ? nullptr : static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * np * c::NR * K));
-  if (!bp && !b_packed) return false;
+  const bool shared = !b_packed && !direct;  // B packed here, into one buffer the threads share
+  T* bp = shared ? static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * np * c::NR * K)) : nullptr;
+  if (!bp && shared) return false;
   // Per B block: the next chunk of panels to pack and the chunks packed; every
   // task that needs the block packs chunks until none is left, then waits for
   // the ones other threads hold (at most one chunk each).
@@ -573,9 +581,9 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
       const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
       for (int64_t k = 0; k < nk; k++) {
         const int64_t pc = k * KC, kc = std::min(KC, K - pc);
-        const T* bblk = packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
+        const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
         block_state& st = state[j * nk + k];
-        if (!b_packed && st.done.load(std::memory_order_acquire) < mine) {
+        if (shared && st.done.load(std::memory_order_acquire) < mine) {
           T* dst = packed_b_block(bp, N, n0, pc, kc);
           for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
             const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
@@ -600,7 +608,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
         const T* a = ap;
         if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
         else pack_a(A, m0, mc, pc, kc, ap);
-        macro_kernel(ukr, a, bblk, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
+        macro_kernel(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
                      C + m0 * ldc + n0, ldc);
       }
     }
@@ -614,6 +622,11 @@ template <class T> void post_pass(int64_t M, int64_t N, T* C, int64_t ldc, const
   if (!post.z && post.act == ACT_NONE) return;
   for (int64_t i = 0; i < M; i++) apply_act(post, C + i * ldc, post.z ? post.z + i * post.ldz : nullptr, N);
 }
+
+template <class T>
+bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+                  const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
+                  const T* b_packed, bool direct);
 
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
@@ -643,23 +656,47 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
     return side_ok;
   }
 
+  // Few rows (a 1x1 convolution to few channels): each B panel would serve at
+  // most kDirectRows / MR tiles, so packing B costs as much as the product; the
+  // micro-kernel reads row-major B in place instead, whole panels only (the last
+  // N % NR columns go packed, so no load reads past B).
+  constexpr int64_t kDirectRows = 18;
+  const bool direct = !B.rows && !b_packed && B.m.cs == 1 && M <= kDirectRows && N >= c::NR;
+  if (direct && N % c::NR) {
+    const int64_t n16 = N / c::NR * c::NR;
+    gemm_post<T> tail = post;
+    if (tail.z) tail.z += n16;
+    if (!gemm_blocked<T>(pool, M, N - n16, K, alpha, A, B.columns(n16), beta, C + n16, ldc, tail, a_packed, nullptr, false))
+      return false;
+    N = n16;
+  }
+  return gemm_blocked<T>(pool, M, N, K, alpha, A, B, beta, C, ldc, post, a_packed, b_packed, direct);
+}
+
+// The packed product (no GEMV or thin path): threaded by tasks, or blocks of C
+// one after another on one thread.
+template <class T>
+bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
+                  const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
+                  const T* b_packed, bool direct) {
+  using c = cfg<T>;
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
   if (nt > 1) {
     // Column ranges whose packed B stays within kMaxSharedB, one after another.
     constexpr double kMaxSharedB = double(int64_t(1) << 27);
-    const int64_t pieces = b_packed ? 1 : std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
+    const int64_t pieces = b_packed || direct ? 1 : std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
     const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
     for (int64_t n0 = 0; n0 < N; n0 += w) {
       const b_source<T> Bp = B.columns(n0);
       gemm_post<T> pp = post;
       if (pp.z) pp.z += n0;
-      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed))
+      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed, direct))
         return false;
     }
     return true;
   }
   // One thread: blocks of C one after another.
-  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N);
+  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
 }
 
 }  // namespace
