@@ -203,8 +203,9 @@ describe('cpu Conv', () => {
   });
 
   it('small output planes run transposed (Y^T = col^T W^T): 1x1, 3x3 strided and padded, two images, odd channel counts', async () => {
-    // P <= 256 output positions, >= 32 output channels and K: the transposed GEMM, then Y^T -> Y with the bias
-    await conv([1, 64, 7, 7], [48, 64, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
+    // P <= 256 output positions, >= 32 output channels and K, where it pads less (transposed_applies): the
+    // transposed GEMM, then Y^T -> Y with the bias. 7x7 with K = 512: 54 padded rows against 64 columns
+    await conv([1, 512, 7, 7], [48, 512, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
     await conv([2, 40, 13, 11], [37, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 1, 2], true);
     await conv([1, 33, 9, 9], [70, 33, 3, 3], 1, [3, 3], [1, 1], [2, 2], [2, 2, 2, 2], false);
   });
