@@ -546,11 +546,13 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
   const int64_t R = (M + MC - 1) / MC;
   // Column blocks: enough tasks for ~8 per thread (when the machine is shared,
-  // the last task of a preempted thread is the tail the others wait for; A is
-  // packed once per column block), blocks at least 4 panels wide and at most NC.
+  // the last task of a preempted thread is the tail the others wait for), at
+  // most NC wide, and at least 4 panels wide where A is packed per column block
+  // (a prepacked A, a model's weights, costs nothing per block: a conv's few
+  // columns, 169 at 13x13, still split into enough tasks).
   const int64_t np = (N + c::NR - 1) / c::NR;
   int64_t Cb = std::max<int64_t>((np * c::NR + c::NC - 1) / c::NC, (8 * nt + R - 1) / R);
-  Cb = std::max<int64_t>(1, std::min(Cb, np / 4));
+  Cb = std::max<int64_t>(1, std::min(Cb, a_packed ? np : np / 4));
   const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
