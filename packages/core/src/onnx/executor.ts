@@ -1032,12 +1032,14 @@ function planPrograms(p: Plan): void {
     if (ok[i]) (s as KernelStep).writes.forEach((w, j) => w >= 0 && arena.has(w) && bytesOf.set(w, (s as KernelStep).bytes[j]!));
   });
 
-  // -- Concat elision: a recorded Concat whose inputs are arena values that it
-  // alone reads, each a kernel's output, along an axis with only unit dims
-  // before it (so each input is one block of the output): the inputs are
-  // placed inside the output's bytes, their kernels write there, and the Concat
-  // call is left out of the program (squeezenet's fire modules, inception's
-  // branches). The per-step path still runs it.
+  // -- Concat elision: a recorded Concat whose inputs are arena values, each a
+  // kernel's output (not a view) and in no other Concat, along an axis with only
+  // unit dims before it (so each input is one block of the output): the inputs
+  // are placed inside the output's bytes, their kernels write there, and the
+  // Concat call is left out of the program. An input other steps read too is
+  // read there (nothing else writes those bytes; the output lives until its
+  // last reader): densenet's block of Concats, each of the previous one and a
+  // new layer, becomes one buffer. The per-step path still runs it.
   const partOf = new Map<number, { whole: number; at: number }>(); // input slot -> output slot, byte offset
   const elided = new Set<KernelStep>();
   steps.forEach((s, i) => {
@@ -1049,8 +1051,7 @@ function planPrograms(p: Plan): void {
     let at = 0;
     for (const x of s.ins) {
       const d = defAt.get(x);
-      const alone = readers.get(x)?.length === 1;
-      if (x < 0 || !arena.has(x) || viewSrc.has(x) || partOf.has(x) || !alone || d === undefined || !ok[d] || at % ARENA_ALIGN) return;
+      if (x < 0 || !arena.has(x) || viewSrc.has(x) || partOf.has(x) || d === undefined || !ok[d] || at % ARENA_ALIGN) return;
       parts.push([x, at]);
       at += bytesOf.get(x)!;
     }
