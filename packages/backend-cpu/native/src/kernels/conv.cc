@@ -378,14 +378,7 @@ __attribute__((target("avx2,fma"))) void conv_direct_tasks(const direct_job& j, 
       const gemm_post<float>& p = *j.post;
       const tile_args<float> t{1.0f, 0.0f, nullptr, p.z ? p.z + (yb - j.y) : nullptr, ch, p.act, p.p0, p.p1,
                                (int)std::min<int64_t>(6, j.M - m0), (int)std::min<int64_t>(16, j.OW - ox0)};
-      const bool full = t.n == 16;
-      const __m256i k0 = avx<float>::mask(t.n), k1 = avx<float>::mask(t.n - 8);
-      store_row<float>(0, c00, c01, yb, ch, t, full, k0, k1);
-      store_row<float>(1, c10, c11, yb, ch, t, full, k0, k1);
-      store_row<float>(2, c20, c21, yb, ch, t, full, k0, k1);
-      store_row<float>(3, c30, c31, yb, ch, t, full, k0, k1);
-      store_row<float>(4, c40, c41, yb, ch, t, full, k0, k1);
-      store_row<float>(5, c50, c51, yb, ch, t, full, k0, k1);
+      store_tile<float>(yb, ch, t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
   }
 }

@@ -117,14 +117,7 @@ MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int
     b += ldb;
   }
 #undef MX_ROW
-  const bool full = t.n == 2 * S::W;
-  const __m256i m0 = S::mask(t.n), m1 = S::mask(t.n - S::W);
-  store_row<T>(0, c00, c01, c, ldc, t, full, m0, m1);
-  store_row<T>(1, c10, c11, c, ldc, t, full, m0, m1);
-  store_row<T>(2, c20, c21, c, ldc, t, full, m0, m1);
-  store_row<T>(3, c30, c31, c, ldc, t, full, m0, m1);
-  store_row<T>(4, c40, c41, c, ldc, t, full, m0, m1);
-  store_row<T>(5, c50, c51, c, ldc, t, full, m0, m1);
+  store_tile<T>(c, ldc, t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 #endif
 

@@ -129,6 +129,21 @@ MX_TILE_AVX2 MX_TILE_INLINE void store_row(int r, typename avx<T>::V x0, typenam
   S::storen(cr + S::W, x1, full, m1);
 }
 
+// A whole 6 x 2W tile (12 accumulators, kept by the callers in named variables:
+// an array of them GCC keeps on the stack): its rows through store_row.
+template <class T, class V = typename avx<T>::V>
+MX_TILE_AVX2 MX_TILE_INLINE void store_tile(T* c, int64_t ldc, const tile_args<T>& t, V c00, V c01, V c10, V c11,
+                                            V c20, V c21, V c30, V c31, V c40, V c41, V c50, V c51) {
+  using S = avx<T>;
+  const bool full = t.n == 2 * S::W;
+  const __m256i m0 = S::mask(t.n), m1 = S::mask(t.n - S::W);
+  store_row<T>(0, c00, c01, c, ldc, t, full, m0, m1);
+  store_row<T>(1, c10, c11, c, ldc, t, full, m0, m1);
+  store_row<T>(2, c20, c21, c, ldc, t, full, m0, m1);
+  store_row<T>(3, c30, c31, c, ldc, t, full, m0, m1);
+  store_row<T>(4, c40, c41, c, ldc, t, full, m0, m1);
+  store_row<T>(5, c50, c51, c, ldc, t, full, m0, m1);
+}
 #endif
 
 }  // namespace mxcpu
