@@ -47,12 +47,25 @@ it('declares only (op, key) pairs the op table allows, each once', async () => {
   for (const op of [
     'Add', 'Where', 'Cast', 'ReduceSum', 'Softmax', 'LayerNormalization', 'MatMul', 'Gemm', 'Conv', 'MaxPool', 'Transpose', 'Gather', 'Pad',
     'Shape', 'Size', 'ConstantOfShape', 'Range', 'EyeLike', 'OneHot', 'GatherElements', 'GatherND', 'ScatterElements', 'ScatterND',
-    'TopK', 'CumProd', 'Hardmax', 'LRN', 'LpNormalization', 'MeanVarianceNormalization', 'Resize',
+    'TopK', 'CumProd', 'Hardmax', 'LRN', 'LpNormalization', 'MeanVarianceNormalization', 'Resize', 'Attention', 'QuantizeLinear',
+    'DequantizeLinear',
   ])
     expect(ops.has(op), op).toBe(true);
-  // the ops whose every key the op table allows is declared (all dtypes, both index types, every OneHot/EyeLike pair)
-  for (const op of ['GatherElements', 'GatherND', 'ScatterElements', 'ScatterND', 'OneHot', 'EyeLike', 'TopK', 'Range', 'Resize', 'CumProd'])
+  // the ops whose every key the op table allows is declared (all dtypes, both index types, every OneHot/EyeLike pair,
+  // every BatchNormalization binding)
+  for (const op of [
+    'GatherElements', 'GatherND', 'ScatterElements', 'ScatterND', 'OneHot', 'EyeLike', 'TopK', 'Range', 'Resize', 'CumProd',
+    'BatchNormalization', 'Compress', 'ReverseSequence', 'TensorScatter', 'NonZero', 'Unique', 'NonMaxSuppression', 'CenterCropPad',
+    'GridSample', 'AffineGrid', 'RoiAlign', 'MaxRoiPool', 'MaxUnpool', 'LpPool', 'GlobalLpPool', 'Col2Im', 'Det', 'DFT', 'STFT',
+    'MelWeightMatrix', 'HannWindow', 'NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss', 'RotaryEmbedding', 'Swish', 'Shrink', 'Erf',
+    'PRelu', 'Einsum', 'DeformConv', 'LinearAttention', 'CausalConvWithState', 'RNN', 'GRU', 'LSTM', 'DynamicQuantizeLinear',
+    'MatMulInteger', 'QLinearMatMul', 'ConvInteger', 'QLinearConv',
+  ])
     expect(list.filter(([o]) => o === op).map(([, , key]) => key).sort(), op).toEqual([...allKeysOf(op, '')].sort());
+  // mx's FusedConv (Conv + residual + activation), in its own domain
+  expect(list.filter(([o, d]) => o === 'FusedConv' && d === 'mx').map(([, , key]) => key).sort()).toEqual([...allKeysOf('FusedConv', 'mx')].sort());
+  // BitCast: every pair of dtypes of one element width (core refuses the others)
+  expect(list.filter(([o]) => o === 'BitCast').length).toBe(3 * 3 + 4 * 4 + 3 * 3 + 3 * 3);
   expect(list.filter(([op]) => op === 'MatMul').map(([, , key]) => key)).toEqual(
     expect.arrayContaining(['float32', 'float16', 'bfloat16', 'float64']),
   );

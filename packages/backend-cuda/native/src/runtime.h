@@ -68,3 +68,4 @@ template <mx_kernel_fn F> int guarded(mx_kernel_ctx* ctx) {
 }
 }  // namespace mxcuda
 #define MXC_KERNEL(op, key, fn) MX_KERNEL(op, key, (::mxcuda::guarded<fn>))
+#define MXC_KERNEL_DOMAIN(op, domain, key, fn) MX_KERNEL_DOMAIN(op, domain, key, (::mxcuda::guarded<fn>))

@@ -144,6 +144,8 @@ template <class T, int Kind> int variadic(mx_kernel_ctx* ctx) {
 using namespace mxcuda;
 
 MXC_FLOAT_TYPES(REG_BINARY, "PRelu", op_prelu)
+REG_BINARY(int32_t, "int32", "PRelu", op_prelu) REG_BINARY(int64_t, "int64", "PRelu", op_prelu)
+REG_BINARY(uint32_t, "uint32", "PRelu", op_prelu) REG_BINARY(uint64_t, "uint64", "PRelu", op_prelu)
 MXC_NUMERIC_TYPES(REG_BINARY, "Add", op_add)
 MXC_NUMERIC_TYPES(REG_BINARY, "Sub", op_sub)
 MXC_NUMERIC_TYPES(REG_BINARY, "Mul", op_mul)

@@ -217,6 +217,14 @@ template <class A, class F> __device__ A block_fold(A v, F f, A* scratch) {
   return v;
 }
 
+// v rounded to the float dtype `prec` (float32, float16 or bfloat16): the
+// quantization ops' "precision" arithmetic.
+__device__ __forceinline__ float round_to(int prec, float v) {
+  if (prec == MX_FLOAT16) return __half2float(__float2half_rn(v));
+  if (prec == MX_BFLOAT16) return __bfloat162float(__float2bfloat16_rn(v));
+  return v;
+}
+
 // Reads element i of a float tensor of any float dtype as double (small per-channel vectors).
 __device__ __forceinline__ double load_any(const void* p, int dtype, int64_t i) {
   switch (dtype) {
@@ -243,6 +251,15 @@ template <> struct bits<1> { using type = uint8_t; };
 template <> struct bits<2> { using type = uint16_t; };
 template <> struct bits<4> { using type = uint32_t; };
 template <> struct bits<8> { using type = uint64_t; };
+// f(E{}) with E the unsigned type of `es` bytes, for kernels that only move elements.
+template <class F> int by_size(int es, F f) {
+  switch (es) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    default: return f(uint64_t{});
+  }
+}
 inline int elem_size(int dtype) {
   switch (dtype) {
     case MX_FLOAT64: case MX_INT64: case MX_UINT64: return 8;
@@ -347,46 +364,74 @@ inline uint64_t scalar_bits(int dtype, Scalar v) {
 
 namespace {  // kernels shared by several files: each file gets its own copy
 
-// ---- index checks on the device (Gather, GatherElements, GatherND, ScatterElements,
-// ScatterND): position p of an int32/int64 index tensor addresses data axis
-// first + p % m, of size n[p % m] (m = 1: every index addresses one axis; m > 1:
-// m-tuples, GatherND and ScatterND). A value outside [-n, n) fails with
-// MX_ERR_INVALID naming the first bad position, before the caller writes anything;
-// the check reads one flag back, so it waits for the stream.
-struct IndexAxes {
-  int m, first;
-  int64_t n[MX_MAX_DIMS];
-};
-template <class I> __global__ void k_check_indices(const I* __restrict__ idx, int64_t count, IndexAxes a, unsigned long long* bad) {
+// ---- value checks on the device: the first position p of v[0, count) where
+// bad(p, v[p]) holds (a functor: nvcc needs no extended lambdas), as *pos (-1:
+// none) with its value. One flag is read back, so the check waits for the stream;
+// callers fail before anything is written. `what` names the check in CUDA errors.
+template <class V, class Bad> __global__ void k_first_bad(const V* __restrict__ v, int64_t count, Bad bad, unsigned long long* first) {
   MXC_GRID_LOOP(p, count) {
-    const int64_t n = a.n[p % a.m], k = (int64_t)idx[p];
-    if (k < -n || k >= n) atomicMin(bad, (unsigned long long)p);
+    if (bad(p, v[p])) atomicMin(first, (unsigned long long)p);
   }
 }
-template <class I> int check_indices(mx_kernel_ctx* ctx, const char* op, const I* idx, int64_t count, const IndexAxes& a) {
+template <class V, class Bad> int first_bad(mx_kernel_ctx* ctx, const char* what, const V* v, int64_t count, Bad bad, int64_t* pos, V* value) {
+  *pos = -1;
   if (count <= 0) return MX_OK;
-  if (a.m < 1 || a.m > MX_MAX_DIMS) return mx_fail(ctx, MX_ERR_INVALID, "%s: index tuples of %d values", op, a.m);
   Stream* st = static_cast<Stream*>(ctx->stream);
   const cudaStream_t s = st->s;
-  char what[96];
-  snprintf(what, sizeof what, "%s index check", op);
-  cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // no bad index yet: ~0
+  cudaError_t e = cudaMemsetAsync(st->flag, 0xff, 8, s);  // nothing bad yet: ~0
   if (e == cudaSuccess) {
-    k_check_indices<I><<<blocks_for(count), kThreads, 0, s>>>(idx, count, a, (unsigned long long*)st->flag);
+    k_first_bad<V, Bad><<<blocks_for(count), kThreads, 0, s>>>(v, count, bad, (unsigned long long*)st->flag);
     e = cudaGetLastError();
   }
   if (e == cudaSuccess) e = cudaMemcpyAsync(st->host_flag, st->flag, 8, cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
   if (e != cudaSuccess) return cuda_fail(ctx, e, what);
-  const unsigned long long bad = *static_cast<volatile unsigned long long*>(st->host_flag);
-  if (bad == ~0ull) return MX_OK;
-  I v{};
-  e = cudaMemcpyAsync(&v, idx + bad, sizeof v, cudaMemcpyDeviceToHost, s);
+  const unsigned long long first = *static_cast<volatile unsigned long long*>(st->host_flag);
+  if (first == ~0ull) return MX_OK;
+  e = cudaMemcpyAsync(value, v + first, sizeof(V), cudaMemcpyDeviceToHost, s);
   if (e == cudaSuccess) e = cudaStreamSynchronize(s);
   if (e != cudaSuccess) return cuda_fail(ctx, e, what);
-  const int j = (int)(bad % (unsigned long long)a.m);
-  return mx_fail(ctx, MX_ERR_INVALID, "%s: index %lld (at flat position %llu of indices) is out of range for axis %d of size %lld", op,
-                 (long long)v, bad, a.first + j, (long long)a.n[j]);
+  *pos = (int64_t)first;
+  return MX_OK;
+}
+
+// ---- index checks (Gather, GatherElements, GatherND, ScatterElements, ScatterND):
+// position p of an int32/int64 index tensor addresses data axis first + p % m, of
+// size n[p % m] (m = 1: every index addresses one axis; m > 1: m-tuples, GatherND
+// and ScatterND). A value outside [-n, n) fails with MX_ERR_INVALID naming the
+// first bad position.
+struct IndexAxes {
+  int m, first;
+  int64_t n[MX_MAX_DIMS];
+};
+struct IndexOutside {
+  IndexAxes a;
+  template <class I> __device__ __forceinline__ bool operator()(int64_t p, I k) const {
+    const int64_t n = a.n[p % a.m];
+    return (int64_t)k < -n || (int64_t)k >= n;
+  }
+};
+template <class I> int check_indices(mx_kernel_ctx* ctx, const char* op, const I* idx, int64_t count, const IndexAxes& a) {
+  if (count <= 0) return MX_OK;
+  if (a.m < 1 || a.m > MX_MAX_DIMS) return mx_fail(ctx, MX_ERR_INVALID, "%s: index tuples of %d values", op, a.m);
+  char what[96];
+  snprintf(what, sizeof what, "%s index check", op);
+  int64_t bad;
+  I v{};
+  if (int st = first_bad(ctx, what, idx, count, IndexOutside{a}, &bad, &v)) return st;
+  if (bad < 0) return MX_OK;
+  const int j = (int)(bad % a.m);
+  return mx_fail(ctx, MX_ERR_INVALID, "%s: index %lld (at flat position %lld of indices) is out of range for axis %d of size %lld", op,
+                 (long long)v, (long long)bad, a.first + j, (long long)a.n[j]);
+}
+
+// Copies `bytes` of host memory (an attribute's values) to the device on the
+// queue's stream. A copy from pageable memory returns once the source has been
+// staged, so the attribute may go away after the kernel returns.
+inline int upload(mx_kernel_ctx* ctx, const char* what, void* dst, const void* src, size_t bytes) {
+  if (!bytes) return MX_OK;
+  const cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(ctx));
+  return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, what);
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 // the stride and i lies in the input. Core resolved auto_pad and output_shape:
 // kernel_shape, strides, dilations and pads (begins may be negative) are explicit
 // and Y arrives with its final shape. Floats accumulate in float (double for float64).
+// Col2Im is the same gather with one input channel per output channel and unit
+// weights: X [N, C*K, L] holds per channel c and tap t one value per block b of the
+// `blocks` grid (L blocks, the "input" positions), and Y[n, c, o] sums every (t, b)
+// with o = b * stride - pad_begin + t * dilation; positions outside the image drop.
 #include "common.cuh"
 
 namespace mxcuda {
@@ -16,7 +20,7 @@ struct TGeom {
   int64_t in_plane, out_plane, kprod;
 };
 
-template <class T>
+template <class T, bool Col>
 __global__ void k_conv_transpose(TGeom g, const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b, T* __restrict__ y, int64_t total) {
   using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
   MXC_GRID_LOOP(e, total) {
@@ -40,9 +44,13 @@ __global__ void k_conv_transpose(TGeom g, const T* __restrict__ x, const T* __re
           const int64_t i2 = p2 / g.st[2];
           if (i2 >= g.in[2]) continue;
           const int64_t ipos = (i0 * g.in[1] + i1) * g.in[2] + i2, tap = (t0 * g.k[1] + t1) * g.k[2] + t2;
-          for (int64_t c = 0; c < g.cg; c++) {
-            const int64_t ic = grp * g.cg + c;
-            acc += A(up(x[(n * g.c + ic) * g.in_plane + ipos])) * A(up(w[(ic * g.mg + m) * g.kprod + tap]));
+          if (Col) {
+            acc += A(up(x[((n * g.c + ch) * g.kprod + tap) * g.in_plane + ipos]));
+          } else {
+            for (int64_t c = 0; c < g.cg; c++) {
+              const int64_t ic = grp * g.cg + c;
+              acc += A(up(x[(n * g.c + ic) * g.in_plane + ipos])) * A(up(w[(ic * g.mg + m) * g.kprod + tap]));
+            }
           }
         }
       }
@@ -51,13 +59,18 @@ __global__ void k_conv_transpose(TGeom g, const T* __restrict__ x, const T* __re
   }
 }
 
+// The window attributes of ConvTranspose and Col2Im (s spatial dims).
+bool window_of(const mx_kernel_ctx* ctx, int s, const int64_t** strides, const int64_t** dil, const int64_t** pads) {
+  return s >= 1 && s <= 3 && mx_attr_ints(ctx->attrs, "strides", strides) == s && mx_attr_ints(ctx->attrs, "dilations", dil) == s &&
+         mx_attr_ints(ctx->attrs, "pads", pads) == 2 * s;
+}
+
 template <class T> int conv_transpose(mx_kernel_ctx* ctx) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* B = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
   const int s = X.ndim - 2;
   const int64_t *strides, *dil, *pads;
-  if (s < 1 || s > 3 || mx_attr_ints(ctx->attrs, "strides", &strides) != s || mx_attr_ints(ctx->attrs, "dilations", &dil) != s ||
-      mx_attr_ints(ctx->attrs, "pads", &pads) != 2 * s)
+  if (!window_of(ctx, s, &strides, &dil, &pads))
     return mx_fail(ctx, MX_ERR_UNSUPPORTED, "ConvTranspose: needs 1 to 3 spatial dims and explicit strides, dilations, pads (X rank %d)", X.ndim);
   const int64_t group = std::max<int64_t>(1, mx_attr_int(ctx->attrs, "group", 1));
   TGeom g{};
@@ -81,8 +94,41 @@ template <class T> int conv_transpose(mx_kernel_ctx* ctx) {
   }
   const int64_t total = numel(Y);
   if (total)
-    k_conv_transpose<T><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (const T*)X.data, (const T*)W.data,
-                                                                          B ? (const T*)B->data : nullptr, (T*)Y.data, total);
+    k_conv_transpose<T, false><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (const T*)X.data, (const T*)W.data,
+                                                                                 B ? (const T*)B->data : nullptr, (T*)Y.data, total);
+  return MX_OK;
+}
+
+template <class T> int col2im(mx_kernel_ctx* ctx) {
+  const mx_tensor &X = ctx->inputs[0], &Y = ctx->outputs[0];
+  const int s = Y.ndim - 2;
+  const int64_t *blocks, *kernel, *strides, *dil, *pads;
+  if (!window_of(ctx, s, &strides, &dil, &pads) || mx_attr_ints(ctx->attrs, "blocks", &blocks) != s ||
+      mx_attr_ints(ctx->attrs, "kernel_shape", &kernel) != s || X.ndim != 3)
+    return mx_fail(ctx, MX_ERR_UNSUPPORTED, "Col2Im: needs 1 to 3 image dims and explicit blocks and window attributes (image rank %d)", s);
+  TGeom g{};
+  g.n = Y.shape[0];
+  g.c = g.mo = Y.shape[1];
+  g.cg = g.mg = 1;
+  g.in_plane = g.out_plane = g.kprod = 1;
+  for (int d = 0; d < 3; d++) {
+    const int j = d - (3 - s);
+    g.in[d] = j >= 0 ? blocks[j] : 1;
+    g.out[d] = j >= 0 ? Y.shape[2 + j] : 1;
+    g.k[d] = j >= 0 ? kernel[j] : 1;
+    g.st[d] = j >= 0 ? strides[j] : 1;
+    g.dil[d] = j >= 0 ? dil[j] : 1;
+    g.pad[d] = j >= 0 ? pads[j] : 0;
+    g.in_plane *= g.in[d];
+    g.out_plane *= g.out[d];
+    g.kprod *= g.k[d];
+  }
+  if (X.shape[1] != g.c * g.kprod || X.shape[2] != g.in_plane)
+    return mx_fail(ctx, MX_ERR_INVALID, "Col2Im: input [%lld, %lld, %lld] does not hold %lld channels of %lld taps and %lld blocks",
+                   (long long)X.shape[0], (long long)X.shape[1], (long long)X.shape[2], (long long)g.c, (long long)g.kprod, (long long)g.in_plane);
+  const int64_t total = numel(Y);
+  if (total)
+    k_conv_transpose<T, true><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (const T*)X.data, nullptr, nullptr, (T*)Y.data, total);
   return MX_OK;
 }
 
@@ -91,5 +137,5 @@ template <class T> int conv_transpose(mx_kernel_ctx* ctx) {
 
 using namespace mxcuda;
 
-#define REG_CONV_T(T, key, ...) MXC_KERNEL("ConvTranspose", key, (conv_transpose<T>));
+#define REG_CONV_T(T, key, ...) MXC_KERNEL("ConvTranspose", key, (conv_transpose<T>)); MXC_KERNEL("Col2Im", key, (col2im<T>));
 MXC_FLOAT_TYPES(REG_CONV_T, _)

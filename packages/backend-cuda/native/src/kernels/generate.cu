@@ -17,6 +17,25 @@
 //     `axis` equals the index and values[0] (off) elsewhere. Float indices
 //     truncate toward zero; negative ones count from depth down; those still
 //     outside [0, depth) leave the whole line off.
+//   HannWindow / HammingWindow / BlackmanWindow: Y[n] = f(2 pi n / N) for n < size
+//     (Y's length), N = size when periodic, else size - 1; computed in double and
+//     converted to Y's dtype (integers truncate toward zero).
+//   MelWeightMatrix: triangular filters between num_mel_bins + 2 points evenly
+//     spaced on the mel scale (2595 log10(1 + hz / 700)) from the lower to the
+//     upper edge, each at spectrogram bin floor((dft_length + 1) * hz / sample_rate);
+//     filter i rises from 0 at point i to 1 at point i + 1 and falls back to 0 at
+//     point i + 2 (ONNX's reference; bins past the matrix are dropped). A function
+//     of the attributes only: computed on the host with the cpu's arithmetic, then
+//     uploaded and converted to Y's dtype on the device.
+//   NonZero, NonMaxSuppression, Unique: the output shape depends on the input
+//     values, so core's shape rule computed the whole result on the host and passes
+//     it as attributes (NonZero `indices`, NonMaxSuppression `selected`; Unique
+//     `values`, then `indices`, `inverse_indices`, `counts`); the kernels upload
+//     them. Unique's values arrive as doubles and are converted on the device
+//     (exact for integers up to 2^53, as on the cpu).
+#include <cmath>
+#include <vector>
+
 #include "common.cuh"
 
 namespace mxcuda {
@@ -152,10 +171,100 @@ template <class T1> int one_hot(mx_kernel_ctx* ctx) {
   }
 }
 
+// ---- window functions
+enum Window { kHann, kHamming, kBlackman };
+template <int W, class T> __global__ void k_window(T* __restrict__ y, double N, int64_t n) {
+  constexpr double kPi = 3.14159265358979323846;
+  MXC_GRID_LOOP(i, n) {
+    const double a = (2 * kPi * (double)i) / N;
+    const double v = W == kHann ? 0.5 - 0.5 * cos(a) : W == kHamming ? 25.0 / 46 - (21.0 / 46) * cos(a) : 0.42 - 0.5 * cos(a) + 0.08 * cos(2 * a);
+    y[i] = convert<T>(v);
+  }
+}
+template <int W, class T> int window(mx_kernel_ctx* ctx) {
+  const mx_tensor& y = ctx->outputs[0];
+  const int64_t n = numel(y);
+  const double N = (double)(mx_attr_int(ctx->attrs, "periodic", 1) ? n : n - 1);
+  if (n) k_window<W, T><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>((T*)y.data, N, n);
+  return MX_OK;
+}
+
+// ---- results computed by core: int list attribute `name` -> int64 output k (same length)
+int ints_to_output(mx_kernel_ctx* ctx, const char* op, const char* name, int k) {
+  const mx_tensor& y = ctx->outputs[k];
+  const mx_attr* a = mx_attr_find(ctx->attrs, name);
+  const int64_t n = a && a->type == MX_ATTR_INTS ? a->count : -1;
+  if (n != numel(y))
+    return mx_fail(ctx, MX_ERR_INVALID, "%s: attribute '%s' has %lld values for output %d of %lld elements", op, name, (long long)n, k,
+                   (long long)numel(y));
+  return upload(ctx, op, y.data, a->ints, (size_t)n * sizeof(int64_t));
+}
+int non_zero(mx_kernel_ctx* ctx) { return ints_to_output(ctx, "NonZero", "indices", 0); }
+int non_max_suppression(mx_kernel_ctx* ctx) { return ints_to_output(ctx, "NonMaxSuppression", "selected", 0); }
+
+template <class T> __global__ void k_from_doubles(T* __restrict__ y, const double* __restrict__ v, int64_t n) {
+  MXC_GRID_LOOP(i, n) y[i] = convert<T>(v[i]);
+}
+// n doubles from the host -> Y's dtype (scratch for the doubles).
+template <class T> int doubles_to_output(mx_kernel_ctx* ctx, const char* op, const double* host, int64_t n) {
+  if (!n) return MX_OK;
+  double* v;
+  if (int st = scratch_alloc(ctx, op, (size_t)n * sizeof(double), (void**)&v)) return st;
+  const int st = upload(ctx, op, v, host, (size_t)n * sizeof(double));
+  if (st == MX_OK) k_from_doubles<T><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>((T*)ctx->outputs[0].data, v, n);
+  const int freed = scratch_free(ctx, op, v);
+  return st != MX_OK ? st : freed;
+}
+
+template <class T> int mel_weight_matrix(mx_kernel_ctx* ctx) {
+  const mx_tensor& y = ctx->outputs[0];
+  const int64_t bins = mx_attr_int(ctx->attrs, "num_mel_bins", 1), dft_len = mx_attr_int(ctx->attrs, "dft_length", 1);
+  const int64_t rows = y.ndim == 2 ? y.shape[0] : -1;
+  if (rows < 0 || y.shape[1] != bins || bins < 0)
+    return mx_fail(ctx, MX_ERR_INVALID, "MelWeightMatrix: Y must be [bins, %lld] (rank %d)", (long long)bins, y.ndim);
+  const double rate = (double)mx_attr_int(ctx->attrs, "sample_rate", 1);
+  const auto mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
+  const double lo = mel(mx_attr_float(ctx->attrs, "lower_edge_hertz", 0)), hi = mel(mx_attr_float(ctx->attrs, "upper_edge_hertz", 0));
+  const double step = (hi - lo) / (double)(bins + 2);
+  std::vector<double> w((size_t)(rows * bins), 0.0), point((size_t)bins + 2);
+  for (int64_t i = 0; i < bins + 2; i++)
+    point[(size_t)i] = std::floor((double)(dft_len + 1) * (700 * (std::pow(10.0, ((double)i * step + lo) / 2595) - 1)) / rate);
+  const auto set = [&](int64_t j, int64_t i, double v) {
+    if (j >= 0 && j < rows) w[(size_t)(j * bins + i)] = v;
+  };
+  for (int64_t i = 0; i < bins; i++) {
+    const int64_t l = (int64_t)point[(size_t)i], c = (int64_t)point[(size_t)i + 1], r = (int64_t)point[(size_t)i + 2];
+    if (c == l) set(c, i, 1);
+    else
+      for (int64_t j = l; j <= c; j++) set(j, i, (double)(j - l) / (double)(c - l));
+    for (int64_t j = c; j < r; j++) set(j, i, (double)(r - j) / (double)(r - c));
+  }
+  return doubles_to_output<T>(ctx, "MelWeightMatrix", w.data(), rows * bins);
+}
+
+template <class T> int unique(mx_kernel_ctx* ctx) {
+  const mx_tensor& y = ctx->outputs[0];
+  const mx_attr* a = mx_attr_find(ctx->attrs, "values");
+  const int64_t n = numel(y);
+  // a numeric list carries both views: `floats` holds every value
+  if (!a || (a->type != MX_ATTR_INTS && a->type != MX_ATTR_FLOATS) || a->count != n || (n && !a->floats))
+    return mx_fail(ctx, MX_ERR_INVALID, "Unique: attribute 'values' does not match Y's %lld elements", (long long)n);
+  if (int st = doubles_to_output<T>(ctx, "Unique", a->floats, n)) return st;
+  static const char* const extra[] = {"indices", "inverse_indices", "counts"};
+  for (int k = 1; k < ctx->num_outputs && k <= 3; k++)
+    if (int st = ints_to_output(ctx, "Unique", extra[k - 1], k)) return st;
+  return MX_OK;
+}
+
 }  // namespace
 }  // namespace mxcuda
 
 using namespace mxcuda;
+
+MXC_KERNEL("NonZero", "", non_zero);
+MXC_KERNEL("NonMaxSuppression", "", non_max_suppression);
+#define REG_UNIQUE(T, key, ...) MXC_KERNEL("Unique", key, (unique<T>));
+MXC_ALL_TYPES(REG_UNIQUE, _)
 
 MXC_KERNEL_EVERY_DTYPE("Shape", "", shape);
 MXC_KERNEL_EVERY_DTYPE("Size", "", size);
@@ -169,3 +278,11 @@ MXC_ALL_TYPES(REG_EYE_LIKE, _)
 // OneHot's key is "T1,T3": the indices' dtype, then the values' (and Y's).
 #define REG_ONE_HOT(T, key, ...) MXC_KERNEL_EVERY_DTYPE_AFTER("OneHot", key ",", (one_hot<T>));
 MXC_NUMERIC_TYPES(REG_ONE_HOT, _)
+#define REG_WINDOW(T, key, ...)                                \
+  MXC_KERNEL("HannWindow", key, (window<kHann, T>));         \
+  MXC_KERNEL("HammingWindow", key, (window<kHamming, T>));   \
+  MXC_KERNEL("BlackmanWindow", key, (window<kBlackman, T>));
+MXC_NUMERIC_TYPES(REG_WINDOW, _)
+#define REG_MEL(T, key, ...) MXC_KERNEL("MelWeightMatrix", key, (mel_weight_matrix<T>));
+MXC_FLOAT_TYPES(REG_MEL, _)
+MXC_INT_TYPES(REG_MEL, _)

@@ -8,7 +8,13 @@
 // edge, reflect, wrap), as @mx/backend-cpu. Gather: Y[o, j, i] = X[o, idx[j], i]
 // with negative indices counting from the end; an index out of [-n, n) fails with
 // MX_ERR_INVALID before anything is written (the check reads one flag back, so
-// Gather waits for the stream).
+// Gather waits for the stream). BitCast copies bytes. Compress is Gather with the positions core
+// folded from its condition (`selected`, uploaded to scratch). ReverseSequence:
+// Y[t, b] (or [b, t]) = X[len_b - 1 - t, b] for t < len_b = sequence_lens[b],
+// X[t, b] otherwise. TensorScatter: Y = past_cache, then update's slices along
+// `axis` written from write_indices[b] (0 when absent) on, per batch entry b, modulo
+// the axis size in mode 'circular'. Lengths and linear write positions out of range
+// fail before anything is written (a check on the device that waits for the stream).
 #include <cstring>
 
 #include "common.cuh"
@@ -296,6 +302,146 @@ int dropout(mx_kernel_ctx* ctx) {
   return e == cudaSuccess ? MX_OK : cuda_fail(ctx, e, "Dropout mask");
 }
 
+// ---- BitCast: Y's bytes are X's bytes (core checked that `to` has X's element width).
+int bit_cast(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  if (numel(x) * elem_size(x.dtype) != numel(y) * elem_size(y.dtype))
+    return mx_fail(ctx, MX_ERR_INVALID, "BitCast: dtype %d to %d changes the byte size", x.dtype, y.dtype);
+  return identity(ctx);
+}
+// Its keys: every (T1, T2) pair of one element width.
+struct bit_cast_registrations {
+  bit_cast_registrations() {
+    static const char* const widths[4][4] = {
+        {"int8", "uint8", "bool"}, {"int16", "uint16", "float16", "bfloat16"}, {"int32", "uint32", "float32"}, {"int64", "uint64", "float64"}};
+    static char keys[4 * 4 * 4][24];
+    int k = 0;
+    for (auto& w : widths)
+      for (const char* a : w)
+        for (const char* b : w) {
+          if (!a || !b) continue;
+          snprintf(keys[k], sizeof keys[0], "%s,%s", a, b);
+          ::mx::kernel_registrar("BitCast", "", keys[k++], guarded<bit_cast>);
+        }
+  }
+} bit_cast_registered;
+
+// ---- Compress: Gather along `axis` (of the flattened input when absent) at the `selected` positions.
+int compress(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &y = ctx->outputs[0];
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", -1);
+  const int64_t* sel;
+  const int64_t k = mx_attr_ints(ctx->attrs, "selected", &sel);
+  if (axis >= x.ndim) return mx_fail(ctx, MX_ERR_INVALID, "Compress: axis %lld is out of range for rank %d", (long long)axis, x.ndim);
+  int64_t n = numel(x), inner = 1;
+  if (axis >= 0) {
+    n = x.shape[axis];
+    for (int d = (int)axis + 1; d < x.ndim; d++) inner *= x.shape[d];
+  }
+  for (int64_t i = 0; i < k; i++)
+    if (sel[i] < 0 || sel[i] >= n)
+      return mx_fail(ctx, MX_ERR_INVALID, "Compress: selected position %lld is out of range for %lld", (long long)sel[i], (long long)n);
+  const int64_t total = numel(y);
+  if (!total) return MX_OK;
+  int64_t* idx;
+  if (int st = scratch_alloc(ctx, "Compress", (size_t)k * sizeof(int64_t), (void**)&idx)) return st;
+  int st = upload(ctx, "Compress", idx, sel, (size_t)k * sizeof(int64_t));
+  if (st == MX_OK)
+    by_size(elem_size(x.dtype), [&](auto z) {
+      using E = decltype(z);
+      k_gather<E, int64_t><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)x.data, idx, n, k, inner, total);
+      return MX_OK;
+    });
+  const int freed = scratch_free(ctx, "Compress", idx);
+  return st != MX_OK ? st : freed;
+}
+
+// ---- ReverseSequence on [d0, d1, inner]: batch axis 0 and time axis 1, or the reverse.
+struct LenOutside {
+  int64_t steps;
+  __device__ __forceinline__ bool operator()(int64_t, int64_t v) const { return v < 0 || v > steps; }
+};
+template <class E>
+__global__ void k_reverse_sequence(E* __restrict__ y, const E* __restrict__ x, const int64_t* __restrict__ lens, int64_t d1, int64_t inner,
+                                   bool batch_first, int64_t total) {
+  MXC_GRID_LOOP(e, total) {
+    const int64_t blk = e / inner, i = e - blk * inner, i0 = blk / d1, i1 = blk - i0 * d1;
+    const int64_t t = batch_first ? i1 : i0, len = lens[batch_first ? i0 : i1];
+    const int64_t s = t < len ? len - 1 - t : t;
+    y[e] = x[((batch_first ? i0 * d1 + s : s * d1 + i1)) * inner + i];
+  }
+}
+int reverse_sequence(mx_kernel_ctx* ctx) {
+  const mx_tensor &x = ctx->inputs[0], &lens = ctx->inputs[1], &y = ctx->outputs[0];
+  if (x.ndim < 2) return mx_fail(ctx, MX_ERR_INVALID, "ReverseSequence: input needs rank 2 or more (rank %d)", x.ndim);
+  const bool batch_first = mx_attr_int(ctx->attrs, "batch_axis", 1) == 0;
+  const int64_t steps = x.shape[batch_first ? 1 : 0], d1 = x.shape[1];
+  int64_t bad, v = 0;
+  if (int st = first_bad(ctx, "ReverseSequence length check", (const int64_t*)lens.data, numel(lens), LenOutside{steps}, &bad, &v)) return st;
+  if (bad >= 0)
+    return mx_fail(ctx, MX_ERR_INVALID, "ReverseSequence: sequence_lens[%lld] = %lld is out of range [0, %lld]", (long long)bad, (long long)v,
+                   (long long)steps);
+  const int64_t total = numel(x);
+  if (!total) return MX_OK;
+  const int64_t inner = total / (x.shape[0] * d1);
+  return by_size(elem_size(x.dtype), [&](auto z) {
+    using E = decltype(z);
+    k_reverse_sequence<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)x.data, (const int64_t*)lens.data, d1,
+                                                                              inner, batch_first, total);
+    return MX_OK;
+  });
+}
+
+// ---- TensorScatter: past [batch, per_batch, n, inner], update [batch, per_batch, u, inner].
+struct WriteOutside {
+  int64_t u, n;
+  __device__ __forceinline__ bool operator()(int64_t, int64_t w) const { return w < 0 || w > n - u; }
+};
+template <class E>
+__global__ void k_tensor_scatter(E* __restrict__ y, const E* __restrict__ upd, const int64_t* __restrict__ w, int64_t per_batch, int64_t n,
+                                 int64_t u, int64_t inner, bool circular, int64_t total) {
+  MXC_GRID_LOOP(e, total) {
+    const int64_t q = e / inner, i = e - q * inner, o = q / u, k = q - o * u;
+    const int64_t at = (w ? w[o / per_batch] : 0) + k;
+    const int64_t pos = circular ? (at % n + n) % n : at;
+    y[(o * n + pos) * inner + i] = upd[e];
+  }
+}
+int tensor_scatter(mx_kernel_ctx* ctx) {
+  const mx_tensor &past = ctx->inputs[0], &upd = ctx->inputs[1], &y = ctx->outputs[0];
+  const int64_t* w = ctx->num_inputs > 2 && ctx->inputs[2].data ? (const int64_t*)ctx->inputs[2].data : nullptr;
+  const int64_t axis = mx_attr_int(ctx->attrs, "axis", past.ndim - 2);
+  if (axis < 1 || axis >= past.ndim || upd.ndim != past.ndim)
+    return mx_fail(ctx, MX_ERR_INVALID, "TensorScatter: axis %lld for past_cache of rank %d and update of rank %d", (long long)axis, past.ndim,
+                   upd.ndim);
+  const bool circular = std::strcmp(mx_attr_string(ctx->attrs, "mode", "linear"), "circular") == 0;
+  const int64_t n = past.shape[axis], u = upd.shape[axis];
+  if (w && !circular) {
+    int64_t bad, v = 0;
+    if (int st = first_bad(ctx, "TensorScatter write index check", w, past.shape[0], WriteOutside{u, n}, &bad, &v)) return st;
+    if (bad >= 0)
+      return mx_fail(ctx, MX_ERR_INVALID, "TensorScatter: write index %lld of batch entry %lld with %lld positions exceeds the axis size %lld",
+                     (long long)v, (long long)bad, (long long)u, (long long)n);
+  }
+  const int es = elem_size(past.dtype);
+  const size_t bytes = (size_t)numel(past) * es;
+  if (bytes && y.data != past.data) {
+    const cudaError_t e = cudaMemcpyAsync(y.data, past.data, bytes, cudaMemcpyDeviceToDevice, stream_of(ctx));
+    if (e != cudaSuccess) return cuda_fail(ctx, e, "TensorScatter copy");
+  }
+  const int64_t total = numel(upd);
+  if (!total) return MX_OK;
+  int64_t per_batch = 1, inner = 1;
+  for (int d = 1; d < axis; d++) per_batch *= past.shape[d];
+  for (int d = (int)axis + 1; d < past.ndim; d++) inner *= past.shape[d];
+  return by_size(es, [&](auto z) {
+    using E = decltype(z);
+    k_tensor_scatter<E><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>((E*)y.data, (const E*)upd.data, w, per_batch, n, u, inner,
+                                                                            circular, total);
+    return MX_OK;
+  });
+}
+
 }  // namespace
 }  // namespace mxcuda
 
@@ -309,7 +455,9 @@ MXC_KERNEL_EVERY_DTYPE("Concat", "", concat);
 MXC_KERNEL_EVERY_DTYPE("Split", "", split);
 MXC_KERNEL_EVERY_DTYPE("Gather", ",int32", gather);
 MXC_KERNEL_EVERY_DTYPE("Gather", ",int64", gather);
-#define REG_PAD(T, key, ...) MXC_KERNEL("Pad", key, (pad<T>));
+// CenterCropPad: core turned the target shape into Pad's attributes (pads with
+// negative crops, mode 'constant', value 0).
+#define REG_PAD(T, key, ...) MXC_KERNEL("Pad", key, (pad<T>)); MXC_KERNEL("CenterCropPad", key, (pad<T>));
 MXC_ALL_TYPES(REG_PAD, _)
 MXC_KERNEL_EVERY_DTYPE("DepthToSpace", "", depth_to_space);
 MXC_KERNEL_EVERY_DTYPE("SpaceToDepth", "", space_to_depth);
@@ -317,3 +465,6 @@ MXC_KERNEL_EVERY_DTYPE("SpaceToDepth", "", space_to_depth);
 MXC_ALL_TYPES(REG_TILE, _)
 #define REG_DROPOUT(T, key, ...) MXC_KERNEL("Dropout", key, dropout);
 MXC_FLOAT_TYPES(REG_DROPOUT, _)
+MXC_KERNEL_EVERY_DTYPE("Compress", "", compress);
+MXC_KERNEL_EVERY_DTYPE("ReverseSequence", "", reverse_sequence);
+MXC_KERNEL_EVERY_DTYPE("TensorScatter", "", tensor_scatter);

@@ -4,8 +4,12 @@
 //   LayerNormalization over the dims from `axis` on: mean, then the population
 //     variance of x - mean (two passes), Y = (x - mean) * InvStdDev * Scale + B with
 //     Scale and B read flat over the row; optional Mean and InvStdDev outputs.
-//   BatchNormalization (inference): Y = (X - mean[c]) * scale[c] / sqrt(var[c] + eps) + B[c]
-//     over channel axis 1; the per-channel vectors may have any float dtype.
+//   BatchNormalization: Y = (X - mean[c]) * scale[c] / sqrt(var[c] + eps) + B[c]
+//     over channel axis 1; the per-channel vectors may have any float dtype. With
+//     training_mode=1, mean and var are X's per-channel mean and population variance
+//     over N and the spatial dims (one block per channel, accumulated in double as
+//     on the cpu), and the optional outputs running_mean / running_var are
+//     input_mean / input_var * momentum + mean / var * (1 - momentum).
 //   GroupNormalization / InstanceNormalization: X [N, C, ..] in num_groups groups of
 //     C / num_groups consecutive channels (core sets num_groups = C for
 //     InstanceNormalization); each (n, group) block gets its mean and population
@@ -20,20 +24,30 @@
 //   LRN over channel axis 1: Y = X / (bias + alpha / size * S)^beta, S the sum of
 //     X^2 over channels c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2) within
 //     [0, C), one thread per element.
+//   NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss over input [N, C, d...] and
+//     target [N, d...] (D = the product of the d dims): loss[n, d] = -logp[n, t, d]
+//     * w[t] for t = target[n, d] (w = 1 without weights); 0 where t is
+//     ignore_index. reduction 'none' returns loss, 'sum' its sum, 'mean' the sum over
+//     the sum of w[t] of the entries not ignored (NaN when every entry is ignored),
+//     folded by one block in double, as on the cpu. NLL reads logp = input; SCE
+//     computes logp with the LogSoftmax kernel along axis 1 (in float for 16-bit
+//     floats), into its log_prob output when asked for. A target outside [0, C)
+//     other than ignore_index fails before anything is written (a check on the
+//     device that waits for the stream).
 #include "common.cuh"
 
 namespace mxcuda {
 namespace {
 
 // ---- Softmax / LogSoftmax over [outer, n, inner]
-template <class T, bool Log>
-__global__ void k_softmax(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n, int64_t inner) {
+template <class T, bool Log, class Y = T>
+__global__ void k_softmax(const T* __restrict__ x, Y* __restrict__ y, int64_t rows, int64_t n, int64_t inner) {
   using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
   __shared__ A scratch[1024 / MX_WARP];
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const int64_t o = row / inner, i = row - o * inner;
     const T* xr = x + o * n * inner + i;
-    T* yr = y + o * n * inner + i;
+    Y* yr = y + o * n * inner + i;
     A m = -INFINITY;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmax(m, A(up(xr[j * inner])));
     m = block_fold(m, [](A a, A b) { return fmax(a, b); }, scratch);
@@ -43,7 +57,7 @@ __global__ void k_softmax(const T* __restrict__ x, T* __restrict__ y, int64_t ro
     const A ls = log(s);
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
       const A v = A(up(xr[j * inner])) - m;
-      yr[j * inner] = convert<T>(Log ? v - ls : exp(v) / s);
+      yr[j * inner] = convert<Y>(Log ? v - ls : exp(v) / s);
     }
   }
 }
@@ -117,7 +131,7 @@ template <class T> int layer_norm(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
-// ---- BatchNormalization (inference)
+// ---- BatchNormalization
 template <class T>
 __global__ void k_batch_norm(const T* __restrict__ x, T* __restrict__ y, int64_t n, int64_t channels, int64_t inner,
                              Opt scale, Opt bias, Opt mean, Opt var, double eps) {
@@ -128,16 +142,58 @@ __global__ void k_batch_norm(const T* __restrict__ x, T* __restrict__ y, int64_t
     y[i] = convert<T>((A(up(x[i])) - A(load_any(mean.p, mean.dtype, c))) * k + A(load_any(bias.p, bias.dtype, c)));
   }
 }
+// Training mode: one block per channel over its batch * inner elements.
+template <class T>
+__global__ void k_batch_norm_train(const T* __restrict__ x, T* __restrict__ y, int64_t batch, int64_t channels, int64_t inner,
+                                   Opt scale, Opt bias, Opt mean_in, Opt var_in, Opt mean_out, Opt var_out, double eps,
+                                   double momentum) {
+  using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  __shared__ double scratch[1024 / MX_WARP];
+  const int64_t count = batch * inner;
+  for (int64_t c = blockIdx.x; c < channels; c += gridDim.x) {
+    // element j of channel c: batch j / inner, position j % inner
+    auto at = [&](int64_t j) { const int64_t b = j / inner; return (b * channels + c) * inner + (j - b * inner); };
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < count; j += blockDim.x) s += double(up(x[at(j)]));
+    const double m = block_fold(s, [](double a, double b) { return a + b; }, scratch) / double(count);
+    double v = 0;
+    for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+      const double d = double(up(x[at(j)])) - m;
+      v += d * d;
+    }
+    const double var = block_fold(v, [](double a, double b) { return a + b; }, scratch) / double(count);
+    const A k = A(load_any(scale.p, scale.dtype, c) / sqrt(var + eps)), mean = A(m), add = A(load_any(bias.p, bias.dtype, c));
+    for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+      const int64_t e = at(j);
+      y[e] = convert<T>((A(up(x[e])) - mean) * k + add);
+    }
+    if (threadIdx.x == 0) {
+      if (mean_out.p) store_any(mean_out.p, mean_out.dtype, c, load_any(mean_in.p, mean_in.dtype, c) * momentum + m * (1 - momentum));
+      if (var_out.p) store_any(var_out.p, var_out.dtype, c, load_any(var_in.p, var_in.dtype, c) * momentum + var * (1 - momentum));
+    }
+  }
+}
 template <class T> int batch_norm(mx_kernel_ctx* ctx) {
   const mx_tensor& x = ctx->inputs[0];
   const int64_t n = numel(x);
   const int64_t channels = x.ndim > 1 ? x.shape[1] : 1;
   int64_t inner = 1;
   for (int d = 2; d < x.ndim; d++) inner *= x.shape[d];
+  const double eps = mx_attr_float(ctx->attrs, "epsilon", 1e-5);
+  if (mx_attr_int(ctx->attrs, "training_mode", 0)) {
+    // Runs with an empty batch too: the running statistics are outputs (0 / 0 gives NaN, as on the cpu).
+    const int64_t batch = x.ndim > 0 ? x.shape[0] : 1;
+    if (channels)
+      k_batch_norm_train<T><<<(unsigned)std::min<int64_t>(channels, 1 << 20), threads_for(batch * inner), 0, stream_of(ctx)>>>(
+          (const T*)x.data, (T*)ctx->outputs[0].data, batch, channels, inner, opt_of(ctx, 1, false), opt_of(ctx, 2, false),
+          opt_of(ctx, 3, false), opt_of(ctx, 4, false), opt_of(ctx, 1, true), opt_of(ctx, 2, true), eps,
+          mx_attr_float(ctx->attrs, "momentum", 0.9));
+    return MX_OK;
+  }
   if (n)
     k_batch_norm<T><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>((const T*)x.data, (T*)ctx->outputs[0].data, n, channels, inner,
                                                                    opt_of(ctx, 1, false), opt_of(ctx, 2, false), opt_of(ctx, 3, false),
-                                                                   opt_of(ctx, 4, false), mx_attr_float(ctx->attrs, "epsilon", 1e-5));
+                                                                   opt_of(ctx, 4, false), eps);
   return MX_OK;
 }
 
@@ -332,6 +388,100 @@ template <class T> int lrn(mx_kernel_ctx* ctx) {
   return MX_OK;
 }
 
+// ---- NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss (P: logp's type)
+struct LossGeom {
+  int64_t C, D, n, ii;  // classes, positions per sample, entries (N * D), ignore_index
+  bool has_ii;
+  __device__ __forceinline__ bool ignored(int64_t t) const { return has_ii && t == ii; }
+};
+struct TargetOutside {
+  LossGeom g;
+  template <class I> __device__ __forceinline__ bool operator()(int64_t, I t) const {
+    return !g.ignored((int64_t)t) && ((int64_t)t < 0 || (int64_t)t >= g.C);
+  }
+};
+// Entry k's loss; its weight into *weight (0 when ignored).
+template <class T, class P, class I>
+__device__ __forceinline__ double loss_term(const LossGeom& g, const P* logp, const I* t, const T* w, int64_t k, double* weight) {
+  const int64_t c = (int64_t)t[k];
+  *weight = g.ignored(c) ? 0.0 : w ? (double)up(w[c]) : 1.0;
+  return *weight == 0.0 ? 0.0 : -(double)up(logp[(k / g.D * g.C + c) * g.D + k % g.D]) * *weight;
+}
+template <class T, class P, class I>
+__global__ void k_loss_none(LossGeom g, const P* __restrict__ logp, const I* __restrict__ t, const T* __restrict__ w, T* __restrict__ out) {
+  MXC_GRID_LOOP(k, g.n) {
+    double wk;
+    out[k] = convert<T>(ct<T>(loss_term(g, logp, t, w, k, &wk)));
+  }
+}
+template <class T, class P, class I>
+__global__ void k_loss_fold(LossGeom g, const P* __restrict__ logp, const I* __restrict__ t, const T* __restrict__ w, T* __restrict__ out,
+                            bool mean) {
+  __shared__ double scratch[1024 / MX_WARP];
+  double s = 0, ws = 0;
+  for (int64_t k = threadIdx.x; k < g.n; k += blockDim.x) {
+    double wk;
+    s += loss_term(g, logp, t, w, k, &wk);
+    ws += wk;
+  }
+  s = block_fold(s, [](double a, double b) { return a + b; }, scratch);
+  ws = block_fold(ws, [](double a, double b) { return a + b; }, scratch);
+  if (threadIdx.x == 0) out[0] = convert<T>(ct<T>(mean ? s / ws : s));
+}
+// The loss from logp (P) and the targets (I), after checking them.
+template <class T, class P, class I> int loss_from(mx_kernel_ctx* ctx, const char* op, const LossGeom& g, const P* logp) {
+  const I* t = (const I*)ctx->inputs[1].data;
+  const T* w = ctx->num_inputs > 2 && ctx->inputs[2].data ? (const T*)ctx->inputs[2].data : nullptr;
+  const char* reduction = mx_attr_string(ctx->attrs, "reduction", "mean");
+  const bool none = !std::strcmp(reduction, "none"), mean = !std::strcmp(reduction, "mean");
+  if (!none && !mean && std::strcmp(reduction, "sum")) return mx_fail(ctx, MX_ERR_INVALID, "%s: unknown reduction '%s'", op, reduction);
+  T* out = (T*)ctx->outputs[0].data;
+  if (none) {
+    if (g.n) k_loss_none<T, P, I><<<blocks_for(g.n), kThreads, 0, stream_of(ctx)>>>(g, logp, t, w, out);
+  } else {
+    k_loss_fold<T, P, I><<<1, threads_for(g.n), 0, stream_of(ctx)>>>(g, logp, t, w, out, mean);
+  }
+  return MX_OK;
+}
+template <class T, class I> int loss(mx_kernel_ctx* ctx, bool softmax) {
+  const char* op = softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss";
+  const mx_tensor &x = ctx->inputs[0], &target = ctx->inputs[1];
+  if (x.ndim < 2) return mx_fail(ctx, MX_ERR_INVALID, "%s: input needs rank 2 or more (rank %d)", op, x.ndim);
+  LossGeom g{};
+  const int64_t N = x.shape[0];
+  g.C = x.shape[1];
+  g.D = N * g.C == 0 ? 0 : numel(x) / (N * g.C);
+  g.n = numel(target);
+  g.has_ii = mx_attr_find(ctx->attrs, "ignore_index") != nullptr;
+  g.ii = mx_attr_int(ctx->attrs, "ignore_index", 0);
+  int64_t bad;
+  I v{};
+  if (int st = first_bad(ctx, softmax ? "SoftmaxCrossEntropyLoss target check" : "NegativeLogLikelihoodLoss target check", (const I*)target.data,
+                         g.n, TargetOutside{g}, &bad, &v))
+    return st;
+  if (bad >= 0) return mx_fail(ctx, MX_ERR_INVALID, "%s: target %lld is out of range [0, %lld)", op, (long long)v, (long long)g.C);
+  if (!softmax) return loss_from<T, T, I>(ctx, op, g, (const T*)x.data);
+  // logp = LogSoftmax(x, axis 1) over [N, C, D]: into log_prob when asked for (and it is
+  // the compute type), else into scratch.
+  using P = ct<T>;
+  const int64_t rows = N * g.D;
+  T* log_prob = ctx->num_outputs > 1 && ctx->outputs[1].data ? (T*)ctx->outputs[1].data : nullptr;
+  if (rows && log_prob)
+    k_softmax<T, true><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(g.C), 0, stream_of(ctx)>>>((const T*)x.data, log_prob, rows, g.C,
+                                                                                                           g.D);
+  if (log_prob && std::is_same<P, T>::value) return loss_from<T, T, I>(ctx, op, g, log_prob);
+  P* logp;
+  if (int st = scratch_alloc(ctx, op, (size_t)numel(x) * sizeof(P), (void**)&logp)) return st;
+  if (rows)
+    k_softmax<T, true, P><<<(unsigned)std::min<int64_t>(rows, 1 << 20), threads_for(g.C), 0, stream_of(ctx)>>>((const T*)x.data, logp, rows, g.C,
+                                                                                                              g.D);
+  const int st = loss_from<T, P, I>(ctx, op, g, logp);
+  const int freed = scratch_free(ctx, op, logp);
+  return st != MX_OK ? st : freed;
+}
+template <class T, class I> int nll_loss(mx_kernel_ctx* ctx) { return loss<T, I>(ctx, false); }
+template <class T, class I> int sce_loss(mx_kernel_ctx* ctx) { return loss<T, I>(ctx, true); }
+
 }  // namespace
 }  // namespace mxcuda
 
@@ -348,3 +498,10 @@ using namespace mxcuda;
   MXC_KERNEL("MeanVarianceNormalization", key, (mvn<T>));                 \
   MXC_KERNEL("LRN", key, (lrn<T>));
 MXC_FLOAT_TYPES(REG_NORMS, _)
+// The losses' keys are "T,Tind".
+#define REG_LOSSES(T, key, ...)                                                          \
+  MXC_KERNEL("NegativeLogLikelihoodLoss", key ",int32", (nll_loss<T, int32_t>));        \
+  MXC_KERNEL("NegativeLogLikelihoodLoss", key ",int64", (nll_loss<T, int64_t>));        \
+  MXC_KERNEL("SoftmaxCrossEntropyLoss", key ",int32", (sce_loss<T, int32_t>));          \
+  MXC_KERNEL("SoftmaxCrossEntropyLoss", key ",int64", (sce_loss<T, int64_t>));
+MXC_FLOAT_TYPES(REG_LOSSES, _)

@@ -109,3 +109,7 @@ MXC_REDUCE_TYPES(REG_REDUCE, "ReduceProd", kId, kProd, kNone)
 MXC_REDUCE_TYPES(REG_REDUCE, "ReduceLogSumExp", kId, kLse, kNone)
 MXC_REDUCE_TYPES(REG_REDUCE, "ReduceMax", kId, kMax, kNone)
 MXC_REDUCE_TYPES(REG_REDUCE, "ReduceMin", kId, kMin, kNone)
+// Max and Min also on int8, uint8 and bool (bool: Max is any, Min is all).
+#define REG_REDUCE_NARROW(T, key) \
+  REG_REDUCE(T, key, "ReduceMax", kId, kMax, kNone) REG_REDUCE(T, key, "ReduceMin", kId, kMin, kNone)
+REG_REDUCE_NARROW(int8_t, "int8") REG_REDUCE_NARROW(uint8_t, "uint8") REG_REDUCE_NARROW(bool, "bool")
