@@ -94,8 +94,9 @@ void ukr_generic(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t 
 
 #ifdef MX_GEMM_X86
 // 6 x 2W (6 x 16 floats, 6 x 8 doubles): 12 accumulators, 2 B vectors, 1
-// broadcast A value (15 of 16 ymm).
-template <class T>
+// broadcast A value (15 of 16 ymm). kInPlace: B read where it lies (rows ldb
+// apart, unaligned); else a packed, aligned panel (ldb is NR, a constant here).
+template <class T, bool kInPlace>
 MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
   using S = avx<T>;
   typename S::V c00 = S::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -110,21 +111,22 @@ MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int
   c##r##1 = S::fmadd(ar, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
-    const typename S::V b0 = S::loadu(b), b1 = S::loadu(b + S::W);
+    const typename S::V b0 = kInPlace ? S::loadu(b) : S::load(b), b1 = kInPlace ? S::loadu(b + S::W) : S::load(b + S::W);
     typename S::V ar;
     MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
     a += 6;
-    b += ldb;
+    b += kInPlace ? ldb : 2 * S::W;
   }
 #undef MX_ROW
   store_tile<T>(c, ldc, t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
 }
 #endif
 
-template <class T> ukr_fn<T> pick_ukr() {
+// in_place: B read where it lies (see ukr_avx2).
+template <class T> ukr_fn<T> pick_ukr(bool in_place) {
   static_assert(cfg<T>::MR == 6 && cfg<T>::NR * sizeof(T) == 64, "the AVX2 micro-kernel is 6 x 2 ymm");
 #ifdef MX_GEMM_X86
-  if (cpu_has_avx2_fma()) return ukr_avx2<T>;
+  if (cpu_has_avx2_fma()) return in_place ? ukr_avx2<T, true> : ukr_avx2<T, false>;
 #endif
   return ukr_generic<T>;
 }
@@ -562,7 +564,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   if (!state) return false;
   constexpr int64_t kChunk = 4;  // panels per chunk
   constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
-  const ukr_fn<T> ukr = pick_ukr<T>();
+  const ukr_fn<T> ukr = pick_ukr<T>(direct);
   std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
   // Tasks in column-block-major order: threads starting together share B blocks.
@@ -691,7 +693,7 @@ bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha,
     return true;
   }
   // One thread: blocks of C one after another.
-  return gemm_rect(pick_ukr<T>(), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
+  return gemm_rect(pick_ukr<T>(direct), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
 }
 
 }  // namespace

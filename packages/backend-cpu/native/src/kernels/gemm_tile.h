@@ -39,6 +39,7 @@ template <> struct avx<float> {
   static MX_TILE_AVX2 MX_TILE_INLINE V zero() { return _mm256_setzero_ps(); }
   static MX_TILE_AVX2 MX_TILE_INLINE V set1(float v) { return _mm256_set1_ps(v); }
   static MX_TILE_AVX2 MX_TILE_INLINE V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static MX_TILE_AVX2 MX_TILE_INLINE V load(const float* p) { return _mm256_load_ps(p); }
   static MX_TILE_AVX2 MX_TILE_INLINE V loadu(const float* p) { return _mm256_loadu_ps(p); }
   static MX_TILE_AVX2 MX_TILE_INLINE V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static MX_TILE_AVX2 MX_TILE_INLINE V mul(V a, V b) { return _mm256_mul_ps(a, b); }
@@ -65,6 +66,7 @@ template <> struct avx<double> {
   static MX_TILE_AVX2 MX_TILE_INLINE V zero() { return _mm256_setzero_pd(); }
   static MX_TILE_AVX2 MX_TILE_INLINE V set1(double v) { return _mm256_set1_pd(v); }
   static MX_TILE_AVX2 MX_TILE_INLINE V bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  static MX_TILE_AVX2 MX_TILE_INLINE V load(const double* p) { return _mm256_load_pd(p); }
   static MX_TILE_AVX2 MX_TILE_INLINE V loadu(const double* p) { return _mm256_loadu_pd(p); }
   static MX_TILE_AVX2 MX_TILE_INLINE V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static MX_TILE_AVX2 MX_TILE_INLINE V mul(V a, V b) { return _mm256_mul_pd(a, b); }
