@@ -249,6 +249,7 @@ class Queue {
         batch.swap(pending_);
         has_work_.store(false, std::memory_order_relaxed);
       }
+      pool_.wake();
       for (const Task& t : batch) run(t);
       batch.clear();
     }
