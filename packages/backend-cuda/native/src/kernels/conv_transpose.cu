@@ -20,6 +20,25 @@ struct TGeom {
   int64_t in_plane, out_plane, kprod;
 };
 
+// The s spatial axes of g (padded to 3 with leading unit axes) from per-axis
+// input (or block) sizes, output sizes, kernel sizes and window attributes.
+void set_axes(TGeom& g, int s, const int64_t* in, const int64_t* out, const int64_t* k, const int64_t* strides,
+              const int64_t* dil, const int64_t* pads) {
+  g.in_plane = g.out_plane = g.kprod = 1;
+  for (int d = 0; d < 3; d++) {
+    const int j = d - (3 - s);
+    g.in[d] = j >= 0 ? in[j] : 1;
+    g.out[d] = j >= 0 ? out[j] : 1;
+    g.k[d] = j >= 0 ? k[j] : 1;
+    g.st[d] = j >= 0 ? strides[j] : 1;
+    g.dil[d] = j >= 0 ? dil[j] : 1;
+    g.pad[d] = j >= 0 ? pads[j] : 0;
+    g.in_plane *= g.in[d];
+    g.out_plane *= g.out[d];
+    g.kprod *= g.k[d];
+  }
+}
+
 template <class T, bool Col>
 __global__ void k_conv_transpose(TGeom g, const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b, T* __restrict__ y, int64_t total) {
   using A = std::conditional_t<std::is_same<T, double>::value, double, float>;
@@ -79,19 +98,7 @@ template <class T> int conv_transpose(mx_kernel_ctx* ctx) {
   g.cg = g.c / group;
   g.mg = W.shape[1];
   g.mo = g.mg * group;
-  g.in_plane = g.out_plane = g.kprod = 1;
-  for (int d = 0; d < 3; d++) {
-    const int j = d - (3 - s);
-    g.in[d] = j >= 0 ? X.shape[2 + j] : 1;
-    g.out[d] = j >= 0 ? Y.shape[2 + j] : 1;
-    g.k[d] = j >= 0 ? W.shape[2 + j] : 1;
-    g.st[d] = j >= 0 ? strides[j] : 1;
-    g.dil[d] = j >= 0 ? dil[j] : 1;
-    g.pad[d] = j >= 0 ? pads[j] : 0;
-    g.in_plane *= g.in[d];
-    g.out_plane *= g.out[d];
-    g.kprod *= g.k[d];
-  }
+  set_axes(g, s, X.shape + 2, Y.shape + 2, W.shape + 2, strides, dil, pads);
   const int64_t total = numel(Y);
   if (total)
     k_conv_transpose<T, false><<<blocks_for(total), kThreads, 0, stream_of(ctx)>>>(g, (const T*)X.data, (const T*)W.data,
@@ -110,19 +117,7 @@ template <class T> int col2im(mx_kernel_ctx* ctx) {
   g.n = Y.shape[0];
   g.c = g.mo = Y.shape[1];
   g.cg = g.mg = 1;
-  g.in_plane = g.out_plane = g.kprod = 1;
-  for (int d = 0; d < 3; d++) {
-    const int j = d - (3 - s);
-    g.in[d] = j >= 0 ? blocks[j] : 1;
-    g.out[d] = j >= 0 ? Y.shape[2 + j] : 1;
-    g.k[d] = j >= 0 ? kernel[j] : 1;
-    g.st[d] = j >= 0 ? strides[j] : 1;
-    g.dil[d] = j >= 0 ? dil[j] : 1;
-    g.pad[d] = j >= 0 ? pads[j] : 0;
-    g.in_plane *= g.in[d];
-    g.out_plane *= g.out[d];
-    g.kprod *= g.k[d];
-  }
+  set_axes(g, s, blocks, Y.shape + 2, kernel, strides, dil, pads);
   if (X.shape[1] != g.c * g.kprod || X.shape[2] != g.in_plane)
     return mx_fail(ctx, MX_ERR_INVALID, "Col2Im: input [%lld, %lld, %lld] does not hold %lld channels of %lld taps and %lld blocks",
                    (long long)X.shape[0], (long long)X.shape[1], (long long)X.shape[2], (long long)g.c, (long long)g.kprod, (long long)g.in_plane);
