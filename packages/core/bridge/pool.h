@@ -56,9 +56,10 @@ inline uint32_t default_threads() {
 // sched_yield between polls for up to poll_window() (MX_POOL_POLL_US, default
 // 3000 us). Consecutive kernels, and the next run of a model, then find the
 // helpers awake: a futex wake-up can take longer than a kernel on a virtual
-// machine whose idle CPUs the host deschedules (squeezenet run right after
-// another runtime's run, 2 threads: the helper joined 50% of the jobs with
-// 30 us of polling, 98% with longer; 6.8 -> 4.6 ms, 4.2 back to back). A yield
+// machine whose idle CPUs the host deschedules (with 30 us of polling, the
+// helper missed about half of squeezenet's jobs right after another runtime's
+// run: `pnpm bench`, which alternates the two, gave 1.50 of onnxruntime's time
+// then, 0.99-1.06 with this). A yield
 // hands the core to any thread that shares it (more threads than free cores:
 // other processes, or a pool larger than its CPUs), so polling does not take
 // the core from the thread doing the work; it does show as CPU time while idle.

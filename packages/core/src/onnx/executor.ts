@@ -1045,7 +1045,8 @@ function planPrograms(p: Plan): void {
   steps.forEach((s, i) => {
     if (!ok[i] || !(s instanceof KernelStep) || s.op !== 'Concat' || s.domain !== '' || !arena.has(s.writes[0]!)) return;
     const shape = s.shapes[0]!;
-    const axis = ((s.attrs.axis as number | undefined) ?? 0) + (((s.attrs.axis as number | undefined) ?? 0) < 0 ? shape.length : 0);
+    const given = (s.attrs.axis as number | undefined) ?? 0;
+    const axis = given < 0 ? given + shape.length : given;
     if (shape.slice(0, axis).some((d) => d !== 1) || new Set(s.ins).size !== s.ins.length) return;
     const parts: [number, number][] = [];
     let at = 0;
