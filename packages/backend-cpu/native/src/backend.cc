@@ -20,9 +20,14 @@ bool cpu_has_avx512f() {
   static const bool yes = __builtin_cpu_supports("avx512f");
   return yes;
 }
+bool cpu_has_avx512vl() {
+  static const bool yes = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  return yes;
+}
 #else
 bool cpu_has_avx2_fma() { return false; }
 bool cpu_has_avx512f() { return false; }
+bool cpu_has_avx512vl() { return false; }
 #endif
 
 namespace {

@@ -102,5 +102,6 @@ template <class F> inline void parallel_for(const mx_pool* pool, int64_t n, int6
 // x86-64 feature checks for run-time dispatch (one binary for every x86-64).
 bool cpu_has_avx2_fma();
 bool cpu_has_avx512f();
+bool cpu_has_avx512vl();  // with AVX2 and FMA: 32 ymm registers
 
 }  // namespace mxcpu

@@ -259,11 +259,17 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
 // is transposed into Y with the epilogue. Chosen where it wastes less: P = 49
 // pads to 64 columns the plain way (1.31x the work) and to 54 rows this way;
 // the transpose of Y costs about 24 / K of the product (measured: 14x14 planes
-// with K = 1024 gain, with K = 256 lose; 13x13 loses).
+// with K = 1024 gain, with K = 256 lose; 13x13 loses). Where the 7-row
+// micro-kernel runs, positions go 7 to a panel when that pads less (49 and
+// 196 then fill whole panels).
+int transposed_rows(int64_t P) {
+  return gemm_rows7() && (P + 6) / 7 * 7 < (P + 5) / 6 * 6 ? 7 : 6;
+}
 bool transposed_applies(int64_t P, int64_t M, int64_t K) {
   if (P > 256 || M < 32 || K < 32) return false;
+  const int mr = transposed_rows(P);
   const double plain = double((P + 15) / 16 * 16) / double(P);
-  const double turned = double((P + 5) / 6 * 6) / double(P) * (1.0 + 24.0 / double(K));
+  const double turned = double((P + mr - 1) / mr * mr) / double(P) * (1.0 + 24.0 / double(K));
   return turned < plain;
 }
 
@@ -276,7 +282,8 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   float* wt = id ? const_cache(id, w, CONST_CONV_WT, K, M, nb, &fresh) : nullptr;
   // each part 64-byte aligned (the micro-kernel loads packed panels aligned)
   const auto up = [](int64_t n) { return (size_t)((n + 15) & ~int64_t(15)); };
-  const size_t ncol = g.direct ? 0 : up(K * P), na = up(gemm_packed_a_size(P, K)), nc = up(P * M);
+  const int mr = transposed_rows(P);
+  const size_t ncol = g.direct ? 0 : up(K * P), na = up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
   const size_t nt = g.direct ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
   float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + (wt ? 0 : nb))));
   if (!col) return fail_oom(ctx, "Conv");
@@ -296,8 +303,8 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
       });
       a.data = col;
     }
-    gemm_pack_a(ctx->pool, P, K, a, ap);
-    if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt)) return fail_oom(ctx, "Conv");
+    gemm_pack_a(ctx->pool, P, K, a, ap, mr);
+    if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
     const float* zn = post.z ? post.z + n * M * P : nullptr;
     // 16 x 16 blocks through a local tile: both sides are read and written

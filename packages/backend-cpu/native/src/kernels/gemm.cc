@@ -75,9 +75,9 @@ template <> struct cfg<double> {
 template <class T>
 using ukr_fn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t);
 
-template <class T>
+template <class T, int MR>
 void ukr_generic(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
-  constexpr int MR = cfg<T>::MR, NR = cfg<T>::NR;
+  constexpr int NR = cfg<T>::NR;
   T acc[MR][NR] = {};
   for (int64_t p = 0; p < kc; p++, a += MR, b += ldb)
     for (int r = 0; r < MR; r++)
@@ -93,15 +93,19 @@ void ukr_generic(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t 
 }
 
 #ifdef MX_GEMM_X86
-// 6 x 2W (6 x 16 floats, 6 x 8 doubles): 12 accumulators, 2 B vectors, 1
+// MR x 2W (6 x 16 floats, 6 x 8 doubles): 12 accumulators, 2 B vectors, 1
 // broadcast A value (15 of 16 ymm). kInPlace: B read where it lies (rows ldb
 // apart, unaligned); else a packed, aligned panel (ldb is NR, a constant here).
-template <class T, bool kInPlace>
-MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
+// MR = 7 (14 accumulators, 17 registers) needs AVX-512VL's 32 ymm registers:
+// compiled for it (ukr7_avx512 below); 49 = 7 x 7 output positions of a 7x7
+// plane then fill whole panels (MR = 6 pads them to 54).
+template <class T, bool kInPlace, int MR>
+MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
+                               const tile_args<T>& t) {
   using S = avx<T>;
   typename S::V c00 = S::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  typename S::V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int r = 0; r < 6; r++) {
+  typename S::V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+  for (int r = 0; r < MR; r++) {
     _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch((const char*)(c + r * ldc + 2 * S::W - 1), _MM_HINT_T0);
   }
@@ -114,21 +118,42 @@ MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int
     const typename S::V b0 = kInPlace ? S::loadu(b) : S::load(b), b1 = kInPlace ? S::loadu(b + S::W) : S::load(b + S::W);
     typename S::V ar;
     MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
-    a += 6;
+    if constexpr (MR == 7) {
+      MX_ROW(6)
+    }
+    a += MR;
     b += kInPlace ? ldb : 2 * S::W;
   }
 #undef MX_ROW
   store_tile<T>(c, ldc, t, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+  if constexpr (MR == 7) {
+    const bool full = t.n == 2 * S::W;
+    store_row<T>(6, c60, c61, c, ldc, t, full, S::mask(t.n), S::mask(t.n - S::W));
+  }
+}
+template <class T, bool kInPlace>
+MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
+  ukr_body<T, kInPlace, 6>(kc, a, b, ldb, c, ldc, t);
+}
+template <class T, bool kInPlace>
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) void ukr7_avx512(int64_t kc, const T* a, const T* b, int64_t ldb,
+                                                                      T* c, int64_t ldc, const tile_args<T>& t) {
+  ukr_body<T, kInPlace, 7>(kc, a, b, ldb, c, ldc, t);
 }
 #endif
 
-// in_place: B read where it lies (see ukr_avx2).
-template <class T> ukr_fn<T> pick_ukr(bool in_place) {
-  static_assert(cfg<T>::MR == 6 && cfg<T>::NR * sizeof(T) == 64, "the AVX2 micro-kernel is 6 x 2 ymm");
+// in_place: B read where it lies (see ukr_avx2). MR = 7 only where
+// gemm_rows() says so.
+template <class T, int MR> ukr_fn<T> pick_ukr(bool in_place) {
+  static_assert(cfg<T>::NR * sizeof(T) == 64, "the AVX2 micro-kernel is MR x 2 ymm");
 #ifdef MX_GEMM_X86
-  if (cpu_has_avx2_fma()) return in_place ? ukr_avx2<T, true> : ukr_avx2<T, false>;
+  if constexpr (MR == 7) {
+    if (cpu_has_avx512vl()) return in_place ? ukr7_avx512<T, true> : ukr7_avx512<T, false>;
+  } else {
+    if (cpu_has_avx2_fma()) return in_place ? ukr_avx2<T, true> : ukr_avx2<T, false>;
+  }
 #endif
-  return ukr_generic<T>;
+  return ukr_generic<T, MR>;
 }
 
 // ---------------------------------------------------------------- packing
@@ -165,9 +190,8 @@ MX_AVX2 void pack_a6_rows_avx2(const float* const* rows, int64_t kc, float* dst)
 #endif
 
 // dst: ceil(mc / MR) panels; panel q holds rows i0 + q*MR.. as dst[p * MR + r].
-template <class T>
+template <class T, int MR>
 void pack_a(const mat_view<T>& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* dst) {
-  constexpr int MR = cfg<T>::MR;
   for (int64_t ir = 0; ir < mc; ir += MR, dst += MR * kc) {
     const int m = (int)std::min<int64_t>(MR, mc - ir);
     const T* src = A.data + (i0 + ir) * A.rs + p0 * A.cs;
@@ -281,7 +305,7 @@ inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
 // (bias and z at the block's corner), one MR x NR tile at a time. B: packed
 // panels (column j's panel at bp + j / NR * NR * kc, rows NR apart), or B
 // itself read in place (bp + j, rows ldb apart): `packed` says which.
-template <class T>
+template <class T, int MR>
 void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, bool packed, int64_t ldb, int64_t mc, int64_t nc,
                   int64_t kc, const tile_args<T>& step, T* C, int64_t ldc) {
   using c = cfg<T>;
@@ -289,8 +313,8 @@ void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, bool packed, int64_t 
   for (int64_t jr = 0; jr < nc; jr += c::NR) {
     t.n = (int)std::min<int64_t>(c::NR, nc - jr);
     const T* bpanel = packed ? bp + jr * kc : bp + jr;
-    for (int64_t ir = 0; ir < mc; ir += c::MR) {
-      t.m = (int)std::min<int64_t>(c::MR, mc - ir);
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      t.m = (int)std::min<int64_t>(MR, mc - ir);
       if (step.bias) t.bias = step.bias + ir;
       if (step.z) t.z = step.z + ir * step.ldz + jr;
       ukr(kc, ap + ir * kc, bpanel, packed ? c::NR : ldb, C + ir * ldc + jr, ldc, t);
@@ -477,8 +501,7 @@ void fill_bias(int64_t m0, int64_t m1, int64_t n0, int64_t n1, const T* bias, T 
 // C[m0:m1, n0:n1] on the calling thread, with its own packing buffers. K > 0.
 // Where block (rows from m0, a multiple of MR; KC step starting at pc) of a
 // prepacked A lies: KC steps one after another, each all row panels.
-template <class T> const T* packed_block(const T* a, int64_t M, int64_t m0, int64_t pc, int64_t kc) {
-  constexpr int MR = cfg<T>::MR;
+template <class T, int MR> const T* packed_block(const T* a, int64_t M, int64_t m0, int64_t pc, int64_t kc) {
   return a + (M + MR - 1) / MR * MR * pc + m0 * kc;
 }
 
@@ -493,13 +516,13 @@ template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, in
   return packed_b_block(const_cast<T*>(b), N, n0, pc, kc);
 }
 
-template <class T>
+template <class T, int MR>
 bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
                const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post,
                const T* a_packed = nullptr, int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0,
                bool direct = false) {
   using c = cfg<T>;
-  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC, c::MR), NC = balanced(n1 - n0, c::NC, c::NR);
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(m1 - m0, c::MC / MR * MR, MR), NC = balanced(n1 - n0, c::NC, c::NR);
   T* bp = direct ? nullptr : static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * KC * NC));
   T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
   if (!ap || (!bp && !direct)) return false;
@@ -514,9 +537,9 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         const T* a = ap;
-        if (a_packed) a = packed_block(a_packed, M, ic, pc, kc);
-        else pack_a(A, ic, mc, pc, kc, ap);
-        macro_kernel(ukr, a, b, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, pc == 0, pc + kc >= K, ic, jc),
+        if (a_packed) a = packed_block<T, MR>(a_packed, M, ic, pc, kc);
+        else pack_a<T, MR>(A, ic, mc, pc, kc, ap);
+        macro_kernel<T, MR>(ukr, a, b, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, pc == 0, pc + kc >= K, ic, jc),
                      C + ic * ldc + jc, ldc);
       }
     }
@@ -533,12 +556,12 @@ bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, in
 // block, KC step) first pack its chunks of panels that nobody took yet, then
 // wait for the chunks other threads are packing (one chunk, a few us), or,
 // when one of those threads was preempted, pack the block on their own.
-template <class T>
+template <class T, int MR>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                 const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
                 const T* b_packed, bool direct) {
   using c = cfg<T>;
-  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC, c::MR);
+  const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC / MR * MR, MR);
   const int64_t R = (M + MC - 1) / MC;
   // Column blocks: enough tasks for ~8 per thread (when the machine is shared,
   // the last task of a preempted thread is the tail the others wait for), at
@@ -564,7 +587,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   if (!state) return false;
   constexpr int64_t kChunk = 4;  // panels per chunk
   constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
-  const ukr_fn<T> ukr = pick_ukr<T>(direct);
+  const ukr_fn<T> ukr = pick_ukr<T, MR>(direct);
   std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
   // Tasks in column-block-major order: threads starting together share B blocks.
@@ -603,9 +626,9 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
           if (!ok.load(std::memory_order_relaxed)) return;
         }
         const T* a = ap;
-        if (a_packed) a = packed_block(a_packed, M, m0, pc, kc);
-        else pack_a(A, m0, mc, pc, kc, ap);
-        macro_kernel(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
+        if (a_packed) a = packed_block<T, MR>(a_packed, M, m0, pc, kc);
+        else pack_a<T, MR>(A, m0, mc, pc, kc, ap);
+        macro_kernel<T, MR>(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
                      C + m0 * ldc + n0, ldc);
       }
     }
@@ -620,7 +643,7 @@ template <class T> void post_pass(int64_t M, int64_t N, T* C, int64_t ldc, const
   for (int64_t i = 0; i < M; i++) apply_act(post, C + i * ldc, post.z ? post.z + i * post.ldz : nullptr, N);
 }
 
-template <class T>
+template <class T, int MR>
 bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                   const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
                   const T* b_packed, bool direct);
@@ -628,9 +651,10 @@ bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha,
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post_in,
-               const T* a_packed = nullptr, const T* b_packed = nullptr) {
+               const T* a_packed = nullptr, const T* b_packed = nullptr, int mr = cfg<T>::MR) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
+  const auto blocked = mr == 7 ? gemm_blocked<T, 7> : gemm_blocked<T, 6>;  // a_packed's rows per panel
   gemm_post<T> post = post_in ? *post_in : gemm_post<T>{};
   const bool gemv = (M == 1 || N == 1) && !B.rows;
   const bool thin = N <= kThinN && M > 1 && A.cs == 1;  // the views stay valid beside packed copies
@@ -663,16 +687,16 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
     const int64_t n16 = N / c::NR * c::NR;
     gemm_post<T> tail = post;
     if (tail.z) tail.z += n16;
-    if (!gemm_blocked<T>(pool, M, N - n16, K, alpha, A, B.columns(n16), beta, C + n16, ldc, tail, a_packed, nullptr, false))
+    if (!blocked(pool, M, N - n16, K, alpha, A, B.columns(n16), beta, C + n16, ldc, tail, a_packed, nullptr, false))
       return false;
     N = n16;
   }
-  return gemm_blocked<T>(pool, M, N, K, alpha, A, B, beta, C, ldc, post, a_packed, b_packed, direct);
+  return blocked(pool, M, N, K, alpha, A, B, beta, C, ldc, post, a_packed, b_packed, direct);
 }
 
 // The packed product (no GEMV or thin path): threaded by tasks, or blocks of C
 // one after another on one thread.
-template <class T>
+template <class T, int MR>
 bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                   const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
                   const T* b_packed, bool direct) {
@@ -687,21 +711,21 @@ bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha,
       const b_source<T> Bp = B.columns(n0);
       gemm_post<T> pp = post;
       if (pp.z) pp.z += n0;
-      if (!gemm_tasks(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed, direct))
+      if (!gemm_tasks<T, MR>(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed, direct))
         return false;
     }
     return true;
   }
   // One thread: blocks of C one after another.
-  return gemm_rect(pick_ukr<T>(direct), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
+  return gemm_rect<T, MR>(pick_ukr<T, MR>(direct), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
 }
 
 }  // namespace
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
           float beta, float* C, int64_t ldc, const gemm_post<float>* post, const float* a_packed,
-          const float* b_packed) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, post, a_packed, b_packed);
+          const float* b_packed, int mr) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, post, a_packed, b_packed, mr);
 }
 
 int64_t gemm_packed_b_size(int64_t K, int64_t N) {
@@ -728,19 +752,28 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat
   return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, post, a_packed);
 }
 
-int64_t gemm_packed_a_size(int64_t M, int64_t K) {
-  constexpr int MR = cfg<float>::MR;
-  return (M + MR - 1) / MR * MR * K;
-}
-void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst) {
-  constexpr int MR = cfg<float>::MR;
+int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr) { return (M + mr - 1) / mr * mr * K; }
+namespace {
+template <int MR> void pack_a_all(const mx_pool* pool, int64_t M, int64_t K, const mat_view<float>& A, float* dst) {
   const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (M + MR - 1) / MR;
   for (int64_t pc = 0; pc < K; pc += KC) {
     const int64_t kc = std::min(KC, K - pc);
     parallel_for(pool, panels, 16, [&](int64_t q0, int64_t q1) {
-      pack_a(A, q0 * MR, std::min(M, q1 * MR) - q0 * MR, pc, kc, dst + (M + MR - 1) / MR * MR * pc + q0 * MR * kc);
+      pack_a<float, MR>(A, q0 * MR, std::min(M, q1 * MR) - q0 * MR, pc, kc, dst + (M + MR - 1) / MR * MR * pc + q0 * MR * kc);
     });
   }
+}
+}  // namespace
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst, int mr) {
+  if (mr == 7) pack_a_all<7>(pool, M, K, A, dst);
+  else pack_a_all<6>(pool, M, K, A, dst);
+}
+bool gemm_rows7() {
+#ifdef MX_GEMM_X86
+  return cpu_has_avx512vl();
+#else
+  return false;
+#endif
 }
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           const b_rows<double>& B, double beta, double* C, int64_t ldc, const gemm_post<double>* post) {

@@ -81,17 +81,21 @@ inline __attribute__((always_inline)) void apply_act(const gemm_post<T>& p, T* y
 // unless pool is null. Returns false when scratch memory ran out.
 // a_packed / b_packed: null, or A / B as gemm_pack_a / gemm_pack_b left them
 // (then that operand is not read, except by the GEMV paths: keep it alive).
+// mr: a_packed's rows per panel (gemm_pack_a's mr).
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
           mat_view<float> B, float beta, float* C, int64_t ldc, const gemm_post<float>* post = nullptr,
-          const float* a_packed = nullptr, const float* b_packed = nullptr);
+          const float* a_packed = nullptr, const float* b_packed = nullptr, int mr = 6);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const gemm_post<double>* post = nullptr);
 
 // A float32 A packed once for every product with these M and K (a constant
 // operand, e.g. a model's weights): gemm_packed_a_size(M, K) floats at dst.
 // Products with M == 1 or N == 1 (GEMV) read A itself, so keep A alive too.
-int64_t gemm_packed_a_size(int64_t M, int64_t K);
-void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst);
+// mr: rows per panel, 6, or 7 where gemm_rows7() (the 7-row micro-kernel
+// runs: 7 x 7 positions of a 7x7 plane fill whole panels, where 6 pads to 54).
+int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr = 6);
+void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst, int mr = 6);
+bool gemm_rows7();
 // The same for a constant float32 B [K, N] (a model's MatMul weights).
 int64_t gemm_packed_b_size(int64_t K, int64_t N);
 void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, float* dst);
