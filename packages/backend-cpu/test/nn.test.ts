@@ -266,11 +266,14 @@ describe('cpu Conv', () => {
   it("FusedConv's epilogue in the GEMM's stores: edge tiles, two K steps, groups, thin and GEMV products, float64", async () => {
     const cases: [string, number[], number[], number, Record<string, unknown>][] = [
       ['float32', [1, 16, 11, 13], [16, 16, 1, 1], 1, { activation: 'LeakyRelu', activation_params: [0.2] }], // 4-row and 15-column edge tiles
+      ['float32', [1, 16, 14, 14], [29, 16, 1, 1], 1, { activation: 'Relu' }], // N = 196: a last panel of 4 columns (the half-width kernel)
+      ['float32', [1, 16, 3, 8], [10, 16, 1, 1], 1, { activation: 'Relu' }], // N = 24, 10 rows: B read in place, its last 8 columns packed
       ['float32', [1, 300, 9, 9], [20, 300, 1, 1], 1, { activation: 'Clip', activation_params: [-0.3, 0.4] }], // K = 300: bias on the first step, act on the last
       ['float32', [2, 12, 10, 10], [9, 4, 3, 3], 3, { activation: 'Relu' }], // groups, images as units
       ['float32', [1, 8, 2, 2], [10, 8, 1, 1], 1, { activation: 'Relu' }], // N = 4: the thin path
       ['float32', [1, 300, 1, 1], [7, 300, 1, 1], 1, { activation: 'LeakyRelu', activation_params: [0.5] }], // N = 1: GEMV
       ['float64', [1, 16, 11, 13], [13, 16, 3, 3], 1, { activation: 'Clip', activation_params: [-0.5, 0.5] }],
+      ['float64', [1, 16, 6, 6], [13, 16, 3, 3], 1, { activation: 'Relu' }], // N = 36: a last panel of 4 doubles
     ];
     for (const [dt, x, w, group, act] of cases) {
       const k = w.slice(2);

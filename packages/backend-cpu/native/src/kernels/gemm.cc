@@ -97,9 +97,11 @@ void ukr_generic(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t 
 // broadcast A value (15 of 16 ymm). kInPlace: B read where it lies (rows ldb
 // apart, unaligned); else a packed, aligned panel (ldb is NR, a constant here).
 // MR = 7 (14 accumulators, 17 registers) needs AVX-512VL's 32 ymm registers:
-// compiled for it (ukr7_avx512 below); 49 = 7 x 7 output positions of a 7x7
-// plane then fill whole panels (MR = 6 pads them to 54).
-template <class T, bool kInPlace, int MR>
+// compiled for it (ukr_avx512vl below); 49 = 7 x 7 output positions of a 7x7
+// plane then fill whole panels (MR = 6 pads them to 54). kHalf: the tile's
+// first W columns only (a last panel of at most W columns: N = 196, a 14x14
+// plane, ends with 4), half the multiply-adds of a whole panel.
+template <class T, bool kInPlace, int MR, bool kHalf = false>
 MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
                                const tile_args<T>& t) {
   using S = avx<T>;
@@ -112,10 +114,12 @@ MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64
 #define MX_ROW(r)                        \
   ar = S::bcast(a + r);                  \
   c##r##0 = S::fmadd(ar, b0, c##r##0);   \
-  c##r##1 = S::fmadd(ar, b1, c##r##1);
+  if constexpr (!kHalf) c##r##1 = S::fmadd(ar, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
-    const typename S::V b0 = kInPlace ? S::loadu(b) : S::load(b), b1 = kInPlace ? S::loadu(b + S::W) : S::load(b + S::W);
+    const typename S::V b0 = kInPlace ? S::loadu(b) : S::load(b);
+    typename S::V b1 = c01;
+    if constexpr (!kHalf) b1 = kInPlace ? S::loadu(b + S::W) : S::load(b + S::W);
     typename S::V ar;
     MX_ROW(0) MX_ROW(1) MX_ROW(2) MX_ROW(3) MX_ROW(4) MX_ROW(5)
     if constexpr (MR == 7) {
@@ -131,29 +135,39 @@ MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64
     store_row<T>(6, c60, c61, c, ldc, t, full, S::mask(t.n), S::mask(t.n - S::W));
   }
 }
-template <class T, bool kInPlace>
+template <class T, bool kInPlace, bool kHalf>
 MX_AVX2 void ukr_avx2(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, const tile_args<T>& t) {
-  ukr_body<T, kInPlace, 6>(kc, a, b, ldb, c, ldc, t);
+  ukr_body<T, kInPlace, 6, kHalf>(kc, a, b, ldb, c, ldc, t);
 }
-template <class T, bool kInPlace>
-__attribute__((target("avx2,fma,avx512f,avx512vl"))) void ukr7_avx512(int64_t kc, const T* a, const T* b, int64_t ldb,
-                                                                      T* c, int64_t ldc, const tile_args<T>& t) {
-  ukr_body<T, kInPlace, 7>(kc, a, b, ldb, c, ldc, t);
+template <class T, bool kInPlace, bool kHalf>
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) void ukr_avx512vl(int64_t kc, const T* a, const T* b, int64_t ldb,
+                                                                       T* c, int64_t ldc, const tile_args<T>& t) {
+  ukr_body<T, kInPlace, 7, kHalf>(kc, a, b, ldb, c, ldc, t);
 }
 #endif
 
-// in_place: B read where it lies (see ukr_avx2). MR = 7 only where
-// gemm_rows() says so.
-template <class T, int MR> ukr_fn<T> pick_ukr(bool in_place) {
+// The micro-kernel for whole panels and the one for a last panel of at most
+// NR / 2 columns (the same where there is no such variant).
+template <class T> struct ukr_pair {
+  ukr_fn<T> full, half;
+};
+
+// in_place: B read where it lies (see ukr_body). MR = 7 only where
+// gemm_rows7() says so.
+template <class T, int MR> ukr_pair<T> pick_ukr(bool in_place) {
   static_assert(cfg<T>::NR * sizeof(T) == 64, "the AVX2 micro-kernel is MR x 2 ymm");
 #ifdef MX_GEMM_X86
   if constexpr (MR == 7) {
-    if (cpu_has_avx512vl()) return in_place ? ukr7_avx512<T, true> : ukr7_avx512<T, false>;
+    if (cpu_has_avx512vl())
+      return in_place ? ukr_pair<T>{ukr_avx512vl<T, true, false>, ukr_avx512vl<T, true, true>}
+                      : ukr_pair<T>{ukr_avx512vl<T, false, false>, ukr_avx512vl<T, false, true>};
   } else {
-    if (cpu_has_avx2_fma()) return in_place ? ukr_avx2<T, true> : ukr_avx2<T, false>;
+    if (cpu_has_avx2_fma())
+      return in_place ? ukr_pair<T>{ukr_avx2<T, true, false>, ukr_avx2<T, true, true>}
+                      : ukr_pair<T>{ukr_avx2<T, false, false>, ukr_avx2<T, false, true>};
   }
 #endif
-  return ukr_generic<T, MR>;
+  return {ukr_generic<T, MR>, ukr_generic<T, MR>};
 }
 
 // ---------------------------------------------------------------- packing
@@ -306,18 +320,19 @@ inline int64_t balanced(int64_t total, int64_t max, int64_t unit) {
 // panels (column j's panel at bp + j / NR * NR * kc, rows NR apart), or B
 // itself read in place (bp + j, rows ldb apart): `packed` says which.
 template <class T, int MR>
-void macro_kernel(ukr_fn<T> ukr, const T* ap, const T* bp, bool packed, int64_t ldb, int64_t mc, int64_t nc,
+void macro_kernel(const ukr_pair<T>& ukr, const T* ap, const T* bp, bool packed, int64_t ldb, int64_t mc, int64_t nc,
                   int64_t kc, const tile_args<T>& step, T* C, int64_t ldc) {
   using c = cfg<T>;
   tile_args<T> t = step;
   for (int64_t jr = 0; jr < nc; jr += c::NR) {
     t.n = (int)std::min<int64_t>(c::NR, nc - jr);
+    const ukr_fn<T> f = t.n * 2 <= c::NR ? ukr.half : ukr.full;
     const T* bpanel = packed ? bp + jr * kc : bp + jr;
     for (int64_t ir = 0; ir < mc; ir += MR) {
       t.m = (int)std::min<int64_t>(MR, mc - ir);
       if (step.bias) t.bias = step.bias + ir;
       if (step.z) t.z = step.z + ir * step.ldz + jr;
-      ukr(kc, ap + ir * kc, bpanel, packed ? c::NR : ldb, C + ir * ldc + jr, ldc, t);
+      f(kc, ap + ir * kc, bpanel, packed ? c::NR : ldb, C + ir * ldc + jr, ldc, t);
     }
   }
 }
@@ -517,7 +532,7 @@ template <class T> const T* packed_b_block(const T* b, int64_t N, int64_t n0, in
 }
 
 template <class T, int MR>
-bool gemm_rect(ukr_fn<T> ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
+bool gemm_rect(const ukr_pair<T>& ukr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, T alpha,
                const mat_view<T>& A, const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post,
                const T* a_packed = nullptr, int64_t M = 0, const T* b_packed = nullptr, int64_t N = 0,
                bool direct = false) {
@@ -587,7 +602,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   if (!state) return false;
   constexpr int64_t kChunk = 4;  // panels per chunk
   constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
-  const ukr_fn<T> ukr = pick_ukr<T, MR>(direct);
+  const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
   std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
   // Tasks in column-block-major order: threads starting together share B blocks.
