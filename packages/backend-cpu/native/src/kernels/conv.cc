@@ -254,8 +254,9 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
 // Convolutions with small output planes (the late stages of a CNN: 14x14, 7x7)
 // may run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
 // micro-kernel's 16-wide side then runs along the output channels (whole
-// panels) and its 6-high side along the positions; col^T is made and packed
-// once for all threads, W^T packed once per constant W. Y^T lands in scratch and
+// panels) and its 6- or 7-high side along the positions; col^T is packed for
+// all threads, a few taps at a time straight into the GEMM's panels (never
+// stored whole), W^T once per constant W. Y^T lands in scratch and
 // is transposed into Y with the epilogue. Chosen where it wastes less: P = 49
 // pads to 64 columns the plain way (1.31x the work) and to 54 rows this way;
 // the transpose of Y costs about 24 / K of the product (measured: 14x14 planes
@@ -283,7 +284,10 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // each part 64-byte aligned (the micro-kernel loads packed panels aligned)
   const auto up = [](int64_t n) { return (size_t)((n + 15) & ~int64_t(15)); };
   const int mr = transposed_rows(P);
-  const size_t ncol = g.direct ? 0 : up(K * P), na = up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
+  // col^T goes into the GEMM's panels tap by tap; only a 1-position plane
+  // (the GEMV path reads A itself) stores col whole
+  const bool whole = !g.direct && P == 1;
+  const size_t ncol = whole ? up(K * P) : 0, na = up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
   const size_t nt = g.direct ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
   float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + (wt ? 0 : nb))));
   if (!col) return fail_oom(ctx, "Conv");
@@ -296,14 +300,13 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   for (int64_t n = 0; n < N; n++) {
     const float* xn = x + n * C * g.in_plane;
     mat_view<float> a{xn, 1, P};  // col^T (p, k) = col[k, p]
-    if (!g.direct) {
-      const im2col<float> cols{&g, xn, taps};
-      parallel_for(ctx->pool, K, std::max<int64_t>(1, 4096 / P), [&](int64_t k0, int64_t k1) {
-        im2col<float>::rows(&cols, k0, k1 - k0, 0, P, col + k0 * P);
-      });
+    const im2col<float> cols{&g, xn, taps};
+    if (whole) {
+      im2col<float>::rows(&cols, 0, K, 0, P, col);
       a.data = col;
     }
-    gemm_pack_a(ctx->pool, P, K, a, ap, mr);
+    if (g.direct || whole) gemm_pack_a(ctx->pool, P, K, a, ap, mr);
+    else if (!gemm_pack_a_rows(ctx->pool, P, K, b_rows<float>{im2col<float>::rows, &cols}, ap, mr)) return fail_oom(ctx, "Conv");
     if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
     const float* zn = post.z ? post.z + n * M * P : nullptr;

@@ -778,10 +778,36 @@ template <int MR> void pack_a_all(const mx_pool* pool, int64_t M, int64_t K, con
     });
   }
 }
+// A(i, k) = row k of `src` at column i: each thread makes a few rows (taps of
+// an im2col) into its buffer and spreads them over the panels.
+template <int MR> bool pack_a_rows(const mx_pool* pool, int64_t M, int64_t K, const b_rows<float>& src, float* dst) {
+  const int64_t KC = balanced(K, cfg<float>::KC, 1), Mp = (M + MR - 1) / MR * MR;
+  constexpr int64_t kRows = 8;
+  std::atomic<bool> ok{true};
+  parallel_for(pool, (K + kRows - 1) / kRows, std::max<int64_t>(1, 2048 / (kRows * M)), [&](int64_t c0, int64_t c1) {
+    float* buf = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * kRows * M));
+    if (!buf) { ok = false; return; }
+    for (int64_t k0 = c0 * kRows; k0 < std::min(K, c1 * kRows); k0 += kRows) {
+      const int64_t n = std::min(kRows, K - k0);
+      src.rows(src.self, k0, n, 0, M, buf);
+      for (int64_t i = 0; i < n; i++) {
+        const int64_t k = k0 + i, pc = k / KC * KC, kc = std::min(KC, K - pc);
+        const float* row = buf + i * M;
+        float* d = dst + Mp * pc + (k - pc) * MR;
+        for (int64_t q = 0; q < Mp; q += MR, d += MR * kc)
+          for (int r = 0; r < MR; r++) d[r] = q + r < M ? row[q + r] : 0.0f;
+      }
+    }
+  });
+  return ok;
+}
 }  // namespace
 void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst, int mr) {
   if (mr == 7) pack_a_all<7>(pool, M, K, A, dst);
   else pack_a_all<6>(pool, M, K, A, dst);
+}
+bool gemm_pack_a_rows(const mx_pool* pool, int64_t M, int64_t K, const b_rows<float>& src, float* dst, int mr) {
+  return mr == 7 ? pack_a_rows<7>(pool, M, K, src, dst) : pack_a_rows<6>(pool, M, K, src, dst);
 }
 bool gemm_rows7() {
 #ifdef MX_GEMM_X86

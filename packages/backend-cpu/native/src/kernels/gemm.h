@@ -96,6 +96,10 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
 int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr = 6);
 void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst, int mr = 6);
 bool gemm_rows7();
+// The same layout for A(i, k) = src's row k at column i (an im2col's
+// transpose, never stored whole); false when scratch memory ran out.
+template <class T> struct b_rows;
+bool gemm_pack_a_rows(const mx_pool* pool, int64_t M, int64_t K, const b_rows<float>& src, float* dst, int mr = 6);
 // The same for a constant float32 B [K, N] (a model's MatMul weights).
 int64_t gemm_packed_b_size(int64_t K, int64_t N);
 void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, float* dst);
