@@ -20,7 +20,6 @@
 #include <type_traits>
 
 #include <string>
-#include <vector>
 
 #include "conv_winograd.h"
 #include "gemm.h"
@@ -133,7 +132,15 @@ template <class T> struct im2col {
   }
 
   // out[i * nc + j] = row p0 + i, column j0 + j.
-  static void rows(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out) {
+  static void rows(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out);
+#if defined(__GNUC__) && defined(__x86_64__)
+  __attribute__((target("avx2,fma"))) static void rows_avx2(const void* self, int64_t p0, int64_t np, int64_t j0,
+                                                             int64_t nc, T* out) {
+    rows_impl(self, p0, np, j0, nc, out);
+  }
+#endif
+  static inline __attribute__((always_inline)) void rows_impl(const void* self, int64_t p0, int64_t np, int64_t j0,
+                                                              int64_t nc, T* out) {
     const im2col& s = *static_cast<const im2col*>(self);
     const conv_geom& g = *s.g;
     for (int64_t r = p0; r < p0 + np; r++, out += nc) {
@@ -149,54 +156,14 @@ template <class T> struct im2col {
       }
     }
   }
-
-  // The same rows packed for the GEMM (b_rows::pack): columns j0.. cut into
-  // runs along output rows once per call, then per row r of the matrix each
-  // run is one strided copy into its panel.
-  static void pack(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps);
-#if defined(__GNUC__) && defined(__x86_64__)
-  __attribute__((target("avx2,fma"))) static void pack_avx2(const void* self, int64_t p0, int64_t kc, int64_t j0,
-                                                             int64_t nc, T* dst, int64_t ps) {
-    pack_impl(self, p0, kc, j0, nc, dst, ps);
-  }
-#endif
-  static inline __attribute__((always_inline)) void pack_impl(const void* self, int64_t p0, int64_t kc, int64_t j0,
-                                                              int64_t nc, T* dst, int64_t ps) {
-    const im2col& s = *static_cast<const im2col*>(self);
-    const conv_geom& g = *s.g;
-    struct run_at {
-      int64_t o0, o1, o2, len;
-      T* d;  // where the run's first column goes in row 0 of its panel
-    };
-    std::vector<run_at> runs;
-    runs.reserve((size_t)(nc / 16 + nc / std::max<int64_t>(1, g.out[2]) + 2));
-    int64_t o2 = j0 % g.out[2], o1 = j0 / g.out[2] % g.out[1], o0 = j0 / g.out[2] / g.out[1];
-    for (int64_t j = 0; j < nc;) {
-      const int64_t len = std::min({g.out[2] - o2, nc - j, 16 - j % 16});
-      runs.push_back({o0, o1, o2, len, dst + j / 16 * ps + j % 16});
-      j += len;
-      if ((o2 += len) == g.out[2]) {
-        o2 = 0;
-        if (++o1 == g.out[1]) o1 = 0, o0++;
-      }
-    }
-    const int64_t tail = nc % 16;
-    T* last = dst + nc / 16 * ps;  // the partial panel's columns past nc are zeros
-    for (int64_t r = p0; r < p0 + kc; r++) {
-      const tap a = s.row_tap(r);
-      const int64_t row = (r - p0) * 16;
-      for (const run_at& u : runs) s.run(a, u.o0, u.o1, u.o2, u.len, u.d + row - u.o2);
-      if (tail) zero(last + row + tail, 16 - tail);
-    }
-  }
 };
 template <class T>
-void im2col<T>::pack(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps) {
+void im2col<T>::rows(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out) {
 #if defined(__GNUC__) && defined(__x86_64__)
   static const bool avx2 = cpu_has_avx2_fma();
-  if (avx2) return pack_avx2(self, p0, kc, j0, nc, dst, ps);
+  if (avx2) return rows_avx2(self, p0, np, j0, nc, out);
 #endif
-  pack_impl(self, p0, kc, j0, nc, dst, ps);
+  rows_impl(self, p0, np, j0, nc, out);
 }
 
 // One output plane of a convolution whose groups have a single input channel
@@ -528,7 +495,7 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
       const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg, wpg);
       const im2col<T> cols{&g, xg, taps};
-      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols, im2col<T>::pack}, T(0), yg, P, &pg, wpg);
+      return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, &pg, wpg);
     } else {
       if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg);
       const im2col<T> cols{&g, xg, taps};

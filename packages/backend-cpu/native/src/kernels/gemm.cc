@@ -290,10 +290,6 @@ template <class T> struct b_source {
       pack_b(m, p0, kc, j0, nc, dst, NR * kc);
       return true;
     }
-    if (rows->pack && NR == 16) {
-      rows->pack(rows->self, p0, kc, j0 + j_off, nc, dst, NR * kc);
-      return true;
-    }
     constexpr int64_t kRows = 16;  // rows per call: the buffer stays in L1/L2
     T* buf = static_cast<T*>(scratch(SCRATCH_GEMM_ROWS, sizeof(T) * kRows * nc));
     if (!buf) return false;

@@ -112,10 +112,6 @@ void gemm_pack_b(const mx_pool* pool, int64_t K, int64_t N, mat_view<float> B, f
 template <class T> struct b_rows {
   void (*rows)(const void* self, int64_t p0, int64_t np, int64_t j0, int64_t nc, T* out);
   const void* self;
-  // Optional (float32): B[p0 + p, j0 + j] straight into gemm's packed layout,
-  // skipping the row buffer: ceil(nc / 16) panels `ps` floats apart, panel q
-  // holding columns j0 + 16q.. as dst[p * 16 + j], zeros past nc.
-  void (*pack)(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst, int64_t ps) = nullptr;
 };
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
           const b_rows<float>& B, float beta, float* C, int64_t ldc, const gemm_post<float>* post = nullptr,
