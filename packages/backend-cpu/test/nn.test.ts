@@ -328,6 +328,11 @@ describe('cpu pooling', () => {
       const y = [1, 5, ...windowOut(x, [3, 3], [2, 2], [1, 1], [...p]).map((o, i) => (ceil && (x[2 + i]! + p[i]! + p[i + 2]! - 3) % 2 ? o + 1 : o))];
       await check('MaxPool', 'float32', [t], [['float32', y]], { ...win([3, 3], [2, 2], [1, 1], [...p]), ceil_mode: ceil, storage_order: 0 }, { rtol: 0, atol: 0 });
     }
+    // rows of 9 and 13 windows (one vector step and the overlapping last one) and of 6 (scalar only)
+    for (const xs of [[1, 3, 9, 19], [1, 2, 11, 27], [1, 2, 7, 13]]) {
+      const y = [1, xs[1]!, ...windowOut(xs, [3, 3], [2, 2], [1, 1], [0, 0, 0, 0])];
+      await check('MaxPool', 'float32', [input('float32', xs, 27)], [['float32', y]], { ...win([3, 3], [2, 2], [1, 1], [0, 0, 0, 0]), ceil_mode: 0, storage_order: 0 }, { rtol: 0, atol: 0 });
+    }
   });
 
   it('AveragePool counting pads or not, with dilations, 3-D, and ceil_mode windows past the end padding', async () => {

@@ -135,26 +135,33 @@ int bad_window(mx_kernel_ctx* ctx, const char* op) {
 // folded as the scalar loops fold them (max(r2, max(r1, max(r0, -inf))): NaN
 // never wins), then yr[o] = max(c[2o + 2], max(c[2o + 1], c[2o])) over the folded
 // columns c, even and odd columns split by shuffles. Reads the rows up to
-// [2 * hi] (the last window's end; the loads of 8 stop one window early).
-// Returns the first o in [lo, hi) left to the scalar loop. Called with r0 = r1 =
+// column 2 * hi - 1 (the last window ends at 2 * hi). Returns the first o in
+// [lo, hi) left to the scalar loop. Called with r0 = r1 =
 // r2 = v (an already folded row, which holds no NaN), it folds columns only.
-__attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float* r0, const float* r1, const float* r2,
-                                                                     int64_t lo, int64_t hi, float* yr) {
-  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
 #define MX_FOLD(at) \
   _mm256_max_ps(_mm256_loadu_ps(r2 + (at)), _mm256_max_ps(_mm256_loadu_ps(r1 + (at)), _mm256_max_ps(_mm256_loadu_ps(r0 + (at)), ninf)))
-  int64_t o = lo;
-  for (; o + 9 <= hi; o += 8) {
-    const int64_t c = 2 * o;
-    const __m256 a = MX_FOLD(c), b = MX_FOLD(c + 8), a2 = MX_FOLD(c + 2), b2 = MX_FOLD(c + 10);
-    // shuffle_ps works per 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; the permute puts the 64-bit pairs in order
-    const __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-    const __m256 e2 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a2, b2, 0x88)), 0xD8));
-    const __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
-    _mm256_storeu_ps(yr + o, _mm256_max_ps(e2, _mm256_max_ps(od, e)));
-  }
+// Outputs [o, o + 8), reading the rows' columns [2o, 2o + 17].
+__attribute__((target("avx2,fma"))) inline __attribute__((always_inline)) void max3_stride2_step(
+    const float* r0, const float* r1, const float* r2, int64_t o, float* yr) {
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  const int64_t c = 2 * o;
+  const __m256 a = MX_FOLD(c), b = MX_FOLD(c + 8), a2 = MX_FOLD(c + 2), b2 = MX_FOLD(c + 10);
+  // shuffle_ps works per 128-bit lane: [a0 a2 b0 b2 | a4 a6 b4 b6]; the permute puts the 64-bit pairs in order
+  const __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+  const __m256 e2 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a2, b2, 0x88)), 0xD8));
+  const __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+  _mm256_storeu_ps(yr + o, _mm256_max_ps(e2, _mm256_max_ps(od, e)));
+}
 #undef MX_FOLD
-  return o;
+__attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float* r0, const float* r1, const float* r2,
+                                                                     int64_t lo, int64_t hi, float* yr) {
+  // Steps need o <= hi - 9. The last one starts at hi - 9, overlapping the one
+  // before (it stores the same values again), so only the last output is left
+  // to the scalar loop.
+  if (hi - lo < 9) return lo;
+  for (int64_t o = lo; o < hi - 9; o += 8) max3_stride2_step(r0, r1, r2, o, yr);
+  max3_stride2_step(r0, r1, r2, hi - 9, yr);
+  return hi - 1;
 }
 #endif
 
