@@ -59,11 +59,16 @@ it('declares only (op, key) pairs the op table allows, each once', async () => {
     'GridSample', 'AffineGrid', 'RoiAlign', 'MaxRoiPool', 'MaxUnpool', 'LpPool', 'GlobalLpPool', 'Col2Im', 'Det', 'DFT', 'STFT',
     'MelWeightMatrix', 'HannWindow', 'NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss', 'RotaryEmbedding', 'Swish', 'Shrink', 'Erf',
     'PRelu', 'Einsum', 'DeformConv', 'LinearAttention', 'CausalConvWithState', 'RNN', 'GRU', 'LSTM', 'DynamicQuantizeLinear',
-    'MatMulInteger', 'QLinearMatMul', 'ConvInteger', 'QLinearConv',
+    'MatMulInteger', 'QLinearMatMul', 'ConvInteger', 'QLinearConv', 'Cast', 'CastLike', 'QuantizeLinear', 'DequantizeLinear',
+    'TfIdfVectorizer',
   ])
     expect(list.filter(([o]) => o === op).map(([, , key]) => key).sort(), op).toEqual([...allKeysOf(op, '')].sort());
-  // mx's FusedConv (Conv + residual + activation), in its own domain
-  expect(list.filter(([o, d]) => o === 'FusedConv' && d === 'mx').map(([, , key]) => key).sort()).toEqual([...allKeysOf('FusedConv', 'mx')].sort());
+  // ops of other domains, every key: mx's FusedConv (Conv + residual + activation), ai.onnx.ml, the training optimizers
+  for (const [domain, op] of [
+    ['mx', 'FusedConv'], ['ai.onnx.ml', 'Binarizer'], ['ai.onnx.ml', 'ArrayFeatureExtractor'], ['ai.onnx.ml', 'TreeEnsemble'],
+    ['ai.onnx.preview.training', 'Adagrad'], ['ai.onnx.preview.training', 'Momentum'], ['ai.onnx.preview.training', 'Adam'],
+  ] as const)
+    expect(list.filter(([o, d]) => o === op && d === domain).map(([, , key]) => key).sort(), op).toEqual([...allKeysOf(op, domain)].sort());
   // BitCast: every pair of dtypes of one element width (core refuses the others)
   expect(list.filter(([o]) => o === 'BitCast').length).toBe(3 * 3 + 4 * 4 + 3 * 3 + 3 * 3);
   expect(list.filter(([op]) => op === 'MatMul').map(([, , key]) => key)).toEqual(

@@ -1,8 +1,8 @@
 // Elementwise ops, all from the templates in this header: unary math and
 // activations y = f(x); binary arithmetic, bitwise, logical and comparisons with
 // NumPy broadcasting; Pow; Where; Clip; variadic Max/Min/Sum/Mean. The functors
-// and registrations are in unary.cu, binary.cu, pow.cu (and Cast's 169 dtype pairs in
-// cast.cu): files that nvcc compiles in parallel.
+// and registrations are in unary.cu, binary.cu, pow.cu (Cast's dtype pairs are in
+// cast.cu, Binarizer in ml.cu): files that nvcc compiles in parallel.
 // Semantics are @mx/backend-cpu's: 16-bit floats compute in float; integers wrap;
 // integer Div and Mod by zero give 0 and INT_MIN / -1 wraps; Mod with fmod=0 takes
 // the divisor's sign; shifts by the bit width or more give 0; comparisons with NaN

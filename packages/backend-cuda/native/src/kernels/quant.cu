@@ -1,9 +1,13 @@
-// Linear quantization to and from the 8- and 16-bit integer types (the float8,
-// 4-bit and 2-bit types stay on the cpu), one thread per element, as the cpu's:
+// Linear quantization, one thread per element, as the cpu's:
 //   QuantizeLinear:   y = saturate(round_half_even(x / s) + zp). The division runs
 //                     in `precision` (core resolved it, default y_scale's dtype):
-//                     x, s and the quotient are rounded to it. NaN gives 0.
-//   DequantizeLinear: y = (x - zp) * s, in double, rounded once to y's dtype.
+//                     x, s and the quotient are rounded to it. NaN gives 0 for
+//                     integer y; int4/uint4/int2/uint2 saturate to their own range.
+//                     A float8/float4e2m1 y is the Cast (narrow.cuh, with the
+//                     `saturate` attribute) of float32(quotient + zp).
+//   DequantizeLinear: y = (x - zp) * s, in double, rounded once to y's dtype. Narrow
+//                     float x and zero points are decoded (exact), narrow integers
+//                     read as the int8/uint8 they are stored as.
 //   DynamicQuantizeLinear: float32 x to uint8 with s = (max(0, max x) - min(0, min x)) / 255
 //                     (1 when that range is 0, as onnxruntime does),
 //                     zp = round_half_even(clamp(0 - min(0, min x) / s, 0, 255)) and
@@ -12,10 +16,11 @@
 // Scale and zero point hold one element (per tensor), one per index of `axis`
 // (per axis) or x's shape with ceil(x.shape[axis] / block_size) along axis
 // (blocked); core checked the shapes and made axis non-negative. The scale may have
-// any float dtype (read at run time), so one kernel serves every T2.
+// any float dtype (read at run time), so one kernel serves every T2; so does one
+// kernel per storage type for the narrow integers (their range is a parameter).
 #include <cfloat>
 
-#include "common.cuh"
+#include "narrow.cuh"
 
 namespace mxcuda {
 namespace {
@@ -44,48 +49,84 @@ QParams qparams_of(const mx_tensor& x, const mx_tensor& s, const mx_attrs* at) {
 }
 const void* present(const mx_kernel_ctx* ctx, int i) { return i < ctx->num_inputs && ctx->inputs[i].data ? ctx->inputs[i].data : nullptr; }
 
-// round_half_even(q) + zp saturated to TO's range; NaN gives 0.
-template <class TO> __device__ __forceinline__ TO saturate_round(float q, double zp) {
+// round_half_even(q) + zp saturated to [lo, hi]; NaN gives 0.
+template <class TO> __device__ __forceinline__ TO saturate_round(float q, double zp, double lo, double hi) {
   const double r = rint((double)q) + zp;
   if (r != r) return TO(0);
-  return TO(fmin((double)std::numeric_limits<TO>::max(), fmax((double)std::numeric_limits<TO>::lowest(), r)));
+  return TO(fmin(hi, fmax(lo, r)));
 }
 
-template <class TX, class TO>
-__global__ void k_quantize(QParams q, const TX* __restrict__ x, const void* __restrict__ s, int sdtype, const TO* __restrict__ zp, int prec,
-                           TO* __restrict__ y, int64_t n) {
+// QuantizeLinear's y: its zero point and how a quotient is stored.
+// An integer type, saturated to [lo, hi]: TO's range, or a narrow integer's stored as TO.
+template <class TO> struct IntY {
+  TO* y;
+  const TO* zp;
+  double lo, hi;
+  explicit IntY(const mx_kernel_ctx* ctx) : y((TO*)ctx->outputs[0].data), zp((const TO*)present(ctx, 2)) {
+    lo = (double)std::numeric_limits<TO>::lowest(), hi = (double)std::numeric_limits<TO>::max();
+    if (is_narrow_int(ctx->outputs[0].dtype)) narrow_int_range(ctx->outputs[0].dtype, &lo, &hi);
+  }
+  __device__ __forceinline__ double zero_point(int64_t p) const { return zp ? (double)zp[p] : 0.0; }
+  __device__ __forceinline__ void store(int64_t k, float q, double z) const { y[k] = saturate_round<TO>(q, z, lo, hi); }
+};
+// A float8 or float4e2m1 y: the quotient plus the (decoded) zero point, rounded to float32, then cast.
+struct NarrowFloatY {
+  uint8_t* y;
+  const uint8_t* zp;
+  Narrow f;
+  explicit NarrowFloatY(const mx_kernel_ctx* ctx)
+      : y((uint8_t*)ctx->outputs[0].data), zp((const uint8_t*)present(ctx, 2)), f(narrow_of(ctx->outputs[0].dtype, ctx->attrs)) {}
+  __device__ __forceinline__ double zero_point(int64_t p) const { return zp ? (double)f.decode(zp[p]) : 0.0; }
+  __device__ __forceinline__ void store(int64_t k, float q, double z) const { y[k] = f((float)((double)q + z)); }
+};
+
+template <class TX, class Y>
+__global__ void k_quantize(QParams q, const TX* __restrict__ x, const void* __restrict__ s, int sdtype, int prec, Y out, int64_t n) {
   MXC_GRID_LOOP(k, n) {
     const int64_t p = q(k);
     const float scale = round_to(prec, (float)load_any(s, sdtype, p));
     const float quotient = round_to(prec, round_to(prec, (float)up(x[k])) / scale);
-    y[k] = saturate_round<TO>(quotient, zp ? (double)zp[p] : 0.0);
+    out.store(k, quotient, out.zero_point(p));
   }
 }
-template <class TX, class TO> int quantize_linear(mx_kernel_ctx* ctx) {
+template <class TX, class Y> int quantize_linear(mx_kernel_ctx* ctx) {
   const mx_tensor &x = ctx->inputs[0], &s = ctx->inputs[1];
   const int64_t n = numel(x);
   if (n)
-    k_quantize<TX, TO><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>(qparams_of(x, s, ctx->attrs), (const TX*)x.data, s.data, s.dtype,
-                                                                       (const TO*)present(ctx, 2),
-                                                                       (int)mx_attr_int(ctx->attrs, "precision", MX_FLOAT32),
-                                                                       (TO*)ctx->outputs[0].data, n);
+    k_quantize<TX, Y><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>(qparams_of(x, s, ctx->attrs), (const TX*)x.data, s.data, s.dtype,
+                                                                      (int)mx_attr_int(ctx->attrs, "precision", MX_FLOAT32), Y(ctx), n);
   return MX_OK;
 }
 
-template <class TX, class TO>
-__global__ void k_dequantize(QParams q, const TX* __restrict__ x, const void* __restrict__ s, int sdtype, const TX* __restrict__ zp, TO* __restrict__ y,
-                             int64_t n) {
+// DequantizeLinear's x and zero point: stored integers, or decoded narrow floats.
+template <class TX> struct IntX {
+  const TX *x, *zp;
+  explicit IntX(const mx_kernel_ctx* ctx) : x((const TX*)ctx->inputs[0].data), zp((const TX*)present(ctx, 2)) {}
+  __device__ __forceinline__ double value(int64_t k) const { return (double)x[k]; }
+  __device__ __forceinline__ double zero_point(int64_t p) const { return zp ? (double)zp[p] : 0.0; }
+};
+struct NarrowFloatX {
+  const uint8_t *x, *zp;
+  Narrow f;
+  explicit NarrowFloatX(const mx_kernel_ctx* ctx)
+      : x((const uint8_t*)ctx->inputs[0].data), zp((const uint8_t*)present(ctx, 2)), f(narrow_of(ctx->inputs[0].dtype, nullptr)) {}
+  __device__ __forceinline__ double value(int64_t k) const { return f.decode(x[k]); }
+  __device__ __forceinline__ double zero_point(int64_t p) const { return zp ? (double)f.decode(zp[p]) : 0.0; }
+};
+
+template <class X, class TO>
+__global__ void k_dequantize(QParams q, X in, const void* __restrict__ s, int sdtype, TO* __restrict__ y, int64_t n) {
   MXC_GRID_LOOP(k, n) {
     const int64_t p = q(k);
-    y[k] = convert<TO>(((double)x[k] - (zp ? (double)zp[p] : 0.0)) * load_any(s, sdtype, p));
+    y[k] = convert<TO>((in.value(k) - in.zero_point(p)) * load_any(s, sdtype, p));
   }
 }
-template <class TX, class TO> int dequantize_linear(mx_kernel_ctx* ctx) {
+template <class X, class TO> int dequantize_linear(mx_kernel_ctx* ctx) {
   const mx_tensor &x = ctx->inputs[0], &s = ctx->inputs[1];
   const int64_t n = numel(x);
   if (n)
-    k_dequantize<TX, TO><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>(qparams_of(x, s, ctx->attrs), (const TX*)x.data, s.data, s.dtype,
-                                                                         (const TX*)present(ctx, 2), (TO*)ctx->outputs[0].data, n);
+    k_dequantize<X, TO><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>(qparams_of(x, s, ctx->attrs), X(ctx), s.data, s.dtype,
+                                                                       (TO*)ctx->outputs[0].data, n);
   return MX_OK;
 }
 
@@ -111,7 +152,7 @@ __global__ void k_dynamic_params(const float* __restrict__ x, int64_t n, float* 
 __global__ void k_dynamic_quantize(const float* __restrict__ x, const float* __restrict__ params, uint8_t* __restrict__ y, int64_t n) {
   const float scale = params[0];
   const double zp = params[1];
-  MXC_GRID_LOOP(k, n) y[k] = saturate_round<uint8_t>(x[k] / scale, zp);
+  MXC_GRID_LOOP(k, n) y[k] = saturate_round<uint8_t>(x[k] / scale, zp, 0, 255);
 }
 int dynamic_quantize_linear(mx_kernel_ctx* ctx) {
   const mx_tensor& x = ctx->inputs[0];
@@ -132,22 +173,30 @@ int dynamic_quantize_linear(mx_kernel_ctx* ctx) {
 using namespace mxcuda;
 
 // Keys "T1,T2,T3". QuantizeLinear: x (float32, float16, bfloat16, int32), the scale
-// (any of float32, float16, bfloat16: read at run time), y (int8, uint8, int16, uint16).
-#define REG_QUANTIZE_Y(TO, y_key, TX, x_key)                                                    \
-  MXC_KERNEL("QuantizeLinear", x_key ",float32," y_key, (quantize_linear<TX, TO>));             \
-  MXC_KERNEL("QuantizeLinear", x_key ",float16," y_key, (quantize_linear<TX, TO>));             \
-  MXC_KERNEL("QuantizeLinear", x_key ",bfloat16," y_key, (quantize_linear<TX, TO>));
-#define REG_QUANTIZE(TX, x_key)                                                                                        \
-  REG_QUANTIZE_Y(int8_t, "int8", TX, x_key) REG_QUANTIZE_Y(uint8_t, "uint8", TX, x_key)                               \
-  REG_QUANTIZE_Y(int16_t, "int16", TX, x_key) REG_QUANTIZE_Y(uint16_t, "uint16", TX, x_key)
+// (any of float32, float16, bfloat16: read at run time), y (every quantized type).
+#define REG_QUANTIZE_Y(Y, y_key, TX, x_key)                                          \
+  MXC_KERNEL("QuantizeLinear", x_key ",float32," y_key, (quantize_linear<TX, Y>));   \
+  MXC_KERNEL("QuantizeLinear", x_key ",float16," y_key, (quantize_linear<TX, Y>));   \
+  MXC_KERNEL("QuantizeLinear", x_key ",bfloat16," y_key, (quantize_linear<TX, Y>));
+#define REG_QUANTIZE(TX, x_key)                                                                                                  \
+  REG_QUANTIZE_Y(IntY<int8_t>, "int8", TX, x_key) REG_QUANTIZE_Y(IntY<uint8_t>, "uint8", TX, x_key)                             \
+  REG_QUANTIZE_Y(IntY<int16_t>, "int16", TX, x_key) REG_QUANTIZE_Y(IntY<uint16_t>, "uint16", TX, x_key)                         \
+  REG_QUANTIZE_Y(IntY<int8_t>, "int4", TX, x_key) REG_QUANTIZE_Y(IntY<uint8_t>, "uint4", TX, x_key)                             \
+  REG_QUANTIZE_Y(IntY<int8_t>, "int2", TX, x_key) REG_QUANTIZE_Y(IntY<uint8_t>, "uint2", TX, x_key)                             \
+  REG_QUANTIZE_Y(NarrowFloatY, "float8e4m3fn", TX, x_key) REG_QUANTIZE_Y(NarrowFloatY, "float8e4m3fnuz", TX, x_key)             \
+  REG_QUANTIZE_Y(NarrowFloatY, "float8e5m2", TX, x_key) REG_QUANTIZE_Y(NarrowFloatY, "float8e5m2fnuz", TX, x_key)               \
+  REG_QUANTIZE_Y(NarrowFloatY, "float4e2m1", TX, x_key)
 REG_QUANTIZE(float, "float32") REG_QUANTIZE(f16, "float16") REG_QUANTIZE(bf16, "bfloat16") REG_QUANTIZE(int32_t, "int32")
-// DequantizeLinear: x (int8, uint8, int16, uint16, int32), the scale (any of three), y (float32, float16, bfloat16).
-#define REG_DEQUANTIZE_Y(TO, y_key, TX, x_key)                                                   \
-  MXC_KERNEL("DequantizeLinear", x_key ",float32," y_key, (dequantize_linear<TX, TO>));          \
-  MXC_KERNEL("DequantizeLinear", x_key ",float16," y_key, (dequantize_linear<TX, TO>));          \
-  MXC_KERNEL("DequantizeLinear", x_key ",bfloat16," y_key, (dequantize_linear<TX, TO>));
-#define REG_DEQUANTIZE(TX, x_key) \
-  REG_DEQUANTIZE_Y(float, "float32", TX, x_key) REG_DEQUANTIZE_Y(f16, "float16", TX, x_key) REG_DEQUANTIZE_Y(bf16, "bfloat16", TX, x_key)
-REG_DEQUANTIZE(int8_t, "int8") REG_DEQUANTIZE(uint8_t, "uint8") REG_DEQUANTIZE(int16_t, "int16") REG_DEQUANTIZE(uint16_t, "uint16")
-REG_DEQUANTIZE(int32_t, "int32")
+// DequantizeLinear: x (every quantized type and int32), the scale (any of three), y (float32, float16, bfloat16).
+#define REG_DEQUANTIZE_Y(TO, y_key, X, x_key)                                                  \
+  MXC_KERNEL("DequantizeLinear", x_key ",float32," y_key, (dequantize_linear<X, TO>));          \
+  MXC_KERNEL("DequantizeLinear", x_key ",float16," y_key, (dequantize_linear<X, TO>));          \
+  MXC_KERNEL("DequantizeLinear", x_key ",bfloat16," y_key, (dequantize_linear<X, TO>));
+#define REG_DEQUANTIZE(X, x_key) \
+  REG_DEQUANTIZE_Y(float, "float32", X, x_key) REG_DEQUANTIZE_Y(f16, "float16", X, x_key) REG_DEQUANTIZE_Y(bf16, "bfloat16", X, x_key)
+REG_DEQUANTIZE(IntX<int8_t>, "int8") REG_DEQUANTIZE(IntX<uint8_t>, "uint8") REG_DEQUANTIZE(IntX<int16_t>, "int16")
+REG_DEQUANTIZE(IntX<uint16_t>, "uint16") REG_DEQUANTIZE(IntX<int32_t>, "int32")
+REG_DEQUANTIZE(IntX<int8_t>, "int4") REG_DEQUANTIZE(IntX<uint8_t>, "uint4") REG_DEQUANTIZE(IntX<int8_t>, "int2") REG_DEQUANTIZE(IntX<uint8_t>, "uint2")
+REG_DEQUANTIZE(NarrowFloatX, "float8e4m3fn") REG_DEQUANTIZE(NarrowFloatX, "float8e4m3fnuz") REG_DEQUANTIZE(NarrowFloatX, "float8e5m2")
+REG_DEQUANTIZE(NarrowFloatX, "float8e5m2fnuz") REG_DEQUANTIZE(NarrowFloatX, "float4e2m1")
 MXC_KERNEL("DynamicQuantizeLinear", "", dynamic_quantize_linear);
