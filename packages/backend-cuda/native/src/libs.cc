@@ -1,6 +1,7 @@
 // Vendor libraries opened at run time: cuBLAS (used for MatMul/Gemm in float32,
-// float64, float16 and bfloat16), cuDNN (Conv and FusedConv, bound in cudnn.cc;
-// MX_CUDA_CUDNN=0 leaves it unused) and cuBLASLt (found and reported; not used).
+// float64, float16 and bfloat16), cuBLASLt (Gemm with a bias vector, bound in
+// cublaslt.cc; MX_CUDA_CUBLASLT=0 leaves it unused) and cuDNN (Conv and
+// FusedConv, bound in cudnn.cc; MX_CUDA_CUDNN=0 leaves it unused).
 // No headers are needed: the few prototypes and enum values below are cuBLAS's
 // stable C API. Search order per library: each directory of MX_CUDA_LIBS
 // (colon-separated), then the dynamic loader's own search (LD_LIBRARY_PATH,
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "cublaslt.h"
 #include "runtime.h"
 
 namespace mxcuda {
@@ -140,12 +142,13 @@ void load_libraries() {
     std::string lt_v;
     if (cublaslt.h)
       if (auto v = (cublasLtGetVersion_t)dlsym(cublaslt.h, "cublasLtGetVersion")) lt_v = std::to_string(v());
+    const std::string lt_use = cublaslt.h ? cublaslt_bind(cublaslt.h) : "";
     std::string cublas_v;
     int v[3] = {0, 0, 0};
     if (cublas.h && p_property && !p_property(0, &v[0]) && !p_property(1, &v[1]) && !p_property(2, &v[2]))
       cublas_v = std::to_string(v[0]) + "." + std::to_string(v[1]) + "." + std::to_string(v[2]);
     text = line(cublas, cublas_v, "in use for MatMul/Gemm (float32, float64, float16, bfloat16)") + "; " +
-           line(cublaslt, lt_v, "found, not used") + "; " + line(cudnn, cudnn_v, cudnn_use.c_str()) +
+           line(cublaslt, lt_v, lt_use.c_str()) + "; " + line(cudnn, cudnn_v, cudnn_use.c_str()) +
            "; TF32 " + (allow_tf32() ? "on (MX_CUDA_ALLOW_TF32=1)" : "off");
   });
 }

@@ -31,7 +31,9 @@
 // tensor cores (WMMA 16x16x16, float accumulation) on sm_75+ (float16) and sm_80+
 // (bfloat16). cuBLAS, when it was loaded, runs MatMul/Gemm for float dtypes with
 // one batch stride per operand; float32 stays exact float32 unless
-// MX_CUDA_ALLOW_TF32=1. Integers accumulate in 64 bits and wrap.
+// MX_CUDA_ALLOW_TF32=1. Gemm in float32/float16/bfloat16 whose C is a row of N
+// added as is (beta 1) goes to cuBLASLt's bias epilogue first (cublaslt.cc).
+// Integers accumulate in 64 bits and wrap.
 // Tensor cores through WMMA are NVIDIA-only: a HIP build for AMD (__HIP_PLATFORM_AMD__)
 // compiles the tiled kernel alone.
 #if !defined(__HIP_PLATFORM_AMD__)
@@ -41,6 +43,7 @@
 #define MXC_WMMA 0
 #endif
 
+#include "../cublaslt.h"
 #include "common.cuh"
 
 namespace mxcuda {
@@ -479,6 +482,15 @@ template <class T> int gemm(mx_kernel_ctx* ctx) {
     p.cs1 = c1 == 1 ? 0 : 1;
   }
   if (!p.M || !p.N) return MX_OK;
+  if constexpr (dtype_of<T>() != 0 && dtype_of<T>() != MX_FLOAT64) {
+    // A bias row added as is (C of [N] or [1, N], beta 1): cuBLASLt adds it in
+    // the GEMM's epilogue, which saves the broadcast pass below and its re-read.
+    if (p.c && p.beta == 1.0 && p.cs0 == 0 && (p.cs1 == 1 || p.N == 1) && p.K > 0 && p.M < INT32_MAX && p.N < INT32_MAX &&
+        p.K < INT32_MAX) {
+      int st = MX_OK;
+      if (cublaslt_gemm_bias(ctx, dtype_of<T>(), p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.a, p.b, p.c, p.y, &st)) return st;
+    }
+  }
   if constexpr (dtype_of<T>() != 0) {
     if (cublas_available() && p.M < INT32_MAX && p.N < INT32_MAX && p.K < INT32_MAX && p.K > 0) {
       double beta = 0;
