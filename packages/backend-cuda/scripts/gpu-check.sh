@@ -6,8 +6,9 @@
 #   4. benchmarks in the same run: mx (gpu-bench.mjs) with cuBLAS/cuDNN when found and
 #      with its own kernels only, and PyTorch (torch-bench.py). cuBLAS/cuDNN come from
 #      the system or from PyTorch's wheels (MX_CUDA_LIBS overrides); the summary says
-#      which cuDNN mx doctor found and whether it was in use, and how many Conv shapes
-#      of the models step cuDNN planned or declined (MX_CUDA_CUDNN=verbose there).
+#      which cuDNN and cuBLASLt mx doctor found and whether they were in use, and how
+#      many Conv shapes of the models step cuDNN planned or declined and how many Gemm
+#      shapes cuBLASLt did (MX_CUDA_CUDNN=verbose MX_CUDA_CUBLASLT=verbose there).
 # Results go to $OUT (default ./gpu-out): one file per step and summary.txt.
 # MX_GPU_STEPS=conformance,bench-mx,... runs a subset (default: all of doctor,
 # conformance, onnx-node-tests, models, bench-mx, bench-mx-own, bench-torch); MX_GPU_STEP_LIMIT
@@ -86,9 +87,11 @@ PY
 fi
 
 step doctor 60 env MX_BACKENDS=cuda,cpu "$node" "$repo/packages/core/dist/cli.js" doctor
-# Which cuDNN mx found and whether Conv uses it (the doctor line: "in use for Conv ..." or why not).
+# Which cuDNN and cuBLASLt mx found and whether Conv and Gemm use them (the doctor line: "in use
+# for ..." or why not).
 if picked doctor; then
   echo "cuDNN: $(grep -o 'cuDNN[^;]*' "$OUT/doctor.txt" | head -n 1 || true)" | tee -a "$summary"
+  echo "cuBLASLt: $(grep -o 'cuBLASLt[^;]*' "$OUT/doctor.txt" | head -n 1 || true)" | tee -a "$summary"
 fi
 
 cat > "$repo/conformance.mjs" <<'JS'
@@ -146,11 +149,14 @@ for (const dir of dirs) {
 }
 process.exitCode = bad ? 1 : 0;
 JS
-step models 240 env MX_BACKENDS=cuda,cpu MX_CUDA_CUDNN=verbose "$node" "$repo/models.mjs" "$work/shared/models"
+step models 240 env MX_BACKENDS=cuda,cpu MX_CUDA_CUDNN=verbose MX_CUDA_CUBLASLT=verbose "$node" "$repo/models.mjs" "$work/shared/models"
 if picked models; then
   planned=$(grep -c '^mx cuda: cuDNN Conv ' "$OUT/models.txt" || true)
   declined=$(grep -c '^mx cuda: cuDNN declined ' "$OUT/models.txt" || true)
   echo "cuDNN in the models step: $planned Conv shapes planned, $declined declined (reasons in models.txt)" | tee -a "$summary"
+  planned=$(grep -c '^mx cuda: cuBLASLt Gemm ' "$OUT/models.txt" || true)
+  declined=$(grep -c '^mx cuda: cuBLASLt declined ' "$OUT/models.txt" || true)
+  echo "cuBLASLt in the models step: $planned Gemm shapes with a bias planned, $declined declined (reasons in models.txt)" | tee -a "$summary"
 fi
 
 cp "$here/gpu-bench.mjs" "$repo/gpu-bench.mjs"
