@@ -10,7 +10,7 @@
       'target_name': 'mx_backend_cuda',
       'conditions': [
         ['cuda_home==""', { 'sources': ['src/stub.cc'] }, {
-          'sources': ['src/backend.cc', 'src/libs.cc'],
+          'sources': ['src/backend.cc', 'src/libs.cc', 'src/cudnn.cc', 'src/cublaslt.cc'],
           'include_dirs': ['<(cuda_home)/include'],
           'libraries': [
             '-Wl,--whole-archive', '<(cuda_archive)', '-Wl,--no-whole-archive',

@@ -3,9 +3,12 @@
 #   1. the conformance kit on cuda:0 (every declared kernel against core's reference);
 #   2. the ONNX backend node tests with MX_BACKENDS=cuda,cpu;
 #   3. ../shared/models through mx.onnx on cuda:0 (CPU fallback per node);
-#   4. benchmarks in the same run: mx (gpu-bench.mjs) with cuBLAS when found and with
-#      its own kernels only, and PyTorch (torch-bench.py). cuBLAS/cuDNN come from the
-#      system or from PyTorch's wheels (MX_CUDA_LIBS overrides).
+#   4. benchmarks in the same run: mx (gpu-bench.mjs) with cuBLAS/cuDNN when found and
+#      with its own kernels only, and PyTorch (torch-bench.py). cuBLAS/cuDNN come from
+#      the system or from PyTorch's wheels (MX_CUDA_LIBS overrides); the summary says
+#      which cuDNN and cuBLASLt mx doctor found and whether they were in use, and how
+#      many Conv shapes of the models step cuDNN planned or declined and how many Gemm
+#      shapes cuBLASLt did (MX_CUDA_CUDNN=verbose MX_CUDA_CUBLASLT=verbose there).
 # Results go to $OUT (default ./gpu-out): one file per step and summary.txt.
 # MX_GPU_STEPS=conformance,bench-mx,... runs a subset (default: all of doctor,
 # conformance, onnx-node-tests, models, bench-mx, bench-mx-own, bench-torch); MX_GPU_STEP_LIMIT
@@ -40,6 +43,7 @@ echo '{"name":"gpu-check","private":true,"dependencies":{"@mx/backend-cuda":"*",
 export MX_APP_ROOT="$repo"
 
 steps=",${MX_GPU_STEPS:-doctor,conformance,onnx-node-tests,models,bench-mx,bench-mx-own,bench-torch},"
+picked() { case "$steps" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
   local name="$1" limit="${MX_GPU_STEP_LIMIT:-$2}"; shift 2
   case "$steps" in *",$name,"*) ;; *) return 0 ;; esac
@@ -50,25 +54,45 @@ step() {  # step NAME TIMEOUT COMMAND...: runs, records exit code and time
   tail -n 3 "$OUT/$name.txt" | sed 's/^/    /' | tee -a "$summary"
 }
 
-# cuBLAS/cuDNN: the system's, or those PyTorch's wheels ship (nvidia-* packages), unless MX_CUDA_LIBS is set.
+# cuBLAS/cuDNN: the system's, or those PyTorch's wheels ship, unless MX_CUDA_LIBS is set: every
+# nvidia/*/lib folder of the nvidia-* wheels (cuBLAS, cuDNN and what they load: nvrtc, the CUDA
+# runtime...) and torch/lib (older wheels bundle cuDNN there). They go first in MX_CUDA_LIBS and in
+# LD_LIBRARY_PATH, where cuDNN's own loads of its sub-libraries and their dependencies look.
 if [ -z "${MX_CUDA_LIBS:-}" ] && command -v python3 >/dev/null 2>&1; then
   libs="$(python3 - <<'PY' 2>/dev/null
-import importlib, os
+import glob, importlib, os
 dirs = []
-for m in ("nvidia.cublas", "nvidia.cudnn"):
+def add(d):
+    if os.path.isdir(d) and glob.glob(os.path.join(d, "lib*.so*")) and d not in dirs:
+        dirs.append(d)
+for name in ("nvidia", "torch"):
     try:
-        mod = importlib.import_module(m)
-        for p in getattr(mod, "__path__", []):
-            if os.path.isdir(os.path.join(p, "lib")): dirs.append(os.path.join(p, "lib"))
+        mod = importlib.import_module(name)
     except Exception:
-        pass
+        continue
+    for root in getattr(mod, "__path__", []):
+        if name == "nvidia":
+            for d in sorted(glob.glob(os.path.join(root, "*", "lib"))):
+                add(d)
+        else:
+            add(os.path.join(root, "lib"))
 print(":".join(dirs))
 PY
 )"
-  if [ -n "$libs" ]; then export MX_CUDA_LIBS="$libs"; echo "MX_CUDA_LIBS=$libs (from PyTorch's wheels)" | tee -a "$summary"; fi
+  if [ -n "$libs" ]; then
+    export MX_CUDA_LIBS="$libs"
+    export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "MX_CUDA_LIBS=$libs (from PyTorch's wheels; also first in LD_LIBRARY_PATH)" | tee -a "$summary"
+  fi
 fi
 
 step doctor 60 env MX_BACKENDS=cuda,cpu "$node" "$repo/packages/core/dist/cli.js" doctor
+# Which cuDNN and cuBLASLt mx found and whether Conv and Gemm use them (the doctor line: "in use
+# for ..." or why not).
+if picked doctor; then
+  echo "cuDNN: $(grep -o 'cuDNN[^;]*' "$OUT/doctor.txt" | head -n 1 || true)" | tee -a "$summary"
+  echo "cuBLASLt: $(grep -o 'cuBLASLt[^;]*' "$OUT/doctor.txt" | head -n 1 || true)" | tee -a "$summary"
+fi
 
 cat > "$repo/conformance.mjs" <<'JS'
 import * as mx from '@mx/core';
@@ -125,12 +149,20 @@ for (const dir of dirs) {
 }
 process.exitCode = bad ? 1 : 0;
 JS
-step models 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/models.mjs" "$work/shared/models"
+step models 240 env MX_BACKENDS=cuda,cpu MX_CUDA_CUDNN=verbose MX_CUDA_CUBLASLT=verbose "$node" "$repo/models.mjs" "$work/shared/models"
+if picked models; then
+  planned=$(grep -c '^mx cuda: cuDNN Conv ' "$OUT/models.txt" || true)
+  declined=$(grep -c '^mx cuda: cuDNN declined ' "$OUT/models.txt" || true)
+  echo "cuDNN in the models step: $planned Conv shapes planned, $declined declined (reasons in models.txt)" | tee -a "$summary"
+  planned=$(grep -c '^mx cuda: cuBLASLt Gemm ' "$OUT/models.txt" || true)
+  declined=$(grep -c '^mx cuda: cuBLASLt declined ' "$OUT/models.txt" || true)
+  echo "cuBLASLt in the models step: $planned Gemm shapes with a bias planned, $declined declined (reasons in models.txt)" | tee -a "$summary"
+fi
 
 cp "$here/gpu-bench.mjs" "$repo/gpu-bench.mjs"
 resnet="$work/shared/models/onnx-light/resnet50/model.onnx"
 step bench-mx 240 env MX_BACKENDS=cuda,cpu "$node" "$repo/gpu-bench.mjs" "$resnet"
-# The same with mx's own kernels only (no vendor library), to see what cuBLAS adds.
+# The same with mx's own kernels only (no vendor library), to see what cuBLAS and cuDNN add.
 step bench-mx-own 240 env MX_BACKENDS=cuda,cpu MX_CUDA_LIBS=none "$node" "$repo/gpu-bench.mjs" "$resnet"
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' 2>/dev/null; then
   step bench-torch 240 python3 "$here/torch-bench.py"

@@ -1,9 +1,12 @@
 // Vendor libraries opened at run time: cuBLAS (used for MatMul/Gemm in float32,
-// float64, float16 and bfloat16), cuBLASLt and cuDNN (found and reported; not used
-// yet). No headers are needed: the few prototypes and enum values below are
-// cuBLAS's stable C API. Search order per library: each directory of MX_CUDA_LIBS
+// float64, float16 and bfloat16), cuBLASLt (Gemm with a bias vector, bound in
+// cublaslt.cc; MX_CUDA_CUBLASLT=0 leaves it unused) and cuDNN (Conv and
+// FusedConv, bound in cudnn.cc; MX_CUDA_CUDNN=0 leaves it unused).
+// No headers are needed: the few prototypes and enum values below are cuBLAS's
+// stable C API. Search order per library: each directory of MX_CUDA_LIBS
 // (colon-separated), then the dynamic loader's own search (LD_LIBRARY_PATH,
-// ld.so.cache, system paths), trying sonames from the newest major down.
+// ld.so.cache, system paths), trying sonames from the newest major down; cuBLAS
+// and cuBLASLt are opened before cuDNN, which may need them.
 // MX_CUDA_LIBS=none loads nothing (own kernels only).
 #include <dlfcn.h>
 
@@ -14,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "cublaslt.h"
 #include "runtime.h"
 
 namespace mxcuda {
@@ -127,18 +131,24 @@ void load_libraries() {
       if (!l.h) return std::string(l.label) + ": not found (" + l.error + ")";
       return std::string(l.label) + (version.empty() ? "" : " " + version) + " from " + l.path + ": " + use;
     };
+    // cudnnGetVersion: major*1000 + minor*100 + patch up to cuDNN 8, major*10000 + minor*100 + patch from 9.
     std::string cudnn_v;
     if (cudnn.h)
-      if (auto v = (cudnnGetVersion_t)dlsym(cudnn.h, "cudnnGetVersion")) cudnn_v = std::to_string(v());
+      if (auto fn = (cudnnGetVersion_t)dlsym(cudnn.h, "cudnnGetVersion")) {
+        const size_t v = fn(), major_unit = v >= 90000 ? 10000 : 1000;
+        cudnn_v = std::to_string(v / major_unit) + "." + std::to_string(v % major_unit / 100) + "." + std::to_string(v % 100);
+      }
+    const std::string cudnn_use = cudnn.h ? cudnn_bind(cudnn.h) : "";
     std::string lt_v;
     if (cublaslt.h)
       if (auto v = (cublasLtGetVersion_t)dlsym(cublaslt.h, "cublasLtGetVersion")) lt_v = std::to_string(v());
+    const std::string lt_use = cublaslt.h ? cublaslt_bind(cublaslt.h) : "";
     std::string cublas_v;
     int v[3] = {0, 0, 0};
     if (cublas.h && p_property && !p_property(0, &v[0]) && !p_property(1, &v[1]) && !p_property(2, &v[2]))
       cublas_v = std::to_string(v[0]) + "." + std::to_string(v[1]) + "." + std::to_string(v[2]);
     text = line(cublas, cublas_v, "in use for MatMul/Gemm (float32, float64, float16, bfloat16)") + "; " +
-           line(cublaslt, lt_v, "found, not used yet") + "; " + line(cudnn, cudnn_v, "found, not used yet (own Conv kernels)") +
+           line(cublaslt, lt_v, lt_use.c_str()) + "; " + line(cudnn, cudnn_v, cudnn_use.c_str()) +
            "; TF32 " + (allow_tf32() ? "on (MX_CUDA_ALLOW_TF32=1)" : "off");
   });
 }

@@ -1,5 +1,5 @@
 // runtime.h: what kernels share with the backend's device code (backend.cc):
-// the per-queue stream, device faults, and cuBLAS when it was loaded.
+// the per-queue stream, device faults, and cuBLAS and cuDNN when they were loaded.
 //
 // Contract: kernels run on their device queue's worker thread, which stream_create
 // bound to the device (cudaSetDevice), and enqueue work on stream_of(ctx) only;
@@ -52,6 +52,19 @@ int cublas_gemm(mx_kernel_ctx* ctx, int dtype, bool ta, bool tb, int64_t m, int6
 const char* libraries_text();
 void load_libraries();
 bool allow_tf32();
+
+// cuDNN, when it was loaded and its symbols resolved (cudnn.cc). cudnn_conv runs
+// a Conv's convolution (inputs 0 and 1 into output 0, with ctx's strides,
+// dilations, pads and group; no bias) as Y = conv(X, W), or Y = conv(X, W) + Y
+// when accumulate. Returns false when cuDNN declines the call (not loaded,
+// MX_CUDA_CUDNN=0, a shape it cannot express, a failure status: remembered per
+// shape): the caller then runs its own kernel over Y. Returns true with *status
+// MX_OK when the convolution is enqueued on the queue's stream, or with an error
+// (a device fault) and the message written.
+bool cudnn_conv(mx_kernel_ctx* ctx, bool accumulate, int* status);
+// Called once by load_libraries with cuDNN's dlopen handle: resolves the symbols
+// and loads the sub-libraries; returns the use part of mx doctor's cuDNN line.
+const char* cudnn_bind(void* lib);
 
 }  // namespace mxcuda
 

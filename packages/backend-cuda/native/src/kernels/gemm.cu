@@ -12,6 +12,11 @@
 //     the residual Z (optional, Y's shape) and the activation ('Identity', 'Relu',
 //     'LeakyRelu' with activation_params [alpha], 'Clip' with [min, max]; Relu,
 //     LeakyRelu and Clip keep NaN) are applied as each element of Y is written.
+//   Conv/FusedConv through cuDNN (cudnn.cc, when it is loaded and accepts the
+//     shape; else the kernels here): cuDNN writes conv(X, W) to Y, then one
+//     elementwise pass adds the bias and Z and applies the activation (none when
+//     there is nothing to add). float16/bfloat16 are thus rounded twice (the
+//     convolution, then the sum) where the own kernel rounds once.
 //   MatMulInteger: Y = (A - a_zp) @ (B - b_zp) in int32 (MatMul semantics, wrapping);
 //     a_zp per tensor or per index of A's dim rank-2, b_zp per tensor or per column.
 //   QLinearMatMul: y = saturate(round_half_even(acc * m + y_zp)), acc the integer
@@ -26,7 +31,9 @@
 // tensor cores (WMMA 16x16x16, float accumulation) on sm_75+ (float16) and sm_80+
 // (bfloat16). cuBLAS, when it was loaded, runs MatMul/Gemm for float dtypes with
 // one batch stride per operand; float32 stays exact float32 unless
-// MX_CUDA_ALLOW_TF32=1. Integers accumulate in 64 bits and wrap.
+// MX_CUDA_ALLOW_TF32=1. Gemm in float32/float16/bfloat16 whose C is a row of N
+// added as is (beta 1) goes to cuBLASLt's bias epilogue first (cublaslt.cc).
+// Integers accumulate in 64 bits and wrap.
 // Tensor cores through WMMA are NVIDIA-only: a HIP build for AMD (__HIP_PLATFORM_AMD__)
 // compiles the tiled kernel alone.
 #if !defined(__HIP_PLATFORM_AMD__)
@@ -36,6 +43,7 @@
 #define MXC_WMMA 0
 #endif
 
+#include "../cublaslt.h"
 #include "common.cuh"
 
 namespace mxcuda {
@@ -109,6 +117,16 @@ struct ConvGeom {
   }
 };
 enum PostAct { kActNone, kActRelu, kActLeakyRelu, kActClip };
+// FusedConv's activation of an accumulated value r (float, or double for float64);
+// Relu, LeakyRelu and Clip keep NaN (every comparison with NaN is false).
+template <class R> __device__ __forceinline__ R post_act(R r, int act, double p0, double p1) {
+  switch (act) {
+    case kActRelu: return r < R(0) ? R(0) : r;
+    case kActLeakyRelu: return r < R(0) ? R(p0) * r : r;
+    case kActClip: return r < R(p0) ? R(p0) : r > R(p1) ? R(p1) : r;
+    default: return r;
+  }
+}
 template <class T> struct ConvP {
   const T* x;
   const T* w;
@@ -133,13 +151,7 @@ template <class T> struct ConvP {
       R r = R(v);
       if (p->bias) r += R(up(p->bias[ch]));
       if (p->z) r += R(up(p->z[at]));
-      switch (p->act) {
-        case kActRelu: r = r < R(0) ? R(0) : r; break;
-        case kActLeakyRelu: r = r < R(0) ? R(p->p0) * r : r; break;
-        case kActClip: r = r < R(p->p0) ? R(p->p0) : r > R(p->p1) ? R(p->p1) : r; break;
-        default: break;
-      }
-      p->y[at] = convert<T>(r);
+      p->y[at] = convert<T>(post_act(r, p->act, p->p0, p->p1));
     }
   };
   __device__ View view(int64_t z) const { return View{this, z}; }
@@ -470,6 +482,15 @@ template <class T> int gemm(mx_kernel_ctx* ctx) {
     p.cs1 = c1 == 1 ? 0 : 1;
   }
   if (!p.M || !p.N) return MX_OK;
+  if constexpr (dtype_of<T>() != 0 && dtype_of<T>() != MX_FLOAT64) {
+    // A bias row added as is (C of [N] or [1, N], beta 1): cuBLASLt adds it in
+    // the GEMM's epilogue, which saves the broadcast pass below and its re-read.
+    if (p.c && p.beta == 1.0 && p.cs0 == 0 && (p.cs1 == 1 || p.N == 1) && p.K > 0 && p.M < INT32_MAX && p.N < INT32_MAX &&
+        p.K < INT32_MAX) {
+      int st = MX_OK;
+      if (cublaslt_gemm_bias(ctx, dtype_of<T>(), p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.a, p.b, p.c, p.y, &st)) return st;
+    }
+  }
   if constexpr (dtype_of<T>() != 0) {
     if (cublas_available() && p.M < INT32_MAX && p.N < INT32_MAX && p.K < INT32_MAX && p.K > 0) {
       double beta = 0;
@@ -524,6 +545,19 @@ template <class P> int conv_geometry(mx_kernel_ctx* ctx, const char* op, const m
   return MX_OK;
 }
 
+// The cuDNN path's store: Y = act(Y + bias[channel] + Z) in one pass over Y
+// (bias and Z optional), the additions in the own kernel's order.
+template <class T>
+__global__ void k_conv_epilogue(T* y, const T* bias, const T* z, int act, double p0, double p1, int64_t n, int64_t opos, int64_t channels) {
+  using R = std::conditional_t<std::is_same<T, double>::value, double, float>;
+  MXC_GRID_LOOP(i, n) {
+    R r = R(up(y[i]));
+    if (bias) r += R(up(bias[(i / opos) % channels]));
+    if (z) r += R(up(z[i]));
+    y[i] = convert<T>(post_act(r, act, p0, p1));
+  }
+}
+
 template <class T> int conv_post(mx_kernel_ctx* ctx, const T* z, int act, double p0, double p1) {
   const mx_tensor &X = ctx->inputs[0], &W = ctx->inputs[1], &Y = ctx->outputs[0];
   const mx_tensor* Bias = ctx->num_inputs > 2 && ctx->inputs[2].data ? &ctx->inputs[2] : nullptr;
@@ -537,6 +571,18 @@ template <class T> int conv_post(mx_kernel_ctx* ctx, const T* z, int act, double
   p.p0 = p0;
   p.p1 = p1;
   p.y = (T*)Y.data;
+  if (!p.M || !p.N || !p.batch) return MX_OK;
+  // cuDNN, when loaded, computes the convolution (adding Z in place when Z is Y's
+  // own memory); the bias, residual and activation follow in one elementwise pass.
+  const bool z_in_y = z && (const void*)z == Y.data;
+  int st = MX_OK;
+  if (cudnn_conv(ctx, z_in_y, &st)) {
+    if (st != MX_OK || (!p.bias && (!z || z_in_y) && act == kActNone)) return st;
+    const int64_t n = numel(Y);
+    k_conv_epilogue<T><<<blocks_for(n), kThreads, 0, stream_of(ctx)>>>(p.y, p.bias, z_in_y ? nullptr : z, act, p0, p1, n, p.g.opos,
+                                                                       p.g.mo);
+    return MX_OK;
+  }
   return launch<ConvP<T>, T>(ctx, p);
 }
 
