@@ -209,6 +209,7 @@ describe('cpu Conv', () => {
     // 7 positions to a panel where the CPU has AVX-512VL: 49 and 196 fill whole panels
     await conv([1, 96, 7, 7], [37, 96, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
     await conv([1, 1024, 14, 14], [40, 1024, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], false);
+    await conv([2, 64, 6, 6], [40, 64, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true); // 36 positions: 6 to a panel
     await conv([2, 40, 13, 11], [37, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 1, 2], true);
     await conv([1, 33, 9, 9], [70, 33, 3, 3], 1, [3, 3], [1, 1], [2, 2], [2, 2, 2, 2], false);
   });

@@ -203,6 +203,18 @@ MX_AVX2 void pack_a6_rows_avx2(const float* const* rows, int64_t kc, float* dst)
 }
 #endif
 
+#ifdef MX_GEMM_X86
+// A transposed float A's MR (<= 8) rows: the MR values of each p are
+// contiguous in the source and in the panel, one masked load and store each.
+template <int MR>
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) void pack_a_cols_avx512vl(const float* src, int64_t cs, int64_t kc,
+                                                                                float* dst) {
+  static_assert(MR <= 8, "one ymm per p");
+  constexpr __mmask8 m = (1u << MR) - 1;
+  for (int64_t p = 0; p < kc; p++) _mm256_mask_storeu_ps(dst + p * MR, m, _mm256_maskz_loadu_ps(m, src + p * cs));
+}
+#endif
+
 // dst: ceil(mc / MR) panels; panel q holds rows i0 + q*MR.. as dst[p * MR + r].
 template <class T, int MR>
 void pack_a(const mat_view<T>& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* dst) {
@@ -223,6 +235,14 @@ void pack_a(const mat_view<T>& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc
       for (int64_t p = 0; p < kc; p++)
         for (int r = 0; r < MR; r++) dst[p * MR + r] = rows[r][p];
     } else if (m == MR && A.rs == 1) {  // transposed A: MR contiguous values per p
+#ifdef MX_GEMM_X86
+      if constexpr (std::is_same_v<T, float>) {
+        if (cpu_has_avx512vl()) {
+          pack_a_cols_avx512vl<MR>(src, A.cs, kc, dst);
+          continue;
+        }
+      }
+#endif
       for (int64_t p = 0; p < kc; p++)
         for (int r = 0; r < MR; r++) dst[p * MR + r] = src[p * A.cs + r];
     } else {
