@@ -54,12 +54,13 @@ inline uint32_t default_threads() {
 // Polls ready() for a while before a helper (or the waiting caller, or a
 // queue's worker) sleeps: a short burst of pause instructions, then
 // sched_yield between polls for up to poll_window() (MX_POOL_POLL_US, default
-// 3000 us). Consecutive kernels, and the next run of a model, then find the
+// 10000 us). Consecutive kernels, and the next run of a model, then find the
 // helpers awake: a futex wake-up can take longer than a kernel on a virtual
-// machine whose idle CPUs the host deschedules (with 30 us of polling, the
-// helper missed about half of squeezenet's jobs right after another runtime's
-// run: `pnpm bench`, which alternates the two, gave 1.50 of onnxruntime's time
-// then, 0.99-1.06 with this). A yield
+// machine whose idle CPUs the host deschedules. Measured there with squeezenet
+// runs alternating with onnxruntime's (4.4 ms each, 2 threads, 300 of each):
+// mx's median / 90th percentile 4.8 / 8.6 ms without polling, 4.5-4.9 / 7.2 ms
+// polling 3 ms (shorter than the other runtime's run), 4.3 / 4.5 ms polling
+// 10 ms, onnxruntime's own times unchanged (4.3-4.4 ms median). A yield
 // hands the core to any thread that shares it (more threads than free cores:
 // other processes, or a pool larger than its CPUs), so polling does not take
 // the core from the thread doing the work; it does show as CPU time while idle.
@@ -69,7 +70,7 @@ inline std::chrono::microseconds poll_window() {
     const char* s = std::getenv("MX_POOL_POLL_US");
     char* end = nullptr;
     const long v = s ? std::strtol(s, &end, 10) : -1;
-    return std::chrono::microseconds(s && end != s && *end == '\0' && v >= 0 ? std::min(v, 1000000L) : 3000);
+    return std::chrono::microseconds(s && end != s && *end == '\0' && v >= 0 ? std::min(v, 1000000L) : 10000);
   }();
   return w;
 }
@@ -121,9 +122,9 @@ class Pool {
   // Wakes sleeping helpers ahead of the work a queue task is about to start
   // (they poll again for poll_window()), so that the first kernels do not wait for their
   // wake-up, which on a virtual machine idle for a while can outlast a kernel.
-  // Called by the thread that calls parallel_for.
+  // Any thread may call it.
   void wake() {
-    if (!started_ || sleepers_.load() == 0) return;
+    if (!started_.load(std::memory_order_acquire) || sleepers_.load() == 0) return;
     warm_.fetch_add(1);
     { std::lock_guard<std::mutex> lk(m_); }
     wake_.notify_all();
@@ -183,8 +184,8 @@ class Pool {
   }
 
   void start_helpers() {
-    if (started_) return;
-    started_ = true;
+    if (started_.load(std::memory_order_relaxed)) return;
+    started_.store(true, std::memory_order_release);
     for (uint32_t i = 1; i < c_.size; i++) {
       try {
         threads_.emplace_back([this] { helper(); });
@@ -235,7 +236,7 @@ class Pool {
 
   mx_pool c_{};
   std::vector<std::thread> threads_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};  // written by the thread that calls parallel_for, read by wake()
   std::mutex m_;
   std::condition_variable wake_, done_;
   bool caller_waits_ = false;  // under m_

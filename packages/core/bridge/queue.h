@@ -108,7 +108,13 @@ class Queue {
     }
     submitted_++;
     store(submitted_out_, submitted_);
-    if (wake) cv_.notify_one();
+    if (wake) {
+      cv_.notify_one();
+      // The pool's helpers sleep too: they start waking now, alongside the
+      // worker, instead of after it (each wake-up on an idle virtual CPU can
+      // take longer than a kernel).
+      pool_.wake();
+    }
   }
 
   // Runs a task on the calling (JS) thread when the queue is idle, counted like a
