@@ -218,6 +218,67 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
   return p;
 }
 
+// Y[m, p] = act(ct[p, m] + b[m] + Z[m, p]) for channels [m0, m1) and every
+// position p of one image (ct = Y^T, rows M apart; b and zn may be null): the
+// transposed GEMM's store. 8 x 8 blocks transpose in registers (AVX2); the
+// edges go one value at a time, with the same numerics.
+inline __attribute__((always_inline)) void transposed_out_edge(const float* ct, int64_t M, int64_t P, int64_t m0,
+                                                               int64_t m1, int64_t p0, const float* b,
+                                                               const gemm_post<float>& post, const float* zn,
+                                                               float* yn) {
+  for (int64_t m = m0; m < m1; m++) {
+    const float bm = b ? b[m] : 0.0f;
+    for (int64_t p = p0; p < P; p++) {
+      float v = ct[p * M + m] + bm;
+      if (zn) v += zn[m * P + p];
+      yn[m * P + p] = activate(post.act, post.p0, post.p1, v);
+    }
+  }
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void transposed_out_avx2(const float* ct, int64_t M, int64_t P, int64_t m0,
+                                                             int64_t m1, const float* b, const gemm_post<float>& post,
+                                                             const float* zn, float* yn) {
+  const int64_t P8 = P / 8 * 8;
+  int64_t m = m0;
+  for (; m + 8 <= m1; m += 8) {
+    for (int64_t p = 0; p < P8; p += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(ct + (p + i) * M + m);  // position p + i, channels m..m+7
+      // 8 x 8 transpose: pairs, quads, then 128-bit halves
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      const __m256 c[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+      for (int j = 0; j < 8; j++) {  // channel m + j, positions p..p+7
+        __m256 v = c[j];
+        if (b) v = _mm256_add_ps(v, _mm256_set1_ps(b[m + j]));
+        if (zn) v = _mm256_add_ps(v, _mm256_loadu_ps(zn + (m + j) * P + p));
+        _mm256_storeu_ps(yn + (m + j) * P + p, activate_vec<float>(post.act, post.p0, post.p1, v));
+      }
+    }
+    transposed_out_edge(ct, M, P, m, m + 8, P8, b, post, zn, yn);
+  }
+  transposed_out_edge(ct, M, P, m, m1, 0, b, post, zn, yn);
+}
+#endif
+void transposed_out(const float* ct, int64_t M, int64_t P, int64_t m0, int64_t m1, const float* b,
+                    const gemm_post<float>& post, const float* zn, float* yn) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma();
+  if (avx2) return transposed_out_avx2(ct, M, P, m0, m1, b, post, zn, yn);
+#endif
+  transposed_out_edge(ct, M, P, m0, m1, 0, b, post, zn, yn);
+}
+
 // Convolutions with small output planes (the late stages of a CNN: 14x14, 7x7)
 // may run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
 // micro-kernel's 16-wide side then runs along the output channels (whole
@@ -277,25 +338,10 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
     if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
     const float* zn = post.z ? post.z + n * M * P : nullptr;
-    // 16 x 16 blocks through a local tile: both sides are read and written
-    // along cache lines (a column walk of Y^T would hit one cache set per
-    // power-of-two M).
-    parallel_for(ctx->pool, (M + 15) / 16, std::max<int64_t>(1, 1024 / P), [&](int64_t q0, int64_t q1) {
-      float t[16][16];
-      for (int64_t m0 = q0 * 16; m0 < std::min(M, q1 * 16); m0 += 16) {
-        const int mn = (int)std::min<int64_t>(16, M - m0);
-        for (int64_t p0 = 0; p0 < P; p0 += 16) {
-          const int pn = (int)std::min<int64_t>(16, P - p0);
-          for (int i = 0; i < pn; i++)
-            for (int j = 0; j < mn; j++) t[j][i] = ct[(p0 + i) * M + m0 + j];
-          for (int j = 0; j < mn; j++) {
-            const float bm = b ? b[m0 + j] : 0.0f;
-            float* yr = yn + (m0 + j) * P + p0;
-            for (int i = 0; i < pn; i++) yr[i] = t[j][i] + bm;
-            apply_act(post, yr, zn ? zn + (yr - yn) : nullptr, pn);
-          }
-        }
-      }
+    // by blocks of 8 channels, so both sides are read and written along cache
+    // lines (a column walk of Y^T would hit one cache set per power-of-two M)
+    parallel_for(ctx->pool, (M + 7) / 8, std::max<int64_t>(1, 512 / P), [&](int64_t q0, int64_t q1) {
+      transposed_out(ct, M, P, q0 * 8, std::min(M, q1 * 8), b, post, zn, yn);
     });
   }
   return MX_OK;

@@ -88,9 +88,18 @@ template <> struct avx<double> {
   }
 };
 
+// activate() on a vector: max(0, x) and min(hi, max(lo, x)) return x where x
+// is NaN (as the scalar form does).
+template <class T>
+MX_TILE_AVX2 MX_TILE_INLINE typename avx<T>::V activate_vec(int act, T p0, T p1, typename avx<T>::V x) {
+  using S = avx<T>;
+  if (act == ACT_RELU) return S::max(S::zero(), x);
+  if (act == ACT_LEAKY_RELU) return S::neg_select(x, S::mul(S::set1(p0), x));
+  if (act == ACT_CLIP) return S::min(S::set1(p1), S::max(S::set1(p0), x));
+  return x;
+}
+
 // Row r of a tile: x0, x1 (the accumulators) through tile_args into c's row.
-// The operations are activate()'s: max(0, x) and min(hi, max(lo, x)) return x
-// where x is NaN.
 template <class T>
 MX_TILE_AVX2 MX_TILE_INLINE void store_row(int r, typename avx<T>::V x0, typename avx<T>::V x1, T* c, int64_t ldc,
                                         const tile_args<T>& t, bool full, __m256i m0, __m256i m1) {
@@ -115,18 +124,8 @@ MX_TILE_AVX2 MX_TILE_INLINE void store_row(int r, typename avx<T>::V x0, typenam
     x0 = S::add(x0, S::loadn(zr, full, m0));
     x1 = S::add(x1, S::loadn(zr + S::W, full, m1));
   }
-  if (t.act == ACT_RELU) {
-    x0 = S::max(S::zero(), x0);
-    x1 = S::max(S::zero(), x1);
-  } else if (t.act == ACT_LEAKY_RELU) {
-    const typename S::V a = S::set1(t.p0);
-    x0 = S::neg_select(x0, S::mul(a, x0));
-    x1 = S::neg_select(x1, S::mul(a, x1));
-  } else if (t.act == ACT_CLIP) {
-    const typename S::V lo = S::set1(t.p0), hi = S::set1(t.p1);
-    x0 = S::min(hi, S::max(lo, x0));
-    x1 = S::min(hi, S::max(lo, x1));
-  }
+  x0 = activate_vec<T>(t.act, t.p0, t.p1, x0);
+  x1 = activate_vec<T>(t.act, t.p0, t.p1, x1);
   S::storen(cr, x0, full, m0);
   S::storen(cr + S::W, x1, full, m1);
 }
