@@ -221,6 +221,10 @@ describe('cpu Conv', () => {
       [[1, 32, 14, 14], [40, 32, 3, 3], [1, 1, 1, 1]],
       [[2, 24, 14, 18], [16, 24, 3, 3], [0, 0, 1, 1]],
       [[1, 16, 30, 30], [24, 16, 3, 3], [1, 1, 1, 1]],
+      // small planes (F(4x4) would have 4 tiles) by F(2x2, 3x3): 7x7, two images; 8x6 and 7x5 with asymmetric pads
+      [[2, 64, 7, 7], [72, 64, 3, 3], [1, 1, 1, 1]],
+      [[1, 64, 8, 6], [64, 64, 3, 3], [0, 1, 2, 1]],
+      [[1, 80, 7, 5], [66, 80, 3, 3], [1, 1, 1, 1]],
     ] as [number[], number[], number[]][]) {
       const X = input('float32', x, 41);
       const W = input('float32', w, 42);
@@ -252,6 +256,7 @@ describe('cpu Conv', () => {
       [[1, 16, 20, 20], [16, 1, 3, 3], 16, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }],
       [[1, 16, 24, 24], [16, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Identity' }],
       [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
+      [[1, 64, 7, 7], [64, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'LeakyRelu', activation_params: [0.1] }, 9002], // F(2x2, 3x3)
     ];
     for (const [x, w, group, s, p, act, constId] of cases) {
       const k = w.slice(2);

@@ -11,7 +11,7 @@
 // (depthwise) skip the GEMM: each output plane starts as the bias and
 // accumulates tap by tap. float32 3x3 stride-1 convolutions with enough channels
 // and tiles take Winograd F(4x4, 3x3) (conv_winograd.cc: 4x fewer multiply-adds,
-// errors ~1e-5 of the output's scale).
+// errors ~1e-5 of the output's scale), small planes with constant W F(2x2, 3x3).
 #include <algorithm>
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -502,10 +502,11 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
 
   if constexpr (std::is_same_v<T, float>) {
     const bool k3s1 = X.ndim == 4 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1;
-    if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2], mx_const_id(ctx, 1) != 0)) {
-      const int64_t pads[2] = {g.p[1], g.p[2]};
+    const int64_t pads[2] = {g.p[1], g.p[2]};
+    if (k3s1 && G == 1 && winograd_applies(C, M, g.out[1], g.out[2], mx_const_id(ctx, 1) != 0))
       return conv_winograd(ctx, pads, post);
-    }
+    if (k3s1 && G == 1 && winograd2_applies(C, M, g.out[1], g.out[2], mx_const_id(ctx, 1) != 0))
+      return conv_winograd2(ctx, pads, post);
   }
 
   if constexpr (std::is_same_v<T, float>) {

@@ -17,4 +17,9 @@ bool winograd_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constan
 // from Y's shape). Returns a status like a kernel.
 int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float>& act);
 
+// The same by F(2x2, 3x3), for small output planes where F(4x4, 3x3) has too
+// few tiles (7x7), with a constant W only.
+bool winograd2_applies(int64_t C, int64_t M, int64_t OH, int64_t OW, bool constant_w);
+int conv_winograd2(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float>& act);
+
 }  // namespace mxcpu

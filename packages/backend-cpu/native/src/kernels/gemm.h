@@ -130,7 +130,7 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
 // const_cache call on this thread. Null when out of memory or larger than the
 // limit (compute without it).
 float* const_cache(uint64_t id, const void* addr, int what, int64_t d0, int64_t d1, size_t floats, bool* fresh);
-enum const_cache_what { CONST_PACKED_A = 1, CONST_PACKED_B = 2, CONST_PACKED_BT = 3, CONST_CONV_WT = 4, CONST_WINOGRAD = 5 };
+enum const_cache_what { CONST_PACKED_A = 1, CONST_PACKED_B = 2, CONST_PACKED_BT = 3, CONST_CONV_WT = 4, CONST_WINOGRAD = 5, CONST_WINOGRAD2 = 6 };
 
 // Runs a float32 kernel on float16/bfloat16 tensors: every 16-bit float input is
 // widened into a float32 scratch copy, outputs of those dtypes get float32 scratch
