@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measure } from './lib/measure.mjs';
-import { bestOf, measurePeak } from './lib/peak.mjs';
+import { bestOf, measurePeak, measurePingPong } from './lib/peak.mjs';
 import { barChecks, formatAgreement, formatMs, formatOnednn, formatRate, markdown, ratioChart } from './lib/report.mjs';
 import { ONEDNN_WORKLOADS, WORKLOADS } from './lib/workloads.mjs';
 
@@ -133,6 +133,7 @@ const loads = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 const modelsDir = process.env.MX_BENCH_MODELS ? resolve(process.env.MX_BENCH_MODELS) : resolve(ROOT, '../shared/models');
 const date = new Date().toISOString();
 const loadStart = loads();
+const pingStart = threads > 1 ? measurePingPong() : null;
 const mxBackend = mx.backendRecords().find((r) => r.status === 'available' && r.name === backends[0]);
 
 function runPeak(when) {
@@ -239,6 +240,8 @@ const report = {
     onnxruntime: ort.env.versions?.node ?? 'unknown',
     loadStart,
     loadEnd: loads(),
+    pingStart,
+    pingEnd: threads > 1 ? measurePingPong() : null,
   },
   peak,
   mxAdd,

@@ -7,6 +7,28 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE = fileURLToPath(new URL('../peak/fma_peak.c', import.meta.url));
+const PINGPONG = fileURLToPath(new URL('../peak/core_pingpong.c', import.meta.url));
+
+/**
+ * The round trip of a cache line between CPUs 0 and 1 (bench/peak/core_pingpong.c),
+ * in ns, or null where it cannot be measured (one CPU, no compiler, no pinning).
+ * On a shared virtual machine it changes with where the host places the CPUs,
+ * and multi-threaded runs slow down when it is high.
+ */
+export function measurePingPong() {
+  const cc = process.env.CC || 'cc';
+  const dir = mkdtempSync(join(tmpdir(), 'mx-bench-pingpong-'));
+  try {
+    const exe = join(dir, 'core_pingpong');
+    execFileSync(cc, ['-O2', '-pthread', PINGPONG, '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const m = /round trip (\d+) ns/.exec(execFileSync(exe, [], { encoding: 'utf8', timeout: 10000 }));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * @param {number} threads threads for the N-thread peak and the add loop

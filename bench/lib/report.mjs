@@ -117,9 +117,13 @@ export function markdown(report) {
   L.push(`| mx backend | ${m.mxBackend} |`);
   L.push(`| Node.js / onnxruntime-node | ${m.node} / ${m.onnxruntime} |`);
   L.push(`| load average (1, 5, 15 min) at start / end | ${m.loadStart} / ${m.loadEnd} |`);
+  if (m.pingStart != null || m.pingEnd != null)
+    L.push(`| CPU 0 <-> CPU 1 cache-line round trip at start / end (bench/peak/core_pingpong.c) | ${m.pingStart ?? '-'} / ${m.pingEnd ?? '-'} ns |`);
   L.push('');
   if (busy)
     L.push(`**The machine was busy during this run** (load average above its ${m.cores} cores: other work shared the CPUs). Absolute figures are low and noisy; the ratios, measured alternately in one process, are the meaningful part.`, '');
+  if (Math.max(m.pingStart ?? 0, m.pingEnd ?? 0) > 200)
+    L.push(`**The two CPUs were far apart for part of this run** (a cache line took ${Math.max(m.pingStart ?? 0, m.pingEnd ?? 0)} ns to go from one to the other and back; 50-80 ns when the host places them close). On this kind of virtual machine the placement changes by itself within minutes; multi-threaded mx runs of the models then took about 1.3x as long while onnxruntime's took about 1.1x, so the model ratios of such a run read 10-25% higher.`, '');
 
   L.push('## Results', '');
   L.push('| workload | mx median | ort median | mx/ort | mx | ort | outputs: max diff | mx (onednn+cpu) / ort |', '|---|---:|---:|---:|---:|---:|---:|---:|');
