@@ -285,18 +285,16 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float
   g.th = (g.OH + 3) / 4, g.tw = (g.OW + 3) / 4, g.T = g.th * g.tw;
   const int64_t Q = g.tw + 1;
   const int nt = ctx->pool ? std::max(1, (int)ctx->pool->num_threads(ctx->pool->self)) : 1;
-  // Images whose transformed input and products (V and P, 36 x (C + M) x tiles
-  // floats) fit in 4 MiB run in three phases over the whole image, each split
-  // evenly among the threads: input transform by channels, the 36 GEMMs by e,
-  // output transform by output channels. Larger ones, and those with few input
-  // channels (their transforms outweigh the GEMMs), run in bands of tile rows
-  // (below), one task each, so threads meet only once per call but share the
-  // tile rows unevenly when there are few (7 at 28x28). Measured with 2
-  // threads (1 thread: the same or closer): phases 6-20% faster at 28x28 (128
-  // and 256 channels), 27x27 (32 -> 128) and 56x56 (64), bands 5-12% faster at
-  // 56x56 (128 -> 32), 112x112 (64) and 55x55 (16 -> 64).
-  const double vp_bytes = sizeof(float) * double(kE) * double(C + M) * double(g.T);
-  const bool phases = g.T < 32 || (C >= 32 && vp_bytes <= double(4 << 20));
+  // Small images (few tiles) run in three phases over the whole image, each
+  // split among the threads: input transform by channels, the 36 GEMMs by e,
+  // output transform by output channels. Larger ones run in bands of tile rows
+  // (below), one task each, so threads meet only once per call.
+  // 14x14 (16 tiles) measured faster in phases. Phases over larger images
+  // (V and P within 4 MiB) were 6-20% faster at 28x28 and 56x56 with the two
+  // CPUs close, but 20% slower with them far apart (a virtual machine's host
+  // moves them): the GEMMs read the transforms another thread wrote, where a
+  // band's data stays with its thread.
+  const bool phases = g.T < 32;
   // A band's V and P stay near L2 size (>= 16 tiles); among the band heights
   // that allow, the one with the least padded GEMM columns and idle thread
   // slots; more than kThin tiles, so that no GEMM takes a path that reads U.
