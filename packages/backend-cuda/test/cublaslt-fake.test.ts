@@ -10,53 +10,32 @@
  * calls needs a GPU (gpu-check.sh). Skipped where no CUDA toolkit headers are
  * found (cublaslt.cc includes runtime.h).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root } from './helpers.js';
+import { MX_DTYPE as MX, buildHarness, compile as cc, cudaInclude, root, runHarness } from './helpers.js';
 
-const require = createRequire(import.meta.url);
-function cudaInclude(): string | undefined {
-  const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).stdout.trim();
-  const homes = [process.env.CUDA_HOME, which && dirname(dirname(realpathSync(which))), '/usr/local/cuda'];
-  return homes.filter(Boolean).map((h) => join(h!, 'include')).find((d) => existsSync(join(d, 'cuda_runtime.h')));
-}
 const include = cudaInclude();
 const dir = mkdtempSync(join(tmpdir(), 'mx-cublaslt-fake-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MX = { float32: 1, float16: 10, float64: 11, bfloat16: 16 } as const;
 const lib = (variant: string) => join(dir, variant, 'libcublasLt.so.13');
 
 beforeAll(() => {
   if (!include) return;
-  const cc = (args: string[]) => {
-    const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  };
   const fake = join(root, 'test', 'fake-cublaslt.c');
   for (const v of ['full', 'no-heuristic']) mkdirSync(join(dir, v));
   cc(['cc', '-shared', '-fPIC', '-O1', '-o', lib('full'), fake]);
   cc(['cc', '-shared', '-fPIC', '-O1', '-DFAKE_NO_HEURISTIC', '-o', lib('no-heuristic'), fake]);
-  const core = join(dirname(require.resolve('@mx/core/package.json')), 'include');
-  cc(['c++', '-std=c++17', '-O1', '-Wall', '-Werror', `-I${core}`, `-I${include}`, `-I${join(root, 'native', 'src')}`,
-    join(root, 'test', 'cublaslt-harness.cc'), join(root, 'native', 'src', 'cublaslt.cc'), '-o', join(dir, 'harness'), '-ldl']);
+  buildHarness('cublaslt-harness.cc', 'cublaslt.cc', include, join(dir, 'harness'));
 }, 120_000);
 
 /** One Gemm call: dtype, transA, transB, M, N, K, alpha (and the bias address, hex). */
 const gemm = (o: { dtype?: number; ta?: 0 | 1; tb?: 0 | 1; m?: number; n?: number; k?: number; alpha?: number; bias?: string } = {}) =>
   [o.dtype ?? MX.float32, o.ta ?? 0, o.tb ?? 0, o.m ?? 2, o.n ?? 3, o.k ?? 4, o.alpha ?? 1, ...(o.bias ? [o.bias] : [])].join(',');
 function run(specs: string[], o: { lib?: string; env?: Record<string, string> } = {}) {
-  const env: Record<string, string | undefined> = { ...process.env, MX_CUDA_CUBLASLT: 'verbose' };
-  delete env.MX_CUDA_ALLOW_TF32;
-  Object.assign(env, o.env);
-  const r = spawnSync(join(dir, 'harness'), [o.lib ?? lib('full'), ...specs], { env, encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  const lines = r.stdout.trim().split('\n');
-  return { lines, stderr: r.stderr, bind: lines[0], calls: lines.filter((l) => l.startsWith('call ')), count: (p: string) => lines.filter((l) => l.startsWith(p)).length };
+  return runHarness(join(dir, 'harness'), [o.lib ?? lib('full'), ...specs], { MX_CUDA_CUBLASLT: 'verbose', ...o.env });
 }
 const inUse = 'bind: in use for Gemm with a bias vector (float32, float16, bfloat16)';
 

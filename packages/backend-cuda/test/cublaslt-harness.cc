@@ -1,9 +1,7 @@
 /* Runs native/src/cublaslt.cc against test/fake-cublaslt.c without a GPU: binds
  * the library given, then makes one Gemm call per SPEC and prints what
- * cublaslt_gemm_bias answered. The few CUDA runtime functions cublaslt.cc calls
- * are stubs here (FAKE_OOM: the workspace allocation fails; FAKE_FAULT: the
- * stream reports an illegal address); the backend functions it needs are minimal
- * stand-ins. Operands: A 0x1000, B 0x2000, bias 0x3000 (or BIAS), Y 0x4000.
+ * cublaslt_gemm_bias answered. The CUDA runtime and backend functions it needs are
+ * harness-stubs.h's (FAKE_OOM, FAKE_FAULT). Operands: A 0x1000, B 0x2000, bias 0x3000 (or BIAS), Y 0x4000.
  *   cublaslt-harness LIB SPEC...   SPEC = DTYPE,TRANSA,TRANSB,M,N,K,ALPHA[,BIAS] */
 #include <dlfcn.h>
 
@@ -12,26 +10,9 @@
 #include <cstring>
 
 #include "cublaslt.h"
+#include "harness-stubs.h"
 #include "runtime.h"
 
-namespace mxcuda {
-bool allow_tf32() { return std::getenv("MX_CUDA_ALLOW_TF32") && !std::strcmp(std::getenv("MX_CUDA_ALLOW_TF32"), "1"); }
-int cuda_status(int device, cudaError_t e, const char* what, char* msg, uint32_t cap) {
-  snprintf(msg, cap, "%s on cuda:%d failed with CUDA error %d", what, device, (int)e);
-  return MX_ERR_DEVICE;
-}
-}  // namespace mxcuda
-
-extern "C" {
-cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t) {
-  printf("cudaMallocAsync %zu\n", bytes);
-  *p = std::getenv("FAKE_OOM") ? nullptr : (void*)0xa000;
-  return std::getenv("FAKE_OOM") ? cudaErrorMemoryAllocation : cudaSuccess;
-}
-cudaError_t cudaFreeAsync(void* p, cudaStream_t) { return printf("cudaFreeAsync %p\n", p), cudaSuccess; }
-cudaError_t cudaStreamQuery(cudaStream_t) { return std::getenv("FAKE_FAULT") ? cudaErrorIllegalAddress : cudaSuccess; }
-cudaError_t cudaGetLastError(void) { return cudaSuccess; }
-}
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;

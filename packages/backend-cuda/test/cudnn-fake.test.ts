@@ -8,33 +8,20 @@
  * a fallback). What real cuDNN does with these calls needs a GPU (gpu-check.sh).
  * Skipped where no CUDA toolkit headers are found (cudnn.cc includes runtime.h).
  */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root } from './helpers.js';
+import { MX_DTYPE as MX, buildHarness, compile as cc, cudaInclude, root, runHarness } from './helpers.js';
 
-const require = createRequire(import.meta.url);
-function cudaInclude(): string | undefined {
-  const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).stdout.trim();
-  const homes = [process.env.CUDA_HOME, which && dirname(dirname(realpathSync(which))), '/usr/local/cuda'];
-  return homes.filter(Boolean).map((h) => join(h!, 'include')).find((d) => existsSync(join(d, 'cuda_runtime.h')));
-}
 const include = cudaInclude();
 const dir = mkdtempSync(join(tmpdir(), 'mx-cudnn-fake-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MX = { float32: 1, float16: 10, float64: 11, bfloat16: 16 } as const;
 const lib = (variant: string) => join(dir, variant, 'libcudnn.so.9');
 
 beforeAll(() => {
   if (!include) return;
-  const cc = (args: string[]) => {
-    const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  };
   const fake = join(root, 'test', 'fake-cudnn.c');
   for (const v of ['full', 'incomplete', 'no-v7']) mkdirSync(join(dir, v));
   cc(['cc', '-shared', '-fPIC', '-O1', '-o', lib('full'), fake]);
@@ -44,9 +31,7 @@ beforeAll(() => {
     cc(['cc', '-shared', '-fPIC', '-o', join(dir, 'full', so), join(dir, 'empty.c'), `-Wl,-soname,${so}`]);
   // cuDNN 9 without its convolution sub-library
   for (const so of ['libcudnn.so.9', 'libcudnn_graph.so.9', 'libcudnn_ops.so.9']) copyFileSync(join(dir, 'full', so), join(dir, 'incomplete', so));
-  const core = join(dirname(require.resolve('@mx/core/package.json')), 'include');
-  cc(['c++', '-std=c++17', '-O1', '-Wall', '-Werror', `-I${core}`, `-I${include}`, `-I${join(root, 'native', 'src')}`,
-    join(root, 'test', 'cudnn-harness.cc'), join(root, 'native', 'src', 'cudnn.cc'), '-o', join(dir, 'harness'), '-ldl']);
+  buildHarness('cudnn-harness.cc', 'cudnn.cc', include, join(dir, 'harness'));
 }, 120_000);
 
 type Conv = { x: number[]; w: number[]; y: number[]; strides?: number[]; dilations?: number[]; pads?: number[]; group?: number };
@@ -55,13 +40,7 @@ function run(o: { lib?: string; dtype?: number; calls?: number; accumulate?: boo
   const c = o.conv ?? conv3x3;
   const args = [o.lib ?? lib('full'), o.dtype ?? MX.float32, o.calls ?? 1, o.accumulate ? 1 : 0, c.x.length, ...c.x, ...c.w, ...c.y,
     ...[c.strides, c.dilations, c.pads].flatMap((a = []) => [a.length, ...a]), c.group ?? 1].map(String);
-  const env = { ...process.env, MX_CUDA_CUDNN: 'verbose', ...o.env };
-  delete (env as Record<string, string | undefined>).MX_CUDA_ALLOW_TF32;
-  Object.assign(env, o.env);
-  const r = spawnSync(join(dir, 'harness'), args, { env, encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  const lines = r.stdout.trim().split('\n');
-  return { lines, stderr: r.stderr, bind: lines[0], calls: lines.filter((l) => l.startsWith('call ')), count: (p: string) => lines.filter((l) => l.startsWith(p)).length };
+  return runHarness(join(dir, 'harness'), args, { MX_CUDA_CUDNN: 'verbose', ...o.env });
 }
 
 describe.skipIf(!include)('cuDNN binding and Conv planning against a stand-in library', () => {

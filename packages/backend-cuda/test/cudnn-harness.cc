@@ -1,8 +1,7 @@
 /* Runs native/src/cudnn.cc against test/fake-cudnn.c without a GPU: binds the
  * library given, then makes `calls` Conv calls of one shape and prints what
- * cudnn_conv answered. The few CUDA runtime functions cudnn.cc calls are stubs
- * here (FAKE_OOM: the workspace allocation fails; FAKE_FAULT: the stream reports
- * an illegal address); the backend functions it needs are minimal stand-ins.
+ * cudnn_conv answered. The CUDA runtime and backend functions it needs are
+ * harness-stubs.h's (FAKE_OOM, FAKE_FAULT).
  *   cudnn-harness LIB DTYPE CALLS ACCUMULATE NDIM X... W... Y... NS STRIDES... ND DILATIONS... NP PADS... GROUP */
 #include <dlfcn.h>
 
@@ -11,26 +10,9 @@
 #include <cstring>
 #include <vector>
 
+#include "harness-stubs.h"
 #include "runtime.h"
 
-namespace mxcuda {
-bool allow_tf32() { return std::getenv("MX_CUDA_ALLOW_TF32") && !std::strcmp(std::getenv("MX_CUDA_ALLOW_TF32"), "1"); }
-int cuda_status(int device, cudaError_t e, const char* what, char* msg, uint32_t cap) {
-  snprintf(msg, cap, "%s on cuda:%d failed with CUDA error %d", what, device, (int)e);
-  return MX_ERR_DEVICE;
-}
-}  // namespace mxcuda
-
-extern "C" {
-cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t) {
-  printf("cudaMallocAsync %zu\n", bytes);
-  *p = std::getenv("FAKE_OOM") ? nullptr : (void*)0xa000;
-  return std::getenv("FAKE_OOM") ? cudaErrorMemoryAllocation : cudaSuccess;
-}
-cudaError_t cudaFreeAsync(void* p, cudaStream_t) { return printf("cudaFreeAsync %p\n", p), cudaSuccess; }
-cudaError_t cudaStreamQuery(cudaStream_t) { return std::getenv("FAKE_FAULT") ? cudaErrorIllegalAddress : cudaSuccess; }
-cudaError_t cudaGetLastError(void) { return cudaSuccess; }
-}
 
 int main(int argc, char** argv) {
   if (argc < 6) return 2;
