@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "cublaslt.h"
+#include "libcall.h"
 #include "runtime.h"
 
 namespace mxcuda {
@@ -307,28 +308,15 @@ bool cublaslt_gemm_bias(mx_kernel_ctx* ctx, int dtype, bool ta, bool tb, int64_t
     p.bias = bias;
   }
   const cudaStream_t s = stream_of(ctx);
-  void* ws = nullptr;
-  if (p.workspace) {
-    const cudaError_t e = cudaMallocAsync(&ws, p.workspace, s);
-    if (e == cudaErrorMemoryAllocation) {  // this call only: the other paths need no workspace
-      cudaGetLastError();
-      return false;
-    }
-    if (e != cudaSuccess) return (*status = cuda_fail(ctx, e, "cuBLASLt workspace (cudaMallocAsync)")), true;
-  }
   // alpha and beta are host floats (scale type float). beta 0: C (= Y) is not read.
   const float a32 = (float)alpha, b32 = 0.0f;
-  st = api.matmul(h, p.desc, &a32, b, p.a, a, p.b, &b32, y, p.d, y, p.d, &p.algo, ws, p.workspace, s);
-  if (ws) {
-    const cudaError_t e = cudaFreeAsync(ws, s);
-    if (e != cudaSuccess) return (*status = cuda_fail(ctx, e, "cuBLASLt workspace (cudaFreeAsync)")), true;
+  switch (run_with_workspace(ctx, s, p.workspace, "cuBLASLt", "cuBLASLt matmul", status, &st, [&](void* ws) {
+    return api.matmul(h, p.desc, &a32, b, p.a, a, p.b, &b32, y, p.d, y, p.d, &p.algo, ws, p.workspace, s);
+  })) {
+    case LibRun::Ok: case LibRun::Fault: return true;
+    case LibRun::NoWorkspace: return false;  // this call only: the other paths need no workspace
+    case LibRun::Failed: break;              // this shape takes the caller's path from now on
   }
-  if (st == kSuccess) return true;
-  // A failed launch may have faulted the device (sticky errors show in any later
-  // call); otherwise this shape takes the caller's path from now on.
-  const cudaError_t e = cudaStreamQuery(s);
-  if (e != cudaSuccess && e != cudaErrorNotReady) return (*status = cuda_fail(ctx, e, "cuBLASLt matmul")), true;
-  if (e == cudaErrorNotReady) cudaGetLastError();  // busy is not an error for the launch check after this kernel
   decline(&p, q, ("cublasLtMatmul returned " + status_text(st)).c_str());
   return false;
 }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cudnn_layout.h"
+#include "libcall.h"
 #include "runtime.h"
 
 namespace mxcuda {
@@ -335,31 +336,19 @@ bool cudnn_conv(mx_kernel_ctx* ctx, bool accumulate, int* status) {
     if (api.set_stream(hs->h, s) != kSuccess) return false;
     hs->stream = s;
   }
-  void* ws = nullptr;
-  if (p.workspace) {
-    const cudaError_t e = cudaMallocAsync(&ws, p.workspace, s);
-    if (e == cudaErrorMemoryAllocation) {  // this call only: the own kernel needs no workspace
-      cudaGetLastError();
-      return false;
-    }
-    if (e != cudaSuccess) return (*status = cuda_fail(ctx, e, "cuDNN workspace (cudaMallocAsync)")), true;
-  }
   // alpha and beta are host scalars of the compute type: double for float64, float otherwise.
   const double a64 = 1.0, b64 = accumulate ? 1.0 : 0.0;
   const float a32 = 1.0f, b32 = accumulate ? 1.0f : 0.0f;
   const bool f64 = X.dtype == MX_FLOAT64;
-  const int st = api.forward(hs->h, f64 ? (const void*)&a64 : (const void*)&a32, p.x, X.data, p.w, W.data, p.conv, p.algo, ws,
-                             p.workspace, f64 ? (const void*)&b64 : (const void*)&b32, p.y, Y.data);
-  if (ws) {
-    const cudaError_t e = cudaFreeAsync(ws, s);
-    if (e != cudaSuccess) return (*status = cuda_fail(ctx, e, "cuDNN workspace (cudaFreeAsync)")), true;
+  int st = kSuccess;
+  switch (run_with_workspace(ctx, s, p.workspace, "cuDNN", "cuDNN convolution", status, &st, [&](void* ws) {
+    return api.forward(hs->h, f64 ? (const void*)&a64 : (const void*)&a32, p.x, X.data, p.w, W.data, p.conv, p.algo, ws,
+                       p.workspace, f64 ? (const void*)&b64 : (const void*)&b32, p.y, Y.data);
+  })) {
+    case LibRun::Ok: case LibRun::Fault: return true;
+    case LibRun::NoWorkspace: return false;  // this call only: the own kernel needs no workspace
+    case LibRun::Failed: break;              // this shape goes to the own kernel from now on
   }
-  if (st == kSuccess) return true;
-  // A failed launch may have faulted the device (sticky errors show in any later
-  // call); otherwise this shape goes to the own kernel from now on.
-  const cudaError_t e = cudaStreamQuery(s);
-  if (e != cudaSuccess && e != cudaErrorNotReady) return (*status = cuda_fail(ctx, e, "cuDNN convolution")), true;
-  if (e == cudaErrorNotReady) cudaGetLastError();  // busy is not an error for the launch check after this kernel
   const std::string why = std::string("cudnnConvolutionForward returned ") + status_text(st) + " (" + std::to_string(st) + ")";
   decline(&p, X, W, why.c_str());
   return false;
