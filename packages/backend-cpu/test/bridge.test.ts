@@ -250,6 +250,36 @@ describe('cpu backend through the bridge', () => {
     });
   });
 
+  it('splits kernels over more threads than CPUs (uneven home ranges, stolen chunks) without losing or repeating a chunk', () => {
+    // 5 threads: [0, n) in 5 home ranges of whole chunks, a short last chunk; a
+    // thread the OS has not run yet has its range taken by the others. Add over
+    // an odd length, and a GEMM whose tasks split unevenly over the homes.
+    const code = `
+      const mx = await import('@mx/core');
+      await import(${JSON.stringify(entry)});
+      const n = (3 << 20) + 37;
+      const a = new Float32Array(n).map((_, i) => i % 1009), b = new Float32Array(n).map((_, i) => (i % 13) * 1000);
+      const s = await mx.add(mx.tensor(a, { shape: [n] }), mx.tensor(b, { shape: [n] })).data();
+      let bad = 0;
+      for (let i = 0; i < n; i++) if (s[i] !== a[i] + b[i]) bad++;
+      const M = 70, K = 33, N = 517;
+      const x = new Float32Array(M * K).map((_, i) => (i % 7) - 3), y = new Float32Array(K * N).map((_, i) => (i % 5) - 2);
+      const z = await mx.matmul(mx.tensor(x, { shape: [M, K] }), mx.tensor(y, { shape: [K, N] })).data();
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let e = 0;
+          for (let k = 0; k < K; k++) e += x[i * K + k] * y[k * N + j];
+          if (z[i * N + j] !== e) bad++;
+        }
+      console.log('wrong ' + bad);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      env: { ...process.env, MX_NUM_THREADS: '5' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('wrong 0');
+  });
+
   it('works in 4 worker threads at once and lets them exit', async () => {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');

@@ -212,6 +212,14 @@ describe('cpu Conv', () => {
     await conv([2, 64, 6, 6], [40, 64, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true); // 36 positions: 6 to a panel
     await conv([2, 40, 13, 11], [37, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 1, 2], true);
     await conv([1, 33, 9, 9], [70, 33, 3, 3], 1, [3, 3], [1, 1], [2, 2], [2, 2, 2, 2], false);
+    // output rows of whole panels (7 or 14 wide with 7 rows, 6 with 6), stride 1 or 2, dilation 1: col^T's
+    // panels straight from the image padded once (rows split into even and odd columns for stride 2)
+    await conv([2, 64, 14, 14], [40, 64, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], true);
+    await conv([1, 48, 28, 28], [33, 48, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], false);
+    await conv([1, 40, 14, 13], [35, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 0, 2], true); // 7x7, asymmetric pads
+    await conv([1, 32, 7, 7], [48, 32, 5, 5], 1, [5, 5], [1, 1], [1, 1], [2, 2, 2, 2], true);
+    await conv([2, 40, 6, 6], [36, 40, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true); // 36 positions, 6 to a panel
+    await conv([1, 40, 12, 12], [34, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], false);
   });
 
   it('Winograd with a constant W: the transform is kept per id; small images (few tiles) in phases; a new id takes new weights', async () => {

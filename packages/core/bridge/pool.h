@@ -134,6 +134,15 @@ class Pool {
   // calling thread. A nested call (from inside fn) runs inline, and so does a
   // call with at most one chunk (n <= grain): small kernels never fan out. The
   // first exception thrown by fn is rethrown here after every chunk finished.
+  //
+  // Affinity: [0, n) is cut into one home range per thread (the caller's is the
+  // first, helper i's the (i+1)-th); each thread takes chunks from its own range
+  // first, then from the others'. Kernels that order n the same way from one
+  // call to the next (an activation's positions, a GEMM's column blocks) then
+  // have each thread read mostly what it wrote in the call before, from its own
+  // core's caches: on a machine whose cores are far apart (a virtual machine's
+  // CPUs on different dies) a cache line another core wrote costs a few hundred
+  // nanoseconds. A late or preempted thread's range is taken by the others.
   void parallel_for(int64_t n, int64_t grain, mx_range_fn fn, void* ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
@@ -147,14 +156,20 @@ class Pool {
       fn(ctx, 0, n);
       return;
     }
-    // About four chunks per thread balance uneven chunks; never below grain.
-    const int64_t chunk = std::max(grain, (n + (helpers + 1) * 4 - 1) / ((helpers + 1) * 4));
+    const int64_t T = std::min<int64_t>(helpers + 1, kMaxRanges);
+    // About four chunks per thread balance uneven chunks; a multiple of grain,
+    // and the home ranges are too, so only [0, n)'s last chunk is short.
+    const int64_t units = (n + grain - 1) / grain;
+    const int64_t chunk = std::max<int64_t>(1, (units + T * 4 - 1) / (T * 4)) * grain;
     fn_ = fn;
     ctx_ = ctx;
-    n_ = n;
+    ranges_ = T;
     chunk_ = chunk;
+    for (int64_t h = 0; h < T; h++) {
+      range_[h].next.store(std::min(n, units * h / T * grain), std::memory_order_relaxed);
+      range_[h].end = std::min(n, units * (h + 1) / T * grain);
+    }
     error_ = nullptr;
-    next_.store(0, std::memory_order_relaxed);
     open_.store(true);
     generation_.fetch_add(1);
     if (sleepers_.load() > 0) {
@@ -162,7 +177,7 @@ class Pool {
       { std::lock_guard<std::mutex> lk(m_); }
       wake_.notify_all();
     }
-    work();
+    work(0);
     open_.store(false);
     if (!poll([&] { return active_.load() == 0; })) {
       std::unique_lock<std::mutex> lk(m_);
@@ -188,30 +203,34 @@ class Pool {
     started_.store(true, std::memory_order_release);
     for (uint32_t i = 1; i < c_.size; i++) {
       try {
-        threads_.emplace_back([this] { helper(); });
+        threads_.emplace_back([this, i] { helper(i); });
       } catch (...) {
         break;  // fewer threads than asked (thread limit): still correct
       }
     }
   }
 
-  void work() {
+  // Thread `self` (0: the caller) drains its home range, then the others'.
+  void work(int64_t self) {
     in_job() = true;
-    const int64_t n = n_, chunk = chunk_;
-    for (;;) {
-      const int64_t b = next_.fetch_add(chunk, std::memory_order_relaxed);
-      if (b >= n) break;
-      try {
-        fn_(ctx_, b, std::min(b + chunk, n));
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(m_);
-        if (!error_) error_ = std::current_exception();
+    const int64_t T = ranges_, chunk = chunk_;
+    for (int64_t s = 0; s < T; s++) {
+      range& r = range_[(self + s) % T];
+      for (;;) {
+        const int64_t b = r.next.fetch_add(chunk, std::memory_order_relaxed);
+        if (b >= r.end) break;
+        try {
+          fn_(ctx_, b, std::min(b + chunk, r.end));
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(m_);
+          if (!error_) error_ = std::current_exception();
+        }
       }
     }
     in_job() = false;
   }
 
-  void helper() {
+  void helper(int64_t self) {
     uint64_t seen = generation_.load();
     for (;;) {
       poll([&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_relaxed); });
@@ -226,7 +245,7 @@ class Pool {
       if (stop_.load()) return;
       seen = generation_.load();
       active_.fetch_add(1);
-      if (open_.load()) work();
+      if (open_.load()) work(self % ranges_);
       if (active_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lk(m_);
         if (caller_waits_) done_.notify_one();
@@ -247,11 +266,17 @@ class Pool {
   std::atomic<bool> open_{false};
   alignas(64) std::atomic<int> active_{0};
   // The current job: written by the caller before open_ is set, read by helpers
-  // that joined it (after reading open_ == true).
+  // that joined it (after reading open_ == true). Threads past kMaxRanges share
+  // the ranges of the first ones.
+  static constexpr int64_t kMaxRanges = 64;
+  struct alignas(64) range {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
   alignas(64) mx_range_fn fn_ = nullptr;
   void* ctx_ = nullptr;
-  int64_t n_ = 0, chunk_ = 1;
-  alignas(64) std::atomic<int64_t> next_{0};
+  int64_t ranges_ = 1, chunk_ = 1;
+  range range_[kMaxRanges];
   std::exception_ptr error_;
 };
 

@@ -279,6 +279,69 @@ void transposed_out(const float* ct, int64_t M, int64_t P, int64_t m0, int64_t m
   transposed_out_edge(ct, M, P, m0, m1, 0, b, post, zn, yn);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// An image zero-padded for a 2-D conv with stride s (1 or 2) and dilation 1,
+// each padded row split into its s phases (padded column x at phase x % s,
+// position x / s): tap (c, ky, kx) of the outputs (oy, ox..) then reads
+// contiguous inputs from tap(c, ky, kx) + oy * s * s * Wq + ox, stride 2 as 1.
+// Rows of Wq * s floats, `ow` outputs wide plus what the taps reach past them.
+struct phased {
+  int64_t s, C, Hp, Wq;
+  phased(const conv_geom& g, int64_t C_, int64_t ow) : s(g.s[1]), C(C_) {
+    Hp = std::max(g.in[1] + g.p[1], (g.out[1] - 1) * s + g.k[1]);
+    Wq = std::max(ow + (g.k[2] + s - 1) / s + 1, (g.in[2] + g.p[2] + s - 1) / s);
+  }
+  int64_t size() const { return C * Hp * s * Wq; }
+  int64_t tap(int64_t c, int64_t ky, int64_t kx) const { return ((c * Hp + ky) * s + kx % s) * Wq + kx / s; }
+  // Fills xp from image xn with pool's threads, by padded rows (a range of the
+  // items is a band of the plane, every channel's: the part of the plane each
+  // thread then reads, as the layers around it split it).
+  void fill(const mx_pool* pool, const conv_geom& g, const float* xn, float* xp) const {
+    parallel_for(pool, C * Hp, std::max<int64_t>(16, 8192 / (s * Wq)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const int64_t c = r % C, i = r / C - g.p[1];
+        float* row = xp + (c * Hp + r / C) * s * Wq;
+        std::fill(row, row + s * Wq, 0.0f);
+        if (i < 0 || i >= g.in[1]) continue;
+        const float* src = xn + (c * g.in[1] + i) * g.in[2];
+        for (int64_t ph = 0; ph < s; ph++) {
+          const int64_t first = ((ph - g.p[2]) % s + s) % s;  // first input column at this phase
+          float* d = row + ph * Wq + (first + g.p[2]) / s;
+          const int64_t n = first < g.in[2] ? (g.in[2] - first + s - 1) / s : 0;
+          if (s == 1) std::copy(src + first, src + first + n, d);
+          else
+            for (int64_t q = 0; q < n; q++) d[q] = src[first + 2 * q];  // s == 2
+        }
+      }
+    });
+  }
+};
+
+// col^T's row panels (gemm_pack_a's layout, mr positions each) for panels
+// [q0, q1) of a plane whose output rows hold whole panels (OW % mr == 0), from
+// the phased image xp: a panel's values for one tap are mr contiguous inputs,
+// one load and one store each (the store's last lane lands in the next tap's
+// slot, rewritten right after; a step's last tap stores mr lanes only).
+// koff[k]: the phased offset of tap k = (c, ky, kx) in im2col's order.
+__attribute__((target("avx2,fma"))) void pack_phased_panels(const float* xp, const phased& ph, const int64_t* koff,
+                                                            int64_t K, int mr, int64_t OW, int64_t Mp, int64_t q0,
+                                                            int64_t q1, float* dst) {
+  const int64_t KC = gemm_packed_a_kc(K);
+  const __m256i last = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, mr > 6 ? -1 : 0, 0);
+  for (int64_t q = q0; q < q1; q++) {
+    const int64_t p0 = q * mr;
+    const float* base = xp + p0 / OW * ph.s * ph.s * ph.Wq + p0 % OW;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      float* d = dst + Mp * pc + q * mr * kc;
+      const int64_t* ko = koff + pc;
+      for (int64_t k = 0; k + 1 < kc; k++) _mm256_storeu_ps(d + k * mr, _mm256_loadu_ps(base + ko[k]));
+      _mm256_maskstore_ps(d + (kc - 1) * mr, last, _mm256_loadu_ps(base + ko[kc - 1]));
+    }
+  }
+}
+#endif
+
 // Convolutions with small output planes (the late stages of a CNN: 14x14, 7x7)
 // may run transposed, per image: Y^T [P, M] = col^T [P, K] x W^T [K, M]. The
 // micro-kernel's 16-wide side then runs along the output channels (whole
@@ -316,13 +379,33 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // (the GEMV path reads A itself) stores col whole
   const bool whole = !g.direct && P == 1;
   const size_t ncol = whole ? up(K * P) : 0, na = up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
-  const size_t nt = g.direct ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
-  float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + (wt ? 0 : nb))));
+  // Output rows of whole panels (7x7 and 14x14 with 7 rows), stride 1 or 2:
+  // panels packed from the image padded once (pack_phased_panels), else
+  // from im2col's rows a few taps at a time.
+  bool phased_pack = false;
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool avx2 = cpu_has_avx2_fma();
+  phased_pack = avx2 && !g.direct && !whole && g.in[0] == 1 && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
+                g.s[1] == g.s[2] && (g.s[1] == 1 || g.s[1] == 2) && g.out[2] % mr == 0;
+  const phased ph(g, C, g.out[2]);
+  // the padded image (and 8 floats that a panel's last load may read past it)
+  const size_t nx = phased_pack ? up(ph.size() + 8) : 0, nk = phased_pack ? up(2 * K) : 0;
+#else
+  const size_t nx = 0, nk = 0;
+#endif
+  const size_t nt = g.direct || phased_pack ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
+  float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + nx + nk + (wt ? 0 : nb))));
   if (!col) return fail_oom(ctx, "Conv");
   float *ap = col + ncol, *ct = ap + na;
   tap_geom* taps = reinterpret_cast<tap_geom*>(ct + nc);
-  if (!g.direct) make_taps(g, K, taps);
-  if (!wt) wt = ct + nc + nt, fresh = true;
+  float* xp = ct + nc + nt;
+  int64_t* koff = reinterpret_cast<int64_t*>(xp + nx);
+  if (!g.direct && !phased_pack) make_taps(g, K, taps);
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (phased_pack)
+    for (int64_t k = 0; k < K; k++) koff[k] = ph.tap(k / g.taps, k / g.k[2] % g.k[1], k % g.k[2]);
+#endif
+  if (!wt) wt = ct + nc + nt + nx + nk, fresh = true;
   const mat_view<float> wT{w, 1, K};  // W^T (k, m) = W[m, k]
   if (fresh) gemm_pack_b(ctx->pool, K, M, wT, wt);
   for (int64_t n = 0; n < N; n++) {
@@ -334,6 +417,15 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
       a.data = col;
     }
     if (g.direct || whole) gemm_pack_a(ctx->pool, P, K, a, ap, mr);
+#if defined(__GNUC__) && defined(__x86_64__)
+    else if (phased_pack) {
+      ph.fill(ctx->pool, g, xn, xp);
+      const int64_t panels = P / mr;
+      parallel_for(ctx->pool, panels, std::max<int64_t>(1, 4096 / K), [&](int64_t q0, int64_t q1) {
+        pack_phased_panels(xp, ph, koff, K, mr, g.out[2], P, q0, q1, ap);
+      });
+    }
+#endif
     else if (!gemm_pack_a_rows(ctx->pool, P, K, b_rows<float>{im2col<float>::rows, &cols}, ap, mr)) return fail_oom(ctx, "Conv");
     if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
@@ -372,7 +464,7 @@ struct direct_job {
 // Tasks [t0, t1) of one image: task = (block of 6 output channels, output row).
 __attribute__((target("avx2,fma"))) void conv_direct_tasks(const direct_job& j, int64_t t0, int64_t t1) {
   for (int64_t task = t0; task < t1; task++) {
-    const int64_t oy = task % j.OH, m0 = task / j.OH * 6;
+    const int64_t oy = task / (j.Mr / 6), m0 = task % (j.Mr / 6) * 6;  // by rows: see conv_direct
     for (int64_t ox0 = 0; ox0 < j.OWr; ox0 += 16) {
       // 12 named accumulators (an array of them is kept on the stack by GCC)
 #define MX_BIAS(r) (j.b && m0 + (r) < j.M ? j.b[m0 + (r)] : 0.0f)
@@ -411,11 +503,11 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
   direct_job j;
   j.s = g.s[1], j.KH = g.k[1], j.KW = g.k[2], j.C = C, j.M = M, j.OH = g.out[1], j.OW = g.out[2];
   j.OWr = (j.OW + 15) / 16 * 16, j.Mr = (M + 5) / 6 * 6;
-  // padded rows of Wq * s floats: every tap's 16 inputs of a block lie inside
-  j.Hp = std::max(g.in[1] + g.p[1], (j.OH - 1) * j.s + j.KH), j.Wq = j.OWr + (j.KW + j.s - 1) / j.s + 1;
-  j.Wq = std::max(j.Wq, (g.in[2] + g.p[2] + j.s - 1) / j.s);
+  // every tap's 16 inputs of a block lie inside the padded rows
+  const phased ph(g, C, j.OWr);
+  j.Hp = ph.Hp, j.Wq = ph.Wq;
   j.b = b;
-  const int64_t taps = C * j.KH * j.KW, xsize = C * j.Hp * j.s * j.Wq;
+  const int64_t taps = C * j.KH * j.KW, xsize = ph.size();
   // wt[block][tap][6]: a block's six channels side by side, its taps one after
   // another (a few KB that stay in L1 while the block's tasks run; zeros past M)
   float* wt = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (size_t)(taps * j.Mr + xsize)));
@@ -424,10 +516,7 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
   for (int64_t m = 0; m < j.Mr; m++)
     for (int64_t t = 0; t < taps; t++) wt[(m / 6 * taps + t) * 6 + m % 6] = m < M ? w[m * taps + t] : 0.0f;
   int64_t toff[256];  // taps <= 256 (direct_applies)
-  for (int64_t t = 0; t < taps; t++) {
-    const int64_t kx = t % j.KW, ky = t / j.KW % j.KH, c = t / (j.KW * j.KH);
-    toff[t] = ((c * j.Hp + ky) * j.s + kx % j.s) * j.Wq + kx / j.s;
-  }
+  for (int64_t t = 0; t < taps; t++) toff[t] = ph.tap(t / (j.KW * j.KH), t / j.KW % j.KH, t % j.KW);
   j.wt = wt, j.xp = xp, j.toff = toff, j.taps = taps;
   for (int64_t n = 0; n < N; n++) {
     const float* xn = x + n * C * g.in_plane;
@@ -435,25 +524,10 @@ int conv_direct(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, in
     gemm_post<float> pn = post;
     if (pn.z) pn.z += n * M * j.OH * j.OW;
     j.post = &pn;
-    // zero-padded, each row split into its s phases: padded column x at phase x % s, position x / s
-    parallel_for(ctx->pool, C * j.Hp, 16, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) {
-        const int64_t c = r / j.Hp, i = r % j.Hp - g.p[1];
-        float* row = xp + r * j.s * j.Wq;
-        std::fill(row, row + j.s * j.Wq, 0.0f);
-        if (i < 0 || i >= g.in[1]) continue;
-        const float* src = xn + (c * g.in[1] + i) * g.in[2];
-        for (int64_t ph = 0; ph < j.s; ph++) {  // phase ph holds padded columns ph, ph + s, ...
-          const int64_t first = ((ph - g.p[2]) % j.s + j.s) % j.s;  // first input column at this phase
-          float* d = row + ph * j.Wq + (first + g.p[2]) / j.s;
-          const float* from = src + first;
-          const int64_t n = first < g.in[2] ? (g.in[2] - first + j.s - 1) / j.s : 0;
-          if (j.s == 1) std::copy(from, from + n, d);
-          else
-            for (int64_t q = 0; q < n; q++) d[q] = from[2 * q];  // j.s == 2
-        }
-      }
-    });
+    // Both passes go by rows (all channels of a row together), so that each
+    // thread computes the part of the plane it padded, and writes the part the
+    // next layer (split by positions too) reads on that thread.
+    ph.fill(ctx->pool, g, xn, xp);
     parallel_for(ctx->pool, j.Mr / 6 * j.OH, std::max<int64_t>(1, 4096 / (taps * j.OWr / 16)),
                  [&](int64_t t0, int64_t t1) { conv_direct_tasks(j, t0, t1); });
   }

@@ -619,48 +619,64 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   constexpr int64_t kChunk = 4;  // panels per chunk
   constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
   const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
-  std::atomic<int64_t> next{0};
   std::atomic<bool> ok{true};
-  // Tasks in column-block-major order: threads starting together share B blocks.
+  // Tasks in column-block-major order, cut into one contiguous home range per
+  // thread: parallel_for's index h is thread h's when it is on time, so each
+  // thread computes the same part of every product's columns (a conv's output
+  // positions) and reads the activations it wrote itself in the layer before.
+  // A thread that finished its range takes tasks from the others'.
   const int64_t tasks = R * Cb;
-  parallel_for(pool, nt, 1, [&](int64_t, int64_t) {
+  struct alignas(64) home {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::unique_ptr<home[]> homes(new (std::nothrow) home[nt]);
+  if (!homes) return false;
+  for (int h = 0; h < nt; h++) {
+    homes[h].next.store(tasks * h / nt, std::memory_order_relaxed);
+    homes[h].end = tasks * (h + 1) / nt;
+  }
+  parallel_for(pool, nt, 1, [&](int64_t h0, int64_t) {
     T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
     if (!ap) { ok = false; return; }
-    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks && ok.load(std::memory_order_relaxed);) {
-      const int64_t j = t / R, i = t % R;
-      const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
-      const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
-      for (int64_t k = 0; k < nk; k++) {
-        const int64_t pc = k * KC, kc = std::min(KC, K - pc);
-        const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
-        block_state& st = state[j * nk + k];
-        if (shared && st.done.load(std::memory_order_acquire) < mine) {
-          T* dst = packed_b_block(bp, N, n0, pc, kc);
-          for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
-            const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
-            if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
-            st.done.fetch_add(1, std::memory_order_release);
-          }
-          // Chunks other threads hold take them a few us; a thread that the OS
-          // preempted holds its chunk for milliseconds, so past that this task
-          // packs the block privately instead of waiting (one block's packing).
-          for (int spin = 0; spin < kPackWait && st.done.load(std::memory_order_acquire) < mine; spin++) {
+    for (int64_t s = 0, t; s < nt; s++) {
+      home& hm = homes[(h0 + s) % nt];
+      while ((t = hm.next.fetch_add(1, std::memory_order_relaxed)) < hm.end && ok.load(std::memory_order_relaxed)) {
+        const int64_t j = t / R, i = t % R;
+        const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
+        const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
+        for (int64_t k = 0; k < nk; k++) {
+          const int64_t pc = k * KC, kc = std::min(KC, K - pc);
+          const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
+          block_state& st = state[j * nk + k];
+          if (shared && st.done.load(std::memory_order_acquire) < mine) {
+            T* dst = packed_b_block(bp, N, n0, pc, kc);
+            for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
+              const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
+              if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
+              st.done.fetch_add(1, std::memory_order_release);
+            }
+            // Chunks other threads hold take them a few us; a thread that the OS
+            // preempted holds its chunk for milliseconds, so past that this task
+            // packs the block privately instead of waiting (one block's packing).
+            for (int spin = 0; spin < kPackWait && st.done.load(std::memory_order_acquire) < mine; spin++) {
 #ifdef MX_GEMM_X86
-            _mm_pause();
+              _mm_pause();
 #endif
+            }
+            if (st.done.load(std::memory_order_acquire) < mine) {
+              T* own = static_cast<T*>(scratch(SCRATCH_GEMM_OWN, sizeof(T) * kc * mine * kChunk * c::NR));
+              if (!own || !B.pack(pc, kc, n0, nc, own)) ok = false;
+              bblk = own;
+            }
+            if (!ok.load(std::memory_order_relaxed)) return;
           }
-          if (st.done.load(std::memory_order_acquire) < mine) {
-            T* own = static_cast<T*>(scratch(SCRATCH_GEMM_OWN, sizeof(T) * kc * mine * kChunk * c::NR));
-            if (!own || !B.pack(pc, kc, n0, nc, own)) ok = false;
-            bblk = own;
-          }
-          if (!ok.load(std::memory_order_relaxed)) return;
+          const T* a = ap;
+          if (a_packed) a = packed_block<T, MR>(a_packed, M, m0, pc, kc);
+          else pack_a<T, MR>(A, m0, mc, pc, kc, ap);
+          macro_kernel<T, MR>(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
+                       C + m0 * ldc + n0, ldc);
         }
-        const T* a = ap;
-        if (a_packed) a = packed_block<T, MR>(a_packed, M, m0, pc, kc);
-        else pack_a<T, MR>(A, m0, mc, pc, kc, ap);
-        macro_kernel<T, MR>(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
-                     C + m0 * ldc + n0, ldc);
       }
     }
   });
@@ -784,6 +800,7 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat
 }
 
 int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr) { return (M + mr - 1) / mr * mr * K; }
+int64_t gemm_packed_a_kc(int64_t K) { return balanced(K, cfg<float>::KC, 1); }
 namespace {
 template <int MR> void pack_a_all(const mx_pool* pool, int64_t M, int64_t K, const mat_view<float>& A, float* dst) {
   const int64_t KC = balanced(K, cfg<float>::KC, 1), panels = (M + MR - 1) / MR;

@@ -96,6 +96,10 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, ma
 int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr = 6);
 void gemm_pack_a(const mx_pool* pool, int64_t M, int64_t K, mat_view<float> A, float* dst, int mr = 6);
 bool gemm_rows7();
+// The K step of that layout: KC-row steps one after another (the last may be
+// shorter), each all row panels; step pc's panel q (rows q * mr..) holds
+// A(q * mr + r, pc + k) at dst[ceil(M / mr) * mr * pc + q * mr * kc + k * mr + r].
+int64_t gemm_packed_a_kc(int64_t K);
 // The same layout for A(i, k) = src's row k at column i (an im2col's
 // transpose, never stored whole); false when scratch memory ran out.
 template <class T> struct b_rows;

@@ -63,12 +63,18 @@ inline void tap_range(int64_t base, int64_t d, int64_t limit, int64_t k, int64_t
 
 // Calls f(plane, o0, o1, row) for every output row (all o2 of one plane, o0, o1)
 // in parallel; `row` is the row's flat index (the row starts at row * out[2]).
+// Split by rows within the plane, every channel's together (index order: image,
+// row, channel), as the convs around a pool split their positions: each thread
+// then reads the part of the plane it wrote in the layer before.
 template <class F> void each_row(const mx_kernel_ctx* ctx, const pool_geom& g, F&& f) {
-  const int64_t planes = ctx->inputs[0].shape[0] * ctx->inputs[0].shape[1];
-  const int64_t rows = planes * g.out[0] * g.out[1];
+  const int64_t C = ctx->inputs[0].shape[1], R = g.out[0] * g.out[1];
+  const int64_t rows = ctx->inputs[0].shape[0] * C * R;
   const int64_t cost = std::max<int64_t>(1, g.out[2] * g.k[0] * g.k[1] * g.k[2]);
   parallel_for(ctx->pool, rows, std::max<int64_t>(1, 16384 / cost), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) f(r / (g.out[0] * g.out[1]), r / g.out[1] % g.out[0], r % g.out[1], r);
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t n = r / (C * R), q = r % (C * R) / C, plane = n * C + r % C;
+      f(plane, q / g.out[1], q % g.out[1], plane * R + q);
+    }
   });
 }
 
