@@ -273,6 +273,7 @@ describe('cpu backend through the bridge', () => {
         }
       console.log('wrong ' + bad);`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: root, // where @mx/core resolves
       env: { ...process.env, MX_NUM_THREADS: '5' },
       encoding: 'utf8',
     });

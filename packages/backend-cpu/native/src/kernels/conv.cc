@@ -280,6 +280,23 @@ void transposed_out(const float* ct, int64_t M, int64_t P, int64_t m0, int64_t m
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
+// Splits an input row of w floats into its even columns (to ev[0..]) and odd
+// ones (to od[0..]), 8 of each per step.
+__attribute__((target("avx2,fma"))) void split_even_odd_avx2(const float* src, int64_t w, float* ev, float* od) {
+  int64_t q = 0;
+  for (; 2 * q + 16 <= w; q += 8) {
+    const __m256 a = _mm256_loadu_ps(src + 2 * q), b = _mm256_loadu_ps(src + 2 * q + 8);
+    // shuffle: [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit permute puts the pairs in order
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+    _mm256_storeu_ps(ev + q, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    _mm256_storeu_ps(od + q, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
+  }
+  for (; 2 * q < w; q++) {
+    ev[q] = src[2 * q];
+    if (2 * q + 1 < w) od[q] = src[2 * q + 1];
+  }
+}
+
 // An image zero-padded for a 2-D conv with stride s (1 or 2) and dilation 1,
 // each padded row split into its s phases (padded column x at phase x % s,
 // position x / s): tap (c, ky, kx) of the outputs (oy, ox..) then reads
@@ -297,6 +314,7 @@ struct phased {
   // items is a band of the plane, every channel's: the part of the plane each
   // thread then reads, as the layers around it split it).
   void fill(const mx_pool* pool, const conv_geom& g, const float* xn, float* xp) const {
+    static const bool avx2 = cpu_has_avx2_fma();
     parallel_for(pool, C * Hp, std::max<int64_t>(16, 8192 / (s * Wq)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
         const int64_t c = r % C, i = r / C - g.p[1];
@@ -304,6 +322,11 @@ struct phased {
         std::fill(row, row + s * Wq, 0.0f);
         if (i < 0 || i >= g.in[1]) continue;
         const float* src = xn + (c * g.in[1] + i) * g.in[2];
+        if (s == 2 && avx2) {  // input column j at padded column j + pad: phase (j + pad) % 2, position (j + pad) / 2
+          const int64_t p = g.p[2];
+          split_even_odd_avx2(src, g.in[2], row + (p & 1) * Wq + p / 2, row + ((p + 1) & 1) * Wq + (p + 1) / 2);
+          continue;
+        }
         for (int64_t ph = 0; ph < s; ph++) {
           const int64_t first = ((ph - g.p[2]) % s + s) % s;  // first input column at this phase
           float* d = row + ph * Wq + (first + g.p[2]) / s;
