@@ -173,6 +173,14 @@ describe('cpu Conv', () => {
     await conv([1, 8, 30, 30], [16, 8, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
   });
 
+  it('1x1 kernels with a stride and no padding: transposed (enough channels; the inputs they read gathered first), plain, grouped, two images', async () => {
+    await conv([1, 96, 14, 14], [40, 96, 1, 1], 1, [1, 1], [2, 2], [1, 1], [0, 0, 0, 0], true); // 7x7
+    await conv([2, 400, 28, 27], [36, 400, 1, 1], 1, [1, 1], [2, 2], [1, 1], [0, 0, 0, 0], false); // 14x14
+    await conv([1, 288, 25, 30], [34, 288, 1, 1], 1, [1, 1], [2, 3], [1, 1], [0, 0, 0, 0], true); // 13x10
+    await conv([1, 16, 31, 30], [20, 16, 1, 1], 1, [1, 1], [2, 3], [1, 1], [0, 0, 0, 0], true); // im2col's path
+    await conv([2, 12, 9, 10], [6, 4, 1, 1], 3, [1, 1], [3, 2], [1, 1], [0, 0, 0, 0], true); // groups
+  });
+
   it('strides, dilations, asymmetric pads and groups; many small images and groups', async () => {
     await conv([2, 32, 17, 19], [48, 16, 5, 3], 2, [5, 3], [2, 1], [1, 2], [2, 1, 1, 2], true);
     await conv([6, 16, 12, 12], [24, 4, 3, 3], 4, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false);

@@ -575,6 +575,34 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
   if (N * M * P == 0) return MX_OK;
   const T* b = bias ? static_cast<const T*>(bias->data) : nullptr;
 
+  // A 1x1 kernel with a stride and no padding reads one input in s (ResNet's
+  // downsampling shortcuts). Where it runs transposed (small output planes),
+  // those inputs are gathered into a dense [N, C, P] copy first, and the conv
+  // runs as a stride-1 1x1 over it, whose X^T packs like a matrix's (no padded
+  // copy of the whole input); 512x28x28 -> 1024 stride 2: 2.27 -> 2.04 ms at 1
+  // thread. (The plain path packs its strided B panels in one pass already:
+  // a gather first was 5% slower at 256x56x56 -> 512.) By output rows, every
+  // channel's together, as the layers around it split the plane.
+  bool gather = false;
+  if constexpr (std::is_same_v<T, float>) gather = G == 1 && transposed_applies(P, M, C);
+  if (gather && g.taps == 1 && g.s[0] * g.s[1] * g.s[2] > 1 && !(g.p[0] | g.p[1] | g.p[2])) {
+    T* xs = static_cast<T*>(scratch(SCRATCH_INPUT, sizeof(T) * N * C * P));
+    if (!xs) return fail_oom(ctx, "Conv");
+    const int64_t R = g.out[0] * g.out[1];
+    parallel_for(ctx->pool, N * R * C, std::max<int64_t>(1, 4096 / g.out[2]), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        const int64_t nc = r / (R * C) * C + r % C, q = r / C % R, o0 = q / g.out[1], o1 = q % g.out[1];
+        const T* src = x + nc * g.in_plane + (o0 * g.s[0] * g.in[1] + o1 * g.s[1]) * g.in[2];
+        T* dst = xs + (nc * R + q) * g.out[2];
+        for (int64_t o2 = 0; o2 < g.out[2]; o2++) dst[o2] = src[o2 * g.s[2]];
+      }
+    });
+    x = xs;
+    for (int a = 0; a < 3; a++) g.in[a] = g.out[a], g.s[a] = 1;
+    g.in_plane = P;
+    g.direct = true;
+  }
+
   // depthwise (groups of one input channel): direct, one output plane per item.
   // One group of one channel (G == 1, e.g. an STFT frame conv) is a GEMM
   // [M, taps] x [taps, P] instead: its taps are many and its outputs few.

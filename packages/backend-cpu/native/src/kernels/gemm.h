@@ -19,8 +19,9 @@ namespace mxcpu {
 // Per-thread, growing, 64-byte aligned buffers reused across calls. A slot's
 // buffer stays valid on this thread until the next scratch() call for that slot.
 // Returns nullptr when memory is exhausted. gemm() uses the GEMM slots on every
-// thread it runs on; SCRATCH_OP is free for a kernel's own tables and rows.
-enum scratch_slot { SCRATCH_GEMM_A, SCRATCH_GEMM_B, SCRATCH_GEMM_OWN, SCRATCH_GEMM_ROWS, SCRATCH_WIDEN, SCRATCH_OP, SCRATCH_SLOTS };
+// thread it runs on; SCRATCH_OP is free for a kernel's own tables and rows,
+// SCRATCH_INPUT for a rearranged copy of its input that outlives them.
+enum scratch_slot { SCRATCH_GEMM_A, SCRATCH_GEMM_B, SCRATCH_GEMM_OWN, SCRATCH_GEMM_ROWS, SCRATCH_WIDEN, SCRATCH_OP, SCRATCH_INPUT, SCRATCH_SLOTS };
 void* scratch(int slot, size_t bytes);
 
 // A matrix operand: element (r, c) is data[r * rs + c * cs]. A row-major [R, C]
