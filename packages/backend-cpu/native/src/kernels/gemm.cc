@@ -6,7 +6,8 @@
 // whose micro-kernel streams one A panel and one B panel (KC x NR, in L1).
 // Packed panels are zero-padded, so edge tiles run the same micro-kernel into a
 // stack tile and only the valid part is merged into C. Threads take rectangles
-// of C from a shared counter (gemm_tasks); M == 1 or N == 1 go to a GEMV path.
+// of C, each from its own share first (gemm_tasks); M == 1 or N == 1 go to a
+// GEMV path.
 #include "gemm.h"
 #include "gemm_tile.h"
 
@@ -578,15 +579,22 @@ bool gemm_rect(const ukr_pair<T>& ukr, int64_t m0, int64_t m1, int64_t n0, int64
   return true;
 }
 
-// The threaded product: one parallel_for whose threads take tasks from a shared
-// counter until none is left, so a thread that the OS preempts (the machine is
-// often shared) only delays the tasks it holds, never a barrier. A task is an
-// MC-row block times a column block of C and loops over K itself, packing its A
-// block per KC step into the thread's buffer. B is packed once per product into
-// one shared buffer, lazily and together: the tasks that need block (column
-// block, KC step) first pack its chunks of panels that nobody took yet, then
-// wait for the chunks other threads are packing (one chunk, a few us), or,
-// when one of those threads was preempted, pack the block on their own.
+// The threaded product: one parallel_for whose threads take tasks until none
+// is left, so a thread that the OS preempts (the machine is often shared) only
+// delays the task it holds, never a barrier. A task is an MC-row block times a
+// column block of C and loops over K itself, packing its A block per KC step
+// into the thread's buffer. Tasks go in column-block-major order, cut into one
+// contiguous home range per thread: parallel_for's index h is thread h's when
+// it is on time, so each thread computes the same part of every product's
+// columns (a conv's output positions) and reads activations it wrote itself in
+// the layer before; a thread that finished its range takes tasks from the
+// others'. B is packed by the thread that computes the column block, into its
+// own buffer, once for the block's consecutive row-block tasks: no packed panel
+// is written by one core and read by another, and the buffer's lines stay with
+// that core from one product to the next (a buffer shared by all threads was
+// written by one core's tasks in one layer and another's in the next, and a
+// line the other core wrote costs hundreds of nanoseconds when the cores are
+// far apart). Only tasks taken from another thread's range pack a block twice.
 template <class T, int MR>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                 const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
@@ -602,29 +610,14 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const int64_t np = (N + c::NR - 1) / c::NR;
   int64_t Cb = std::max<int64_t>((np * c::NR + c::NC - 1) / c::NC, (8 * nt + R - 1) / R);
   Cb = std::max<int64_t>(1, std::min(Cb, a_packed ? np : np / 4));
-  const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
+  const bool pack = !b_packed && !direct;  // B packed here, per column block
+  // A thread's packed block (all of K where row blocks share it) within 64 MiB
+  if (pack && R > 1) Cb = std::max<int64_t>(Cb, (int64_t)std::ceil((double)sizeof(T) * np * c::NR * K / double(int64_t(1) << 26)));
+  const int64_t NCt = (np + std::min(Cb, np) - 1) / std::min(Cb, np) * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
-  const bool shared = !b_packed && !direct;  // B packed here, into one buffer the threads share
-  T* bp = shared ? static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * np * c::NR * K)) : nullptr;
-  if (!bp && shared) return false;
-  // Per B block: the next chunk of panels to pack and the chunks packed; every
-  // task that needs the block packs chunks until none is left, then waits for
-  // the ones other threads hold (at most one chunk each).
-  struct block_state {
-    std::atomic<int64_t> next{0}, done{0};
-  };
-  std::unique_ptr<block_state[]> state(new (std::nothrow) block_state[Cb * nk]);
-  if (!state) return false;
-  constexpr int64_t kChunk = 4;  // panels per chunk
-  constexpr int kPackWait = 1000;  // pauses (~20 us) before packing a block privately
   const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
   std::atomic<bool> ok{true};
-  // Tasks in column-block-major order, cut into one contiguous home range per
-  // thread: parallel_for's index h is thread h's when it is on time, so each
-  // thread computes the same part of every product's columns (a conv's output
-  // positions) and reads the activations it wrote itself in the layer before.
-  // A thread that finished its range takes tasks from the others'.
   const int64_t tasks = R * Cb;
   struct alignas(64) home {
     std::atomic<int64_t> next{0};
@@ -638,44 +631,35 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   }
   parallel_for(pool, nt, 1, [&](int64_t h0, int64_t) {
     T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
-    if (!ap) { ok = false; return; }
+    // the column block this thread packed last, all its KC steps (one step when
+    // no other task shares it)
+    T* bp = pack ? static_cast<T*>(scratch(SCRATCH_GEMM_B, sizeof(T) * (R > 1 ? K : KC) * NCt)) : nullptr;
+    if (!ap || (pack && !bp)) { ok = false; return; }
+    int64_t packed = -1;
     for (int64_t s = 0, t; s < nt; s++) {
       home& hm = homes[(h0 + s) % nt];
       while ((t = hm.next.fetch_add(1, std::memory_order_relaxed)) < hm.end && ok.load(std::memory_order_relaxed)) {
         const int64_t j = t / R, i = t % R;
         const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
-        const int64_t mine = (nc + c::NR * kChunk - 1) / (c::NR * kChunk);  // chunks of this (maybe narrower) block
+        const bool fresh = pack && j != packed;
+        packed = pack ? j : -1;
         for (int64_t k = 0; k < nk; k++) {
           const int64_t pc = k * KC, kc = std::min(KC, K - pc);
-          const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : packed_b_block(b_packed ? b_packed : bp, N, n0, pc, kc);
-          block_state& st = state[j * nk + k];
-          if (shared && st.done.load(std::memory_order_acquire) < mine) {
-            T* dst = packed_b_block(bp, N, n0, pc, kc);
-            for (int64_t q; (q = st.next.fetch_add(1, std::memory_order_relaxed)) < mine;) {
-              const int64_t c0 = q * kChunk * c::NR, cn = std::min(kChunk * c::NR, nc - c0);
-              if (!B.pack(pc, kc, n0 + c0, cn, dst + c0 * kc)) ok = false;
-              st.done.fetch_add(1, std::memory_order_release);
+          const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : nullptr;
+          if (b_packed) bblk = packed_b_block(b_packed, N, n0, pc, kc);
+          if (pack) {
+            T* dst = bp + (R > 1 ? pc * NCt : 0);
+            if (fresh && !B.pack(pc, kc, n0, nc, dst)) {
+              ok = false;
+              return;
             }
-            // Chunks other threads hold take them a few us; a thread that the OS
-            // preempted holds its chunk for milliseconds, so past that this task
-            // packs the block privately instead of waiting (one block's packing).
-            for (int spin = 0; spin < kPackWait && st.done.load(std::memory_order_acquire) < mine; spin++) {
-#ifdef MX_GEMM_X86
-              _mm_pause();
-#endif
-            }
-            if (st.done.load(std::memory_order_acquire) < mine) {
-              T* own = static_cast<T*>(scratch(SCRATCH_GEMM_OWN, sizeof(T) * kc * mine * kChunk * c::NR));
-              if (!own || !B.pack(pc, kc, n0, nc, own)) ok = false;
-              bblk = own;
-            }
-            if (!ok.load(std::memory_order_relaxed)) return;
+            bblk = dst;
           }
           const T* a = ap;
           if (a_packed) a = packed_block<T, MR>(a_packed, M, m0, pc, kc);
           else pack_a<T, MR>(A, m0, mc, pc, kc, ap);
           macro_kernel<T, MR>(ukr, a, bblk, !direct, B.m.rs, mc, nc, kc, step_args(alpha, beta, post, k == 0, k == nk - 1, m0, n0),
-                       C + m0 * ldc + n0, ldc);
+                              C + m0 * ldc + n0, ldc);
         }
       }
     }
@@ -747,22 +731,8 @@ template <class T, int MR>
 bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                   const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
                   const T* b_packed, bool direct) {
-  using c = cfg<T>;
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
-  if (nt > 1) {
-    // Column ranges whose packed B stays within kMaxSharedB, one after another.
-    constexpr double kMaxSharedB = double(int64_t(1) << 27);
-    const int64_t pieces = b_packed || direct ? 1 : std::max<int64_t>(1, (int64_t)std::ceil((double)sizeof(T) * N * K / kMaxSharedB));
-    const int64_t w = ((N + pieces - 1) / pieces + c::NR - 1) / c::NR * c::NR;
-    for (int64_t n0 = 0; n0 < N; n0 += w) {
-      const b_source<T> Bp = B.columns(n0);
-      gemm_post<T> pp = post;
-      if (pp.z) pp.z += n0;
-      if (!gemm_tasks<T, MR>(pool, nt, M, std::min(w, N - n0), K, alpha, A, Bp, beta, C + n0, ldc, &pp, a_packed, b_packed, direct))
-        return false;
-    }
-    return true;
-  }
+  if (nt > 1) return gemm_tasks<T, MR>(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, b_packed, direct);
   // One thread: blocks of C one after another.
   return gemm_rect<T, MR>(pick_ukr<T, MR>(direct), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
 }

@@ -5,9 +5,9 @@
 // panels, A in MC x KC blocks of MR-high row panels, and a register-blocked
 // micro-kernel (AVX2/FMA when the CPU has it, portable C++ otherwise) computes
 // MR x NR tiles of C. Transposed operands are handled by the packing routines
-// through strides. Threads take MC-row x column blocks of C from a shared
-// counter; B is packed once per product into a shared buffer, A per task; M == 1
-// or N == 1 take a GEMV path.
+// through strides. Threads take MC-row x column blocks of C, each from its own
+// contiguous share of them first; a thread packs B's column blocks it computes
+// into its own buffer, A per task; M == 1 or N == 1 take a GEMV path.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +21,7 @@ namespace mxcpu {
 // Returns nullptr when memory is exhausted. gemm() uses the GEMM slots on every
 // thread it runs on; SCRATCH_OP is free for a kernel's own tables and rows,
 // SCRATCH_INPUT for a rearranged copy of its input that outlives them.
-enum scratch_slot { SCRATCH_GEMM_A, SCRATCH_GEMM_B, SCRATCH_GEMM_OWN, SCRATCH_GEMM_ROWS, SCRATCH_WIDEN, SCRATCH_OP, SCRATCH_INPUT, SCRATCH_SLOTS };
+enum scratch_slot { SCRATCH_GEMM_A, SCRATCH_GEMM_B, SCRATCH_GEMM_ROWS, SCRATCH_WIDEN, SCRATCH_OP, SCRATCH_INPUT, SCRATCH_SLOTS };
 void* scratch(int slot, size_t bytes);
 
 // A matrix operand: element (r, c) is data[r * rs + c * cs]. A row-major [R, C]
