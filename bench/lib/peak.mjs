@@ -52,6 +52,28 @@ export function measurePeak(threads, addFloats = 1 << 24) {
   }
 }
 
+/**
+ * The C add loop alone, for timing it in turns with mx.add: build() compiles the
+ * program once; run(n) times n more runs of it and returns their GB/s.
+ * @param {number} threads
+ * @param {number} floats
+ */
+export function addLoop(threads, floats) {
+  const cc = process.env.CC || 'cc';
+  const dir = mkdtempSync(join(tmpdir(), 'mx-bench-add-'));
+  const exe = join(dir, 'fma_peak');
+  try {
+    execFileSync(cc, ['-O3', '-pthread', SOURCE, '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return {
+    run: (n) => JSON.parse(execFileSync(exe, ['--add', String(threads), String(floats), String(n)], { encoding: 'utf8' })),
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 /** The better of two peak runs, figure by figure (noise only ever lowers them). */
 export function bestOf(a, b) {
   if (!a.ok || !b.ok) return a.ok ? a : b;

@@ -17,6 +17,9 @@
 // (best of 50 runs of ~10 ms: short runs, so that on a shared machine some of them
 // fall in moments when the cores are free), and the add loop's GB/s (median and
 // best of 31 runs).
+//        fma_peak --add THREADS FLOATS RUNS
+// runs the add loop alone and prints each run's GB/s as a JSON array (for timing
+// it in turns with another program's add, in the same minutes).
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -220,7 +223,8 @@ static void add_job(void* p) {
   for (size_t i = 0; i < x->n; i++) c[i] = a[i] + b[i];
 }
 
-static void add_bandwidth(int threads, size_t n, int runs, double* median, double* best) {
+// GB/s of `runs` runs into gbs[], sorted, or printed in run order as a JSON array.
+static void add_bandwidth(int threads, size_t n, int runs, double* median, double* best, int print) {
   float* a = aligned_alloc(64, n * sizeof(float));
   float* b = aligned_alloc(64, n * sizeof(float));
   float* c = aligned_alloc(64, n * sizeof(float));
@@ -234,6 +238,8 @@ static void add_bandwidth(int threads, size_t n, int runs, double* median, doubl
   }
   double* gbs = calloc((size_t)runs, sizeof(double));
   for (int r = 0; r < runs; r++) gbs[r] = 3.0 * (double)n * sizeof(float) / run_threads(threads, add_job, args, sizeof(add_arg_t)) * 1e-9;
+  if (print)
+    for (int r = 0; r < runs; r++) printf("%s%.3f%s", r ? ", " : "[", gbs[r], r == runs - 1 ? "]\n" : "");
   qsort(gbs, (size_t)runs, sizeof(double), cmp_double);
   *median = gbs[runs / 2];
   *best = gbs[runs - 1];
@@ -248,6 +254,17 @@ static void add_bandwidth(int threads, size_t n, int runs, double* median, doubl
 // ---------------------------------------------------------------- main
 
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--add") == 0) {
+    int t = argc > 2 ? atoi(argv[2]) : 1, runs = argc > 4 ? atoi(argv[4]) : 0;
+    size_t n = argc > 3 ? (size_t)atol(argv[3]) : 0;
+    if (t < 1 || n < 1 || runs < 1) {
+      fprintf(stderr, "usage: fma_peak --add THREADS FLOATS RUNS\n");
+      return 2;
+    }
+    double med, best;
+    add_bandwidth(t, n, runs, &med, &best, 1);
+    return 0;
+  }
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   int add_threads = argc > 2 ? atoi(argv[2]) : threads;
   size_t add_n = argc > 3 ? (size_t)atol(argv[3]) : (size_t)1 << 24;
@@ -285,7 +302,7 @@ int main(int argc, char** argv) {
     fflush(stdout);
   }
   double med, best;
-  add_bandwidth(add_threads, add_n, 31, &med, &best);
+  add_bandwidth(add_threads, add_n, 31, &med, &best, 0);
   printf("\n  ],\n  \"peak1\": %.1f,\n  \"peakN\": %.1f,\n", peak1, peakN);
   printf("  \"add\": { \"threads\": %d, \"floats\": %zu, \"medianGBs\": %.2f, \"bestGBs\": %.2f }\n}\n", add_threads, add_n, med, best);
   return 0;
