@@ -64,7 +64,7 @@ export function addLoop(threads, floats) {
   const exe = join(dir, 'fma_peak');
   try {
     execFileSync(cc, ['-O3', '-pthread', SOURCE, '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
+  } catch {
     rmSync(dir, { recursive: true, force: true });
     return null;
   }

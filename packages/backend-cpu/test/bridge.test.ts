@@ -262,7 +262,7 @@ describe('cpu backend through the bridge', () => {
       const s = await mx.add(mx.tensor(a, { shape: [n] }), mx.tensor(b, { shape: [n] })).data();
       let bad = 0;
       for (let i = 0; i < n; i++) if (s[i] !== a[i] + b[i]) bad++;
-      const M = 70, K = 33, N = 517;
+      const M = 200, K = 100, N = 517; // large enough to run threaded
       const x = new Float32Array(M * K).map((_, i) => (i % 7) - 3), y = new Float32Array(K * N).map((_, i) => (i % 5) - 2);
       const z = await mx.matmul(mx.tensor(x, { shape: [M, K] }), mx.tensor(y, { shape: [K, N] })).data();
       for (let i = 0; i < M; i++)

@@ -613,7 +613,8 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const bool pack = !b_packed && !direct;  // B packed here, per column block
   // A thread's packed block (all of K where row blocks share it) within 64 MiB
   if (pack && R > 1) Cb = std::max<int64_t>(Cb, (int64_t)std::ceil((double)sizeof(T) * np * c::NR * K / double(int64_t(1) << 26)));
-  const int64_t NCt = (np + std::min(Cb, np) - 1) / std::min(Cb, np) * c::NR;  // padded width of a column block
+  Cb = std::min(Cb, np);
+  const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
   Cb = (N + NCt - 1) / NCt;
   const int64_t nk = (K + KC - 1) / KC;
   const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
