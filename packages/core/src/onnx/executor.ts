@@ -18,6 +18,7 @@
  * constants are returned as new handles to the same storage.
  */
 import { dtypeSize, readNumber, type DType } from '../dtype.js';
+import { placeArena } from './arena.js';
 import { MxError, isMxError, type MxErrorCode } from '../errors.js';
 import { copyTo, createTensor, device, inferOp, isStrict, isSyncEngine, markConstant, onNativeQueue, runOp, submit, submitProgram, type DeviceState, type Storage, type TensorBase } from '../engine.js';
 import { OPS } from '../ops/index.js';
@@ -1028,8 +1029,16 @@ function planPrograms(p: Plan): void {
   }
 
   const bytesOf = new Map<number, number>();
+  const planeOf = new Map<number, number>(); // H x W (see placeArena)
   steps.forEach((s, i) => {
-    if (ok[i]) (s as KernelStep).writes.forEach((w, j) => w >= 0 && arena.has(w) && bytesOf.set(w, (s as KernelStep).bytes[j]!));
+    if (!ok[i]) return;
+    const k = s as KernelStep;
+    k.writes.forEach((w, j) => {
+      if (w < 0 || !arena.has(w)) return;
+      const shape = k.shapes[j]!;
+      bytesOf.set(w, k.bytes[j]!);
+      planeOf.set(w, shape.length >= 3 ? shape[shape.length - 1]! * shape[shape.length - 2]! : -1);
+    });
   });
 
   // -- Concat elision: a recorded Concat whose inputs are arena values, each a
@@ -1084,22 +1093,11 @@ function planPrograms(p: Plan): void {
     l[1] = Math.max(l[1], defAt.get(a)!);
     life.set(r, l);
   }
-  const offset = new Map<number, number>();
-  const placed: { at: number; end: number; life: [number, number] }[] = [];
-  let total = 0;
-  for (const r of [...life.keys()].sort((x, y) => bytesOf.get(y)! - bytesOf.get(x)! || x - y)) {
-    const l = life.get(r)!;
-    const size = Math.ceil(bytesOf.get(r)! / ARENA_ALIGN) * ARENA_ALIGN;
-    const busy = placed.filter((q) => q.life[0] <= l[1] && l[0] <= q.life[1]).sort((x, y) => x.at - y.at);
-    let at = 0;
-    for (const q of busy) {
-      if (at + size <= q.at) break;
-      at = Math.max(at, q.end);
-    }
-    placed.push({ at, end: at + size, life: l });
-    offset.set(r, at);
-    total = Math.max(total, at + size);
-  }
+  const roots = [...life.keys()];
+  const { offsets, total } = placeArena(
+    roots.map((r) => ({ life: life.get(r)!, bytes: Math.ceil(bytesOf.get(r)! / ARENA_ALIGN) * ARENA_ALIGN, plane: planeOf.get(r) ?? -1 })),
+  );
+  const offset = new Map<number, number>(roots.map((r, i) => [r, offsets[i]!]));
   for (const a of arena) offset.set(a, offset.get(rootOf(a))! + within(a));
   steps.forEach((s) => {
     if (s instanceof ViewStep) s.elided = s.out >= 0 ? arena.has(s.out) : arena.has(s.src);
