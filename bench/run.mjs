@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measure } from './lib/measure.mjs';
-import { addLoop, bestOf, measurePeak, measurePingPong } from './lib/peak.mjs';
+import { addLoop, bestOf, measurePeak, pingPonger } from './lib/peak.mjs';
 import { barChecks, formatAgreement, formatMs, formatOnednn, formatRate, markdown, ratioChart } from './lib/report.mjs';
 import { ONEDNN_WORKLOADS, WORKLOADS } from './lib/workloads.mjs';
 
@@ -133,7 +133,10 @@ const loads = () => loadavg().map((x) => x.toFixed(2)).join(', ');
 const modelsDir = process.env.MX_BENCH_MODELS ? resolve(process.env.MX_BENCH_MODELS) : resolve(ROOT, '../shared/models');
 const date = new Date().toISOString();
 const loadStart = loads();
-const pingStart = threads > 1 ? measurePingPong() : null;
+// The CPUs' placement (bench/peak/core_pingpong.c): at the start and end, and
+// before and after each workload, whose ratio it moves (see the report).
+const pinger = threads > 1 ? pingPonger() : null;
+const pingStart = pinger?.run() ?? null;
 const mxBackend = mx.backendRecords().find((r) => r.status === 'available' && r.name === backends[0]);
 
 function runPeak(when) {
@@ -169,9 +172,11 @@ for (const [i, w] of workloads.entries()) {
   }
   try {
     const alt = onednn && ONEDNN_WORKLOADS.includes(w.name) ? ['onednn', 'cpu'] : undefined;
+    const before = pinger?.run() ?? null;
     const m = await measure(w, { mx, ort, threads, modelsDir, ortSpin: opt['ort-spin'], alt }, { warmup, reps, progress: (what) => progress(`${prefix} ${what}`) });
     const { alt: altStats, altAgreement, altCalls, ...own } = m;
     const r = { ...base, ...own, ratio: m.mx.median / m.ort.median };
+    if (pinger) r.ping = [before, pinger.run() ?? null];
     if (altStats) r.onednn = { median: altStats.median, ratio: altStats.median / m.ort.median, vsCpu: altStats.median / m.mx.median, agreement: altAgreement, ...(altCalls && { calls: altCalls }) };
     const work = w.flops ?? w.bytes;
     if (work) {
@@ -249,7 +254,7 @@ const report = {
     loadStart,
     loadEnd: loads(),
     pingStart,
-    pingEnd: threads > 1 ? measurePingPong() : null,
+    pingEnd: pinger?.run() ?? null,
   },
   peak,
   mxAdd,
@@ -258,6 +263,7 @@ const report = {
   method: { warmup, reps: reps ?? 'auto' },
 };
 report.bar = barChecks(report);
+pinger?.close();
 
 if (opt.json) console.log(JSON.stringify(report, null, 2));
 else {

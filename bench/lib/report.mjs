@@ -124,19 +124,27 @@ export function markdown(report) {
   L.push('');
   if (busy)
     L.push(`**The machine was busy during this run** (load average above its ${m.cores} cores: other work shared the CPUs). Absolute figures are low and noisy; the ratios, measured alternately in one process, are the meaningful part.`, '');
-  if (Math.max(m.pingStart ?? 0, m.pingEnd ?? 0) > 200)
-    L.push(`**The two CPUs were far apart for part of this run** (a cache line took ${Math.max(m.pingStart ?? 0, m.pingEnd ?? 0)} ns to go from one to the other and back; 50-80 ns when the host places them close). On this kind of virtual machine the placement changes by itself within minutes; multi-threaded mx runs of the models then took about 1.3x as long while onnxruntime's took about 1.1x, so the model ratios of such a run read 10-25% higher.`, '');
+  const pings = [m.pingStart, m.pingEnd, ...results.flatMap((r) => r.ping ?? [])].filter((x) => x != null);
+  if (Math.max(0, ...pings) > 200)
+    L.push(`**The two CPUs were far apart for part of this run** (a cache line took up to ${Math.max(...pings)} ns to go from one to the other and back; 50-80 ns when the host places them close; the last column of the results gives it before and after each workload). On this kind of virtual machine the placement changes by itself within minutes; multi-threaded mx runs of the models then took about 1.2-1.5x as long while onnxruntime's took about 1.1-1.4x, so the model ratios measured then read 5-15% higher.`, '');
 
+  const withPing = results.some((r) => r.ping);
   L.push('## Results', '');
-  L.push('| workload | mx median | ort median | mx/ort | mx | ort | outputs: max diff | mx (onednn+cpu) / ort |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+  L.push(
+    `| workload | mx median | ort median | mx/ort | mx | ort | outputs: max diff | mx (onednn+cpu) / ort |${withPing ? ' CPUs\' round trip before / after |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|${withPing ? '---:|' : ''}`,
+  );
   for (const r of results) {
-    if (r.skipped || r.error) L.push(`| ${r.title} | ${r.skipped ? 'skipped' : 'failed'}: ${cut(r.skipped ?? r.error)} | | | | | | |`);
+    const ping = withPing ? ` ${r.ping ? r.ping.map((x) => x ?? '-').join(' / ') + ' ns' : ''} |` : '';
+    if (r.skipped || r.error) L.push(`| ${r.title} | ${r.skipped ? 'skipped' : 'failed'}: ${cut(r.skipped ?? r.error)} | | | | | | |${ping}`);
     else
       L.push(
-        `| ${r.title} | ${formatMs(r.mx.median)} | ${formatMs(r.ort.median)} | **${r.ratio.toFixed(2)}** | ${formatRate(r.mxRate, r.unit, r.mxPeakFraction)} | ${formatRate(r.ortRate, r.unit, r.ortPeakFraction)} | ${formatAgreement(r.agreement)} | ${r.onednn?.median ? `${cut(formatOnednn(r.onednn))}, ${formatMs(r.onednn.median)}` : cut(formatOnednn(r.onednn))} |`,
+        `| ${r.title} | ${formatMs(r.mx.median)} | ${formatMs(r.ort.median)} | **${r.ratio.toFixed(2)}** | ${formatRate(r.mxRate, r.unit, r.mxPeakFraction)} | ${formatRate(r.ortRate, r.unit, r.ortPeakFraction)} | ${formatAgreement(r.agreement)} | ${r.onednn?.median ? `${cut(formatOnednn(r.onednn))}, ${formatMs(r.onednn.median)}` : cut(formatOnednn(r.onednn))} |${ping}`,
       );
   }
   L.push('');
+  if (withPing)
+    L.push("The last column is the round trip of a cache line between CPUs 0 and 1 (bench/peak/core_pingpong.c) just before and just after the workload's measurement: 50-100 ns where the host placed the two CPUs close, 300 ns and more where it placed them far apart, which slows mx's multi-threaded model runs more than onnxruntime's. A row whose two figures differ saw the placement change while it ran.", '');
   if (results.some((r) => r.onednn))
     L.push("The last column times a third side in the same rotation: the same mx work with its ops placed on onednn and cpu only (onednn preferred; cpu for the ops onednn lacks and the calls it leaves: `LoadOptions.backends` for models, `mx.withBackends` for eager ops). It gives that side's ratio to ORT, its time as a multiple of mx on cpu alone (x1.00 = as fast), how many of the workload's kernel calls onednn runs (counted with mx.profile; where it runs none, both sides run the same kernels and the multiple is the run's noise), and its median.", '');
   L.push(`Before timing, each workload's outputs from both sides are compared: "max diff" is max |mx − ort| / max |ort| over all output elements; above ${AGREE_TOL} the row says DIFFERS.`, '');

@@ -188,6 +188,21 @@ describe('report', () => {
     expect(md).toContain('| failed: no kernel |');
   });
 
+  it("gives each workload's CPU round trip before and after it, and warns when any was far", () => {
+    const pinged = (ping, far) => ({ ...report, machine: { ...report.machine, pingStart: 60, pingEnd: 70 }, results: report.results.map((r, i) => (r.error ? r : { ...r, ping: i === 3 ? far : ping })) });
+    const close = markdown(pinged([60, 80], [70, 90]));
+    expect(close).toContain('| mx (onednn+cpu) / ort | CPUs\' round trip before / after |');
+    expect(close).toContain('| 1e-6 |  | 60 / 80 ns |'); // matmul-1024
+    expect(close).toContain('| 70 / 90 ns |'); // conv3x3
+    expect(close).toContain('| silero | failed: no kernel \\| for LSTM | | | | | | |  |'); // no figures
+    expect(close).not.toContain('far apart for part of this run');
+    // a far placement in the middle of the run, close at its start and end: still flagged
+    const far = markdown(pinged([60, 80], [70, 350]));
+    expect(far).toContain('| 70 / 350 ns |');
+    expect(far).toContain('a cache line took up to 350 ns');
+    expect(markdown(report)).not.toContain('round trip before / after'); // not measured (1 thread)
+  });
+
   it('draws one bar per measured workload, green where mx is faster', () => {
     const svg = ratioChart(report);
     const bars = [...svg.matchAll(/<rect [^>]*fill="(#[0-9a-f]+)"/g)].map((m) => m[1]).slice(1); // [0]: background
