@@ -62,14 +62,12 @@ export function placeArena(buffers: readonly ArenaBuffer[]): { offsets: number[]
       if (b.plane === plane && room(k) >= size && (pick < 0 || b.end - b.at < free[pick]!.end - free[pick]!.at)) pick = k;
     }
     if (pick < 0) pick = free.findIndex((_, k) => room(k) >= size);
+    // at: a free block's start (or the end): the blocks it covers lie at or after it
     const at = pick < 0 ? total : free[pick]!.at;
     const rest: Block[] = [];
     for (const b of free) {
       if (b.end <= at || b.at >= at + size) rest.push(b);
-      else {
-        if (b.at < at) rest.push({ at: b.at, end: at, plane: b.plane });
-        if (b.end > at + size) rest.push({ at: at + size, end: b.end, plane: b.plane });
-      }
+      else if (b.end > at + size) rest.push({ at: at + size, end: b.end, plane: b.plane });
     }
     free = rest;
     taken.set(i, { at, end: at + size, plane });
