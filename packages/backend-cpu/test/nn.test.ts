@@ -5,7 +5,8 @@
 // convolutions, pooling windows on the borders and inside, long softmax rows.
 // Each call goes straight to the backend with the attributes core would pass and
 // is compared with the reference kernel run on the same call. Run after
-// `pnpm build` in this package.
+// `pnpm build` in this package. `pnpm test` runs them again with MX_CPU_ISA=avx2
+// and MX_CPU_ISA=generic, so that the narrower paths are checked on a wider CPU.
 import { describe, expect, it } from 'vitest';
 import { DTYPES, type DType, type KernelCall, type KernelTensor } from '@mx/core';
 import { type NativeBackend } from '@mx/core/bridge';
@@ -355,6 +356,19 @@ describe('cpu pooling', () => {
       const y = [1, xs[1]!, ...windowOut(xs, [3, 3], [2, 2], [1, 1], [0, 0, 0, 0])];
       await check('MaxPool', 'float32', [input('float32', xs, 27)], [['float32', y]], { ...win([3, 3], [2, 2], [1, 1], [0, 0, 0, 0]), ceil_mode: 0, storage_order: 0 }, { rtol: 0, atol: 0 });
     }
+  });
+
+  it('MaxPool 3x3 stride 2: every row width from 1 to 24 windows (whole vector steps and each shorter last step), pads 0 and 1, NaN inputs', async () => {
+    for (let w = 3; w <= 50; w++)
+      for (const p of [0, 1]) {
+        const x = [1, 3, 5, w];
+        const t = input('float32', x, 28 + w);
+        const v = t.view as Float32Array;
+        for (let i = w % 7; i < v.length; i += 11) v[i] = NaN;
+        const pads = [p, p, p, p];
+        const y = [1, 3, ...windowOut(x, [3, 3], [2, 2], [1, 1], pads)];
+        await check('MaxPool', 'float32', [t], [['float32', y]], { ...win([3, 3], [2, 2], [1, 1], pads), ceil_mode: 0, storage_order: 0 }, { rtol: 0, atol: 0 });
+      }
   });
 
   it('AveragePool counting pads or not, with dilations, 3-D, and ceil_mode windows past the end padding', async () => {

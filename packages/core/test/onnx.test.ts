@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as mx from '../src/index.js';
 import { referenceBackend } from '../src/backends/reference.js';
 import { resetRegistry } from '../src/registry.js';
+import { ViewStep } from '../src/onnx/executor.js';
 import { fakeDevice } from './fake-device.js';
 import { f, graph, modelBytes, onnx, tensorProto } from './onnx-build.js';
 
@@ -156,6 +157,33 @@ describe('opset adapters', () => {
 });
 
 describe('executor', () => {
+  it('does not ask for optional outputs nothing reads: an unread Dropout mask leaves a view, a read one is computed; Split keeps its count', async () => {
+    const model = (maskOut: boolean) =>
+      modelBytes(
+        graph({
+          nodes: [
+            { op: 'Dropout', inputs: ['x'], outputs: ['d', 'mask'] },
+            { op: 'Split', inputs: ['d'], outputs: ['s0', 's1', 's2'], attrs: { axis: 1, num_outputs: 3 } },
+            { op: 'Add', inputs: ['s0', 'x0'], outputs: ['y'] },
+          ],
+          inputs: [['x', 'float32', [1, 6]], ['x0', 'float32', [1, 2]]],
+          outputs: [['y', 'float32'], ...(maskOut ? [['mask', 'bool'] as [string, 'bool']] : [])],
+        }),
+      );
+    const meta = (shape: number[]) => ({ kind: 'tensor' as const, dtype: 'float32' as const, shape });
+    for (const maskOut of [false, true]) {
+      const m = await mx.onnx.load(model(maskOut));
+      const plan = await m.plan([meta([1, 6]), meta([1, 2])]);
+      const dropout = plan.steps.find((s) => s.op === 'Dropout')!;
+      expect(dropout instanceof ViewStep).toBe(!maskOut);
+      const out = await m.run({ x: { data: new Float32Array([1, 2, 3, 4, 5, 6]), dims: [1, 6] }, x0: { data: new Float32Array([10, 20]), dims: [1, 2] } });
+      expect(await arr(out.y!)).toEqual([11, 22]); // the first of three parts: Split still made three
+      if (maskOut) expect(await arr(out.mask!)).toEqual([1, 1, 1, 1, 1, 1]);
+      for (const t of Object.values(out)) t.dispose();
+      m.dispose();
+    }
+  });
+
   it('folds shape computations and frees intermediates after their last use', async () => {
     // y = Reshape(x * 2, Concat(Shape(x)[0:1], [-1])) + 1
     const g = graph({

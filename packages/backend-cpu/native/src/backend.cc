@@ -2,6 +2,7 @@
 // kernels/*.cc register with MX_KERNEL, and the CPU features kernels dispatch on.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -11,17 +12,29 @@
 namespace mxcpu {
 
 #if defined(__x86_64__) || defined(__i386__)
+// The widest instruction set kernels may use: MX_CPU_ISA=avx2 stops at AVX2 +
+// FMA, MX_CPU_ISA=generic at the portable C++ paths (for comparing paths and
+// for testing the narrower ones on a wider CPU); unset or anything else: all
+// the CPU has. Read once, at the first check.
+int isa_cap() {
+  static const int cap = [] {
+    const char* v = std::getenv("MX_CPU_ISA");
+    const std::string s = v ? v : "";
+    return s == "generic" ? 0 : s == "avx2" ? 1 : 2;
+  }();
+  return cap;
+}
 // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
 bool cpu_has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool yes = isa_cap() >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 }
 bool cpu_has_avx512f() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
+  static const bool yes = isa_cap() >= 2 && __builtin_cpu_supports("avx512f");
   return yes;
 }
 bool cpu_has_avx512vl() {
-  static const bool yes = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  static const bool yes = cpu_has_avx2_fma() && cpu_has_avx512f() && __builtin_cpu_supports("avx512vl");
   return yes;
 }
 #else

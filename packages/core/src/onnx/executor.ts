@@ -242,7 +242,7 @@ export class Builder {
   readonly captureFrom: number[] = [];
   private readonly debug = process.env.MX_DEBUG_PLACEMENT === '1';
   private readonly initializers: ReadonlyMap<string, Tensor>;
-  /** Fusion: how many node inputs (graph outputs and subgraph references count twice) read each name. */
+  /** How many node inputs (graph outputs and subgraph references count twice) read each name. */
   private readonly uses = new Map<string, number>();
   /** Fusion: kernel steps of Conv and MatMul nodes, by output slot. */
   private readonly fusable = new Map<number, Fusable>();
@@ -260,14 +260,12 @@ export class Builder {
   ) {
     this.initializers = opts.initializers(graph);
     this.fuse = opts.fuse !== false && process.env.MX_ONNX_FUSE !== '0';
-    if (this.fuse) {
-      const use = (name: string, k = 1) => name && this.uses.set(name, (this.uses.get(name) ?? 0) + k);
-      for (const n of graph.nodes) {
-        for (const i of n.inputs) use(i);
-        for (const v of Object.values(n.attrs)) for (const g of Array.isArray(v) ? v : [v]) if (isGraph(g)) for (const r of g.outerRefs) use(r, 2);
-      }
-      for (const o of graph.outputs) use(o.name, 2);
+    const use = (name: string, k = 1) => name && this.uses.set(name, (this.uses.get(name) ?? 0) + k);
+    for (const n of graph.nodes) {
+      for (const i of n.inputs) use(i);
+      for (const v of Object.values(n.attrs)) for (const g of Array.isArray(v) ? v : [v]) if (isGraph(g)) for (const r of g.outerRefs) use(r, 2);
     }
+    for (const o of graph.outputs) use(o.name, 2);
   }
 
   get device(): string {
@@ -436,6 +434,12 @@ export class Builder {
 
   private async tableOp(n: Node, schema: OpSchema, ins: (SlotInfo | undefined)[], label: string): Promise<void> {
     const attrs = schemaAttrs(n, schema, label);
+    // Trailing optional outputs that nothing reads are not asked for, so that
+    // their kernels skip them and views stay views (Dropout's mask, MaxPool's
+    // Indices). A variadic output's count is its meaning (Split): kept.
+    let kept = n.outputs.length;
+    for (let sp; kept > 0 && (sp = schema.outputs[Math.min(kept - 1, schema.outputs.length - 1)]!).optional && !sp.variadic && !this.uses.has(n.outputs[kept - 1]!); ) kept--;
+    if (kept < n.outputs.length) n = { ...n, outputs: n.outputs.slice(0, kept) };
     const nOut = Math.max(n.outputs.length, schema.outputs.filter((o) => !o.optional).length);
     const specs = schema.inputs;
     const specAt = (i: number) => specs[Math.min(i, specs.length - 1)]!;
@@ -788,7 +792,7 @@ class KernelStep implements Step {
   }
 }
 
-class ViewStep implements Step {
+export class ViewStep implements Step {
   free: number[] = [];
   readonly reads: number[];
   readonly writes: number[];

@@ -63,17 +63,23 @@ inline void tap_range(int64_t base, int64_t d, int64_t limit, int64_t k, int64_t
 
 // Calls f(plane, o0, o1, row) for every output row (all o2 of one plane, o0, o1)
 // in parallel; `row` is the row's flat index (the row starts at row * out[2]).
-// Split by rows within the plane, every channel's together (index order: image,
-// row, channel), as the convs around a pool split their positions: each thread
-// then reads the part of the plane it wrote in the layer before.
+// Split by bands of rows within the plane, every channel's together (index
+// order: image, band, channel), as the convs around a pool split their
+// positions: each thread then reads the part of the plane it wrote in the layer
+// before. A band holds up to 8 rows, their count per plane a multiple of the
+// threads', and its rows run one after another: the input rows they read are
+// contiguous (a row at a time, channel after channel, reads 3 short rows of a
+// new plane each time, which the prefetchers never catch up with).
 template <class F> void each_row(const mx_kernel_ctx* ctx, const pool_geom& g, F&& f) {
   const int64_t C = ctx->inputs[0].shape[1], R = g.out[0] * g.out[1];
-  const int64_t rows = ctx->inputs[0].shape[0] * C * R;
-  const int64_t cost = std::max<int64_t>(1, g.out[2] * g.k[0] * g.k[1] * g.k[2]);
-  parallel_for(ctx->pool, rows, std::max<int64_t>(1, 16384 / cost), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const int64_t n = r / (C * R), q = r % (C * R) / C, plane = n * C + r % C;
-      f(plane, q / g.out[1], q % g.out[1], plane * R + q);
+  const int64_t T = ctx->pool ? std::max(1, ctx->pool->num_threads(ctx->pool->self)) : 1;
+  const int64_t nb = std::max<int64_t>(1, std::min(R, T * ((R + 8 * T - 1) / (8 * T))));
+  const int64_t items = ctx->inputs[0].shape[0] * nb * C;
+  const int64_t cost = std::max<int64_t>(1, (R + nb - 1) / nb * g.out[2] * g.k[0] * g.k[1] * g.k[2]);
+  parallel_for(ctx->pool, items, std::max<int64_t>(1, 16384 / cost), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const int64_t n = i / (nb * C), b = i / C % nb, plane = n * C + i % C;
+      for (int64_t q = b * R / nb, q1 = (b + 1) * R / nb; q < q1; q++) f(plane, q / g.out[1], q % g.out[1], plane * R + q);
     }
   });
 }
@@ -171,6 +177,44 @@ __attribute__((target("avx2,fma"))) inline int64_t max3_stride2_avx2(const float
 }
 #endif
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// V(c) of max3_stride2_avx512 below: columns past `limit` read as nothing.
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) inline __attribute__((always_inline)) __m256 max3_rows_avx512(
+    const float* r0, const float* r1, const float* r2, int64_t c, int64_t limit) {
+  const __m256 ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  if (c + 8 <= limit)
+    return _mm256_max_ps(_mm256_loadu_ps(r2 + c), _mm256_max_ps(_mm256_loadu_ps(r1 + c), _mm256_max_ps(_mm256_loadu_ps(r0 + c), ninf)));
+  const __mmask8 m = c < limit ? __mmask8((1u << (limit - c)) - 1) : __mmask8(0);
+  return _mm256_max_ps(_mm256_maskz_loadu_ps(m, r2 + c),
+                       _mm256_max_ps(_mm256_maskz_loadu_ps(m, r1 + c), _mm256_max_ps(_mm256_maskz_loadu_ps(m, r0 + c), ninf)));
+}
+// The same windows with AVX-512VL (32 ymm registers, two-source permutes, masked
+// loads and stores), each column folded once: the rows' fold of 8 columns at a
+// time, V(c) = max(r2, max(r1, max(r0, -inf))) over columns [c, c + 8), then
+// y[o..o+8) = max(e2, max(od, e)) where e and od are the even and odd columns of
+// V(2o) and V(2o + 8), and e2 is e moved down a lane with V(2o + 16)'s first
+// column last (which the next step reuses as its V(2o)). Columns at or past
+// `limit` are never read (masked); a last step of fewer than 8 outputs stores
+// only those. Returns hi.
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) int64_t max3_stride2_avx512(const float* r0, const float* r1,
+                                                                                 const float* r2, int64_t limit,
+                                                                                 int64_t lo, int64_t hi, float* yr) {
+  if (hi <= lo) return lo;
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), odd = _mm256_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15);
+  const __m256i next = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8);
+  __m256 a = max3_rows_avx512(r0, r1, r2, 2 * lo, limit);
+  for (int64_t o = lo; o < hi; o += 8) {
+    const __m256 b = max3_rows_avx512(r0, r1, r2, 2 * o + 8, limit), nx = max3_rows_avx512(r0, r1, r2, 2 * o + 16, limit);
+    const __m256 e = _mm256_permutex2var_ps(a, even, b), od = _mm256_permutex2var_ps(a, odd, b);
+    const __m256 y = _mm256_max_ps(_mm256_permutex2var_ps(e, next, nx), _mm256_max_ps(od, e));
+    if (o + 8 <= hi) _mm256_storeu_ps(yr + o, y);
+    else _mm256_mask_storeu_ps(yr + o, __mmask8((1u << (hi - o)) - 1), y);
+    a = nx;
+  }
+  return hi;
+}
+#endif
+
 template <bool kAvx2>
 inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, const window_table& win, const float* xp,
                                                          int64_t o1, float* v, float* yr) {
@@ -191,8 +235,11 @@ inline __attribute__((always_inline)) void max_rows_impl(const pool_geom& g, con
   int64_t first = lo;  // [lo, first): made straight from the input rows
 #if defined(__GNUC__) && defined(__x86_64__)
   if constexpr (kAvx2)
-    if (g.k[2] == 3 && g.s[2] == 2 && l1 == 0 && h1 == 3)
-      first = max3_stride2_avx2(row0 - g.pb[2], row0 + g.in[2] - g.pb[2], row0 + 2 * g.in[2] - g.pb[2], lo, hi, yr);
+    if (g.k[2] == 3 && g.s[2] == 2 && l1 == 0 && h1 == 3) {
+      static const bool avx512 = cpu_has_avx512vl();
+      const float *r0 = row0 - g.pb[2], *r1 = r0 + g.in[2], *r2 = r1 + g.in[2];
+      first = avx512 ? max3_stride2_avx512(r0, r1, r2, g.in[2] + g.pb[2], lo, hi, yr) : max3_stride2_avx2(r0, r1, r2, lo, hi, yr);
+    }
 #endif
   if (first == lo) {
     fold_rows(0, g.in[2]);
