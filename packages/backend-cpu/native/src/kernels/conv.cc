@@ -314,29 +314,30 @@ struct phased {
   // items is a band of the plane, every channel's: the part of the plane each
   // thread then reads, as the layers around it split it).
   void fill(const mx_pool* pool, const conv_geom& g, const float* xn, float* xp) const {
-    static const bool avx2 = cpu_has_avx2_fma();
     parallel_for(pool, C * Hp, std::max<int64_t>(16, 8192 / (s * Wq)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; r++) {
-        const int64_t c = r % C, i = r / C - g.p[1];
-        float* row = xp + (c * Hp + r / C) * s * Wq;
-        std::fill(row, row + s * Wq, 0.0f);
-        if (i < 0 || i >= g.in[1]) continue;
-        const float* src = xn + (c * g.in[1] + i) * g.in[2];
-        if (s == 2 && avx2) {  // input column j at padded column j + pad: phase (j + pad) % 2, position (j + pad) / 2
-          const int64_t p = g.p[2];
-          split_even_odd_avx2(src, g.in[2], row + (p & 1) * Wq + p / 2, row + ((p + 1) & 1) * Wq + (p + 1) / 2);
-          continue;
-        }
-        for (int64_t ph = 0; ph < s; ph++) {
-          const int64_t first = ((ph - g.p[2]) % s + s) % s;  // first input column at this phase
-          float* d = row + ph * Wq + (first + g.p[2]) / s;
-          const int64_t n = first < g.in[2] ? (g.in[2] - first + s - 1) / s : 0;
-          if (s == 1) std::copy(src + first, src + first + n, d);
-          else
-            for (int64_t q = 0; q < n; q++) d[q] = src[first + 2 * q];  // s == 2
-        }
-      }
+      for (int64_t r = r0; r < r1; r++) fill_row(g, xn, r % C, r / C, xp + (r % C * Hp + r / C) * s * Wq);
     });
+  }
+  // Padded row pr of channel c (its s phases) into row.
+  void fill_row(const conv_geom& g, const float* xn, int64_t c, int64_t pr, float* row) const {
+    static const bool avx2 = cpu_has_avx2_fma();
+    const int64_t i = pr - g.p[1];
+    std::fill(row, row + s * Wq, 0.0f);
+    if (i < 0 || i >= g.in[1]) return;
+    const float* src = xn + (c * g.in[1] + i) * g.in[2];
+    if (s == 2 && avx2) {  // input column j at padded column j + pad: phase (j + pad) % 2, position (j + pad) / 2
+      const int64_t p = g.p[2];
+      split_even_odd_avx2(src, g.in[2], row + (p & 1) * Wq + p / 2, row + ((p + 1) & 1) * Wq + (p + 1) / 2);
+      return;
+    }
+    for (int64_t ph = 0; ph < s; ph++) {
+      const int64_t first = ((ph - g.p[2]) % s + s) % s;  // first input column at this phase
+      float* d = row + ph * Wq + (first + g.p[2]) / s;
+      const int64_t n = first < g.in[2] ? (g.in[2] - first + s - 1) / s : 0;
+      if (s == 1) std::copy(src + first, src + first + n, d);
+      else
+        for (int64_t q = 0; q < n; q++) d[q] = src[first + 2 * q];  // s == 2
+    }
   }
 };
 
@@ -388,6 +389,97 @@ bool transposed_applies(int64_t P, int64_t M, int64_t K) {
   return turned < plain;
 }
 
+// The transposed product split by K instead (each thread a range of the
+// input channels and taps, all positions and output channels), where K is long
+// against M: each thread packs col^T's columns of its range from the input
+// channels it (or, for a 1x1, the layer before on it) wrote, multiplies them by
+// its rows of W^T into a partial Y^T of its own, and the partials are summed
+// as Y^T is transposed into Y (by channel blocks). What crosses between the
+// cores is then the partials, P x M floats, where the split by output channels
+// had every thread read all of col^T, P x K floats packed half by the other:
+// 1024x14x14 -> 256 moves 200 KB instead of 400 KB, 512x14x14 -> 512 3x3
+// stride 2 100 KB instead of 450 KB. Ranges are whole KC steps of W^T's packed
+// layout (kr[0..parts], each range's own KC step the same), so each part's
+// GEMM reads its rows of the one packed W^T. Returns the number of parts, 0
+// where the split does not apply.
+constexpr int kMaxParts = 8;
+int ksplit_ranges(const mx_kernel_ctx* ctx, int64_t K, int64_t M, int64_t* kr) {
+  const int nt = ctx->pool ? (int)ctx->pool->num_threads(ctx->pool->self) : 1;
+  if (nt < 2 || nt > kMaxParts || K < 4 * M || K < 256 * nt) return 0;
+  const int64_t KC = gemm_packed_a_kc(K), steps = (K + KC - 1) / KC;
+  if (steps < nt) return 0;
+  for (int h = 0; h <= nt; h++) kr[h] = std::min(K, steps * h / nt * KC);
+  for (int h = 0; h < nt; h++)
+    if (gemm_packed_a_kc(kr[h + 1] - kr[h]) != KC) return 0;
+  return nt;
+}
+
+// ph: the phased image's geometry when col^T packs from it (OW % mr == 0),
+// null for a 1x1 stride-1 conv (col^T is X^T). wt: W^T packed for all of K.
+int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, int64_t K,
+                           const float* x, const float* wt, const float* b, float* y, const gemm_post<float>& post,
+                           int mr, const void* phased_geom, const int64_t* kr, int parts) {
+  const int64_t P = g.out_plane;
+  const auto up = [](int64_t n) { return (size_t)((n + 15) & ~int64_t(15)); };
+  int64_t kmax = 0, cmax = 0;
+  for (int h = 0; h < parts; h++) {
+    kmax = std::max(kmax, kr[h + 1] - kr[h]);
+    cmax = std::max(cmax, (kr[h + 1] + g.taps - 1) / g.taps - kr[h] / g.taps);
+  }
+#if defined(__GNUC__) && defined(__x86_64__)
+  const phased* ph = static_cast<const phased*>(phased_geom);
+  const size_t nx = ph ? up(cmax * ph->Hp * ph->s * ph->Wq + 8) : 0, nk = ph ? up(2 * kmax) : 0;
+#else
+  const size_t nx = 0, nk = 0;
+#endif
+  const size_t na = up(gemm_packed_a_size(P, kmax, mr)), nc = up(P * M), each = na + nc + nx + nk;
+  float* buf = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * parts * each));
+  if (!buf) return fail_oom(ctx, "Conv");
+  const int64_t Mp = gemm_packed_b_size(1, M);  // W^T's packed row length (M padded to whole panels)
+  std::atomic<bool> ok{true};
+  for (int64_t n = 0; n < N && ok; n++) {
+    const float* xn = x + n * C * g.in_plane;
+    parallel_for(ctx->pool, parts, 1, [&](int64_t h0, int64_t h1) {
+      for (int64_t h = h0; h < h1; h++) {
+        float *ap = buf + h * each, *ct = ap + na;
+        const int64_t k0 = kr[h], kk = kr[h + 1] - k0;
+        const mat_view<float> a{xn + k0 * g.in_plane, 1, g.in_plane};  // 1x1: col^T (p, k) = X[k0 + k, p]
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (ph) {  // this range's channels padded and phased into its own image
+          float* xp = ct + nc;
+          int64_t* koff = reinterpret_cast<int64_t*>(xp + nx);
+          const int64_t c0 = k0 / g.taps, c1 = (k0 + kk + g.taps - 1) / g.taps;
+          for (int64_t c = c0; c < c1; c++)
+            for (int64_t pr = 0; pr < ph->Hp; pr++) ph->fill_row(g, xn, c, pr, xp + ((c - c0) * ph->Hp + pr) * ph->s * ph->Wq);
+          for (int64_t k = 0; k < kk; k++) {
+            const int64_t t = k0 + k;
+            koff[k] = ph->tap(t / g.taps - c0, t / g.k[2] % g.k[1], t % g.k[2]);
+          }
+          pack_phased_panels(xp, *ph, koff, kk, mr, g.out[2], P, 0, P / mr, ap);
+        } else
+#endif
+          gemm_pack_a(nullptr, P, kk, a, ap, mr);
+        if (!gemm(nullptr, P, M, kk, 1.0f, a, mat_view<float>{nullptr, 1, K}, 0.0f, ct, M, nullptr, ap, wt + Mp * k0, mr))
+          ok = false;
+      }
+    });
+    if (!ok) break;
+    float* yn = y + n * M * P;
+    const float* zn = post.z ? post.z + n * M * P : nullptr;
+    parallel_for(ctx->pool, (M + 7) / 8, std::max<int64_t>(1, 512 / P), [&](int64_t q0, int64_t q1) {
+      const int64_t m0 = q0 * 8, m1 = std::min(M, q1 * 8);
+      float* sum = buf + na;  // part 0's Y^T, plus the others' in part order
+      for (int h = 1; h < parts; h++) {
+        const float* part = buf + h * each + na;
+        for (int64_t p = 0; p < P; p++)
+          for (int64_t m = m0; m < m1; m++) sum[p * M + m] += part[p * M + m];
+      }
+      transposed_out(sum, M, P, m0, m1, b, post, zn, yn);
+    });
+  }
+  return ok ? MX_OK : fail_oom(ctx, "Conv");
+}
+
 int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C, int64_t M, int64_t K,
                     const float* x, const float* w, const float* b, float* y, const gemm_post<float>& post) {
   const int64_t P = g.out_plane;
@@ -416,6 +508,18 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
 #else
   const size_t nx = 0, nk = 0;
 #endif
+  if (wt && !whole && (g.direct || phased_pack)) {
+    int64_t kr[kMaxParts + 1];
+    if (const int parts = ksplit_ranges(ctx, K, M, kr)) {
+      if (fresh) gemm_pack_b(ctx->pool, K, M, mat_view<float>{w, 1, K}, wt);
+#if defined(__GNUC__) && defined(__x86_64__)
+      const void* geom = phased_pack ? &ph : nullptr;
+#else
+      const void* geom = nullptr;
+#endif
+      return conv_transposed_ksplit(ctx, g, N, C, M, K, x, wt, b, y, post, mr, geom, kr, parts);
+    }
+  }
   const size_t nt = g.direct || phased_pack ? 0 : up((int64_t)(K * sizeof(tap_geom) / sizeof(float)));
   float* col = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * (ncol + na + nc + nt + nx + nk + (wt ? 0 : nb))));
   if (!col) return fail_oom(ctx, "Conv");
