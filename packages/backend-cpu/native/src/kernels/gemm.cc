@@ -118,6 +118,12 @@ MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64
   if constexpr (!kHalf) c##r##1 = S::fmadd(ar, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
+    // B in place (rows far apart: a 1x1 conv's input planes): the next panel's
+    // part of this row, whose many interleaved streams the prefetchers miss
+    if constexpr (kInPlace) {
+      _mm_prefetch((const char*)(b + 2 * S::W), _MM_HINT_T0);
+      _mm_prefetch((const char*)(b + 4 * S::W - 1), _MM_HINT_T0);
+    }
     const typename S::V b0 = kInPlace ? S::loadu(b) : S::load(b);
     typename S::V b1 = c01;
     if constexpr (!kHalf) b1 = kInPlace ? S::loadu(b + S::W) : S::load(b + S::W);
