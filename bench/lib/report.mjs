@@ -104,7 +104,9 @@ export function markdown(report) {
   L.push('node bench/layer-loop.mjs 256,14,14,1024,1,1 300 --residual --copies 40   # one layer on mx, kernel ms per call');
   L.push('node bench/alternate.mjs squeezenet --runs 300   # per-run p10/p50/p90, alternating with onnxruntime');
   L.push('MX_NUM_THREADS=2 node bench/layers.mjs resnet50   # per conv layer in the model: mx.profile against onnxruntime\'s node profile');
+  L.push('MX_NUM_THREADS=2 node bench/stage.mjs 1024,14,512 2 --transition   # a ResNet stage\'s layers timed in place, on mx');
   L.push('MX_NUM_THREADS=2 node bench/chain.mjs 3 16,64,64   # ten MaxPools, ten Sigmoids: us per op, with the CPU 0 <-> 1 round trip');
+  L.push('cc -O2 -pthread bench/peak/core_handoff.c -o handoff && ./handoff 1   # GB/s of data shared read-only, private, or handed from CPU 0 to 1');
   L.push('node bench/run.mjs --help        # all options');
   L.push('pnpm --filter @mx/bench test     # the suite\'s own tests (model builder, agreement check, peak program, report)');
   L.push('```', '');
