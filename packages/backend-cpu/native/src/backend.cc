@@ -64,10 +64,11 @@ const std::string& description() {
   static const std::string text = [] {
     std::string isa;
 #if defined(__x86_64__) || defined(__i386__)
+    // what the kernels use (MX_CPU_ISA may cap it below what the CPU has)
     if (__builtin_cpu_supports("sse4.2")) isa += " SSE4.2";
-    if (__builtin_cpu_supports("avx2")) isa += " AVX2";
-    if (__builtin_cpu_supports("fma")) isa += " FMA";
+    if (cpu_has_avx2_fma()) isa += " AVX2 FMA";
     if (cpu_has_avx512f()) isa += " AVX-512F";
+    if (const char* cap = std::getenv("MX_CPU_ISA"); cap && *cap) isa += std::string(" (MX_CPU_ISA=") + cap + ")";
 #elif defined(__aarch64__)
     isa = " NEON";
 #endif
