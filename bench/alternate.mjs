@@ -8,18 +8,10 @@
 import * as mx from '@mx/core';
 import '@mx/backend-cpu';
 import ort from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { modelCommand } from './lib/model-cli.mjs';
 
-const args = process.argv.slice(2);
-const name = args.find((a) => !a.startsWith('--')) ?? 'squeezenet';
-const runsAt = args.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 300;
-const mxOnly = args.includes('--mx-only');
-const models = process.env.MX_BENCH_MODELS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'models');
-const bytes = readFileSync(join(models, 'onnx-light', name, 'model.onnx'));
-const threads = Number(process.env.MX_NUM_THREADS ?? 0) || undefined;
+const { name, runs, flag, bytes, threads } = modelCommand('squeezenet', 300);
+const mxOnly = flag('--mx-only');
 
 const model = await mx.onnx.load(bytes);
 const session = await ort.InferenceSession.create(bytes, {
