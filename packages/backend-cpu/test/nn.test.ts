@@ -275,15 +275,17 @@ describe('cpu Conv', () => {
       [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
       [[1, 64, 7, 7], [64, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'LeakyRelu', activation_params: [0.1] }, 9002], // F(2x2, 3x3)
     ];
-    for (const [x, w, group, s, p, act, constId] of cases) {
-      const k = w.slice(2);
-      const y = [x[0]!, w[0]!, ...windowOut(x, k, s, [1, 1], p)];
-      const W = input('float32', w, 52);
-      if (constId) (W.storage as { constId?: number }).constId = constId;
-      const ins = [input('float32', x, 51), W, input('float32', [w[0]!], 53), input('float32', y, 54)];
-      const attrs = { kernel_shape: k, strides: s, dilations: [1, 1], pads: p, group, auto_pad: 'NOTSET', activation_params: [], ...act };
-      await check('FusedConv', 'float32', ins, [['float32', y]], attrs as KernelCall['attrs'], k[0] === 3 && group === 1 && s[0] === 1 && x[1]! >= 16 ? wino(size(w.slice(1))) : f32(size(w.slice(1))));
-    }
+    // each case with the residual Z and without it (the activation alone: the Winograd paths apply it before making Y's rows)
+    for (const [x, w, group, s, p, act, constId] of cases)
+      for (const withZ of [true, false]) {
+        const k = w.slice(2);
+        const y = [x[0]!, w[0]!, ...windowOut(x, k, s, [1, 1], p)];
+        const W = input('float32', w, 52);
+        if (constId) (W.storage as { constId?: number }).constId = constId;
+        const ins = [input('float32', x, 51), W, input('float32', [w[0]!], 53), ...(withZ ? [input('float32', y, 54)] : [])];
+        const attrs = { kernel_shape: k, strides: s, dilations: [1, 1], pads: p, group, auto_pad: 'NOTSET', activation_params: [], ...act };
+        await check('FusedConv', 'float32', ins, [['float32', y]], attrs as KernelCall['attrs'], k[0] === 3 && group === 1 && s[0] === 1 && x[1]! >= 16 ? wino(size(w.slice(1))) : f32(size(w.slice(1))));
+      }
   });
 
   it("FusedConv's epilogue in the GEMM's stores: edge tiles, two K steps, groups, thin and GEMV products, float64", async () => {

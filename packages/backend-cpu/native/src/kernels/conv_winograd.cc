@@ -144,6 +144,10 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
       at6(Tb, d, d + st, d + 2 * st, d + 3 * st, d + 4 * st, d + 5 * st, b, o + r * Tb, o + (4 + r) * Tb,
           o + (8 + r) * Tb, o + (12 + r) * Tb);
     }
+    // Without a residual the activation goes over o (16 x Tb values in L1,
+    // contiguous) before the rows are made: applied to a row just stored, its
+    // vector loads waited on the row's scalar stores.
+    if (!post.z) apply_act(post, o, static_cast<const float*>(nullptr), 16 * Tb);
     for (int64_t ty = ty0; ty < ty1; ty++)
       for (int r2 = 0; r2 < kTile; r2++) {
         const int64_t oy = ty * kTile + r2;
@@ -159,7 +163,7 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
           row[4 * q + 3] = s3[q];
         }
         for (int64_t x = 4 * full; x < g.OW; x++) row[x] = s0[(x & 3) * Tb + (x >> 2)];
-        apply_act(post, row, post.z ? post.z + (row - y) : nullptr, g.OW);
+        if (post.z) apply_act(post, row, post.z + (row - y), g.OW);
       }
   }
 }
