@@ -107,9 +107,12 @@ export function markdown(report) {
   L.push('MX_NUM_THREADS=2 node bench/stage.mjs 1024,14,512 2 --transition   # a ResNet stage\'s layers timed in place, on mx');
   L.push('MX_NUM_THREADS=2 node bench/chain.mjs 3 16,64,64   # ten MaxPools, ten Sigmoids: us per op, with the CPU 0 <-> 1 round trip');
   L.push('cc -O2 -pthread bench/peak/core_handoff.c -o handoff && ./handoff 1   # GB/s of data shared read-only, private, or handed from CPU 0 to 1');
+  L.push('MX_STRIP=0 pnpm --filter @mx/backend-cpu build   # keep the kernels\' symbols, then: where a model\'s time goes, by function and instruction');
+  L.push('MX_NUM_THREADS=2 perf record -g -o perf.data node bench/alternate.mjs squeezenet --mx-only --runs 400 && perf report -i perf.data --no-children');
   L.push('node bench/run.mjs --help        # all options');
   L.push('pnpm --filter @mx/bench test     # the suite\'s own tests (model builder, agreement check, peak program, report)');
   L.push('```', '');
+  L.push('A/B work on the thread pool (packages/core/bridge/pool.h): the host device\'s queue and pool come from the first installed backend that offers a queue, @mx/backend-onednn where it is installed (bench/ depends on it), and every backend\'s kernels run on it; set `MX_BACKENDS=cpu` to run the pool of the cpu backend you just built, or rebuild both.', '');
   L.push('`--threads N` sets both `MX_NUM_THREADS` and ORT\'s `intraOpNumThreads` (default: `MX_NUM_THREADS` if set, else the machine\'s cores). The model workloads read `../shared/models` next to the repository (override: `MX_BENCH_MODELS`). The FMA peak program, bench/peak/fma_peak.c, is compiled with the system `cc` into a temporary directory on every run.');
   L.push('pnpm never runs onnxruntime-node\'s install script (`allowBuilds: onnxruntime-node: false` in pnpm-workspace.yaml): on linux-x64 it would download the CUDA execution provider, which the CPU benchmarks do not need. Installing it with npm elsewhere: set `ONNXRUNTIME_NODE_INSTALL=skip`.', '');
 
