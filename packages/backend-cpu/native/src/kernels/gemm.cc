@@ -589,9 +589,9 @@ bool gemm_rect(const ukr_pair<T>& ukr, int64_t m0, int64_t m1, int64_t n0, int64
 // is left, so a thread that the OS preempts (the machine is often shared) only
 // delays the task it holds, never a barrier. A task is an MC-row block times a
 // column block of C and loops over K itself, packing its A block per KC step
-// into the thread's buffer. Tasks go in column-block-major order, cut into one
-// contiguous home range per thread: parallel_for's index h is thread h's when
-// it is on time, so each thread computes the same part of every product's
+// into the thread's buffer. Each thread has a home range of columns, the same
+// share of N in every product (below): parallel_for's index h is thread h's
+// when it is on time, so each thread computes the same part of every product's
 // columns (a conv's output positions) and reads activations it wrote itself in
 // the layer before; a thread that finished its range takes tasks from the
 // others'. B is packed by the thread that computes the column block, into its
@@ -620,21 +620,30 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   // A thread's packed block (all of K where row blocks share it) within 64 MiB
   if (pack && R > 1) Cb = std::max<int64_t>(Cb, (int64_t)std::ceil((double)sizeof(T) * np * c::NR * K / double(int64_t(1) << 26)));
   Cb = std::min(Cb, np);
-  const int64_t NCt = (np + Cb - 1) / Cb * c::NR;  // padded width of a column block
-  Cb = (N + NCt - 1) / NCt;
+  // Home ranges by columns: thread h's are panels [np * h / nt, np * (h + 1) / nt),
+  // the same split for every product with N columns whatever its M and K (a
+  // conv's output positions stay with one thread from layer to layer; shares
+  // of a column-block-major task list moved with R and Cb: at 14x14 one layer
+  // split its 196 columns at 112 and the next at 96 and 128, and those columns'
+  // activations crossed between the cores), each cut into Cb / nt blocks.
+  const int64_t per = std::max<int64_t>(1, (Cb + nt - 1) / nt);
+  int64_t NCt = c::NR;  // the widest block, padded
   const int64_t nk = (K + KC - 1) / KC;
   const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
   std::atomic<bool> ok{true};
-  const int64_t tasks = R * Cb;
   struct alignas(64) home {
-    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> next{0};  // tasks: block j of the home times row block i, j * R + i
     int64_t end = 0;
+    int64_t p0 = 0, p1 = 0, bw = 1;  // the home's panels [p0, p1), bw panels a block
   };
   std::unique_ptr<home[]> homes(new (std::nothrow) home[nt]);
   if (!homes) return false;
   for (int h = 0; h < nt; h++) {
-    homes[h].next.store(tasks * h / nt, std::memory_order_relaxed);
-    homes[h].end = tasks * (h + 1) / nt;
+    home& hm = homes[h];
+    hm.p0 = np * h / nt, hm.p1 = np * (h + 1) / nt;
+    hm.bw = std::max<int64_t>(1, (hm.p1 - hm.p0 + per - 1) / per);
+    hm.end = (hm.p1 - hm.p0 + hm.bw - 1) / hm.bw * R;
+    NCt = std::max(NCt, hm.bw * c::NR);
   }
   parallel_for(pool, nt, 1, [&](int64_t h0, int64_t) {
     T* ap = static_cast<T*>(scratch(SCRATCH_GEMM_A, sizeof(T) * KC * MC));
@@ -644,12 +653,15 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
     if (!ap || (pack && !bp)) { ok = false; return; }
     int64_t packed = -1;
     for (int64_t s = 0, t; s < nt; s++) {
-      home& hm = homes[(h0 + s) % nt];
+      const int64_t hh = (h0 + s) % nt;
+      home& hm = homes[hh];
       while ((t = hm.next.fetch_add(1, std::memory_order_relaxed)) < hm.end && ok.load(std::memory_order_relaxed)) {
         const int64_t j = t / R, i = t % R;
-        const int64_t m0 = i * MC, mc = std::min(MC, M - m0), n0 = j * NCt, nc = std::min(NCt, N - n0);
-        const bool fresh = pack && j != packed;
-        packed = pack ? j : -1;
+        const int64_t n0 = (hm.p0 + j * hm.bw) * c::NR, nc = std::min(N, std::min(hm.p1, hm.p0 + (j + 1) * hm.bw) * c::NR) - n0;
+        const int64_t m0 = i * MC, mc = std::min(MC, M - m0);
+        const int64_t blk = hh * np + j;  // unique among all homes' blocks
+        const bool fresh = pack && blk != packed;
+        packed = pack ? blk : -1;
         for (int64_t k = 0; k < nk; k++) {
           const int64_t pc = k * KC, kc = std::min(KC, K - pc);
           const T* bblk = direct ? B.m.data + pc * B.m.rs + n0 : nullptr;
