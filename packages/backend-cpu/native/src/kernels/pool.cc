@@ -298,17 +298,14 @@ int max_pool_rows(mx_kernel_ctx* ctx, const pool_geom& g, const window_table& wi
   // (its scratch row, tap ranges and edge folds took most of the time at
   // 13 to 55 outputs per row).
   static const bool avx512 = cpu_has_avx512vl();
-  if (avx2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 2 && g.s[2] == 2 && win.lo2 == 0 && win.hi2 == g.out[2] &&
-      (avx512 || g.out[2] >= 9)) {
-    each_row(ctx, g, [&](int64_t plane, int64_t, int64_t o1, int64_t row) {
-      const int64_t top = o1 * 2 - g.pb[1];
-      const float* xp = x + plane * g.in_plane;
-      float* yr = y + row * g.out[2];
-      if (top < 0 || top + 3 > g.in[1]) {
-        float* v = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * g.in[2]));
-        if (!v) return (void)(ok = false);
-        return max_rows_avx2(g, win, xp, o1, v, yr);
-      }
+  const bool direct = avx2 && g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 2 && g.s[2] == 2 && win.lo2 == 0 &&
+                      win.hi2 == g.out[2] && (avx512 || g.out[2] >= 9);
+#endif
+  each_row(ctx, g, [&](int64_t plane, int64_t, int64_t o1, int64_t row) {
+    const float* xp = x + plane * g.in_plane;
+    float* yr = y + row * g.out[2];
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (const int64_t top = o1 * 2 - g.pb[1]; direct && top >= 0 && top + 3 <= g.in[1]) {
       const float *r0 = xp + top * g.in[2], *r1 = r0 + g.in[2], *r2 = r1 + g.in[2];  // lo2 == 0: no left pad
       if (avx512) return (void)max3_stride2_avx512(r0, r1, r2, g.in[2], 0, g.out[2], yr);
       for (int64_t o = max3_stride2_avx2(r0, r1, r2, 0, g.out[2], yr); o < g.out[2]; o++) {
@@ -317,18 +314,15 @@ int max_pool_rows(mx_kernel_ctx* ctx, const pool_geom& g, const window_table& wi
           for (int t = 0; t < 3; t++) m = r[2 * o + t] > m ? r[2 * o + t] : m;
         yr[o] = m;
       }
-    });
-    return ok ? MX_OK : fail_oom(ctx, "MaxPool");
-  }
+      return;
+    }
 #endif
-  each_row(ctx, g, [&](int64_t plane, int64_t, int64_t o1, int64_t row) {
     float* v = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * g.in[2]));
     if (!v) return (void)(ok = false);
-    float* yr = y + row * g.out[2];
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (avx2) return max_rows_avx2(g, win, x + plane * g.in_plane, o1, v, yr);
+    if (avx2) return max_rows_avx2(g, win, xp, o1, v, yr);
 #endif
-    max_rows_base(g, win, x + plane * g.in_plane, o1, v, yr);
+    max_rows_base(g, win, xp, o1, v, yr);
   });
   return ok ? MX_OK : fail_oom(ctx, "MaxPool");
 }
