@@ -105,6 +105,7 @@ export function markdown(report) {
   L.push('node bench/alternate.mjs squeezenet --runs 300   # per-run p10/p50/p90, alternating with onnxruntime');
   L.push('MX_NUM_THREADS=2 node bench/layers.mjs resnet50   # per conv layer in the model: mx.profile against onnxruntime\'s node profile');
   L.push('MX_NUM_THREADS=2 node bench/stage.mjs 1024,14,512 2 --transition   # a ResNet stage\'s layers timed in place, on mx');
+  L.push('MX_NUM_THREADS=2 node bench/placement.mjs resnet50 --seconds 300   # per layer on mx, with the CPUs close and far apart (docs/placement.md)');
   L.push('MX_NUM_THREADS=2 node bench/chain.mjs 3 16,64,64   # ten MaxPools, ten Sigmoids: us per op, with the CPU 0 <-> 1 round trip');
   L.push('cc -O2 -pthread bench/peak/core_handoff.c -o handoff && ./handoff 1   # GB/s of data shared read-only, private, or handed from CPU 0 to 1');
   L.push('MX_STRIP=0 pnpm --filter @mx/backend-cpu build   # keep the kernels\' symbols, then: where a model\'s time goes, by function and instruction');
@@ -132,7 +133,7 @@ export function markdown(report) {
     L.push(`**The machine was busy during this run** (load average above its ${m.cores} cores: other work shared the CPUs). Absolute figures are low and noisy; the ratios, measured alternately in one process, are the meaningful part.`, '');
   const pings = [m.pingStart, m.pingEnd, ...results.flatMap((r) => r.ping ?? [])].filter((x) => x != null);
   if (Math.max(0, ...pings) > 200)
-    L.push(`**The two CPUs were far apart for part of this run** (a cache line took up to ${Math.max(...pings)} ns to go from one to the other and back; 50-80 ns when the host places them close; the last column of the results gives it before and after each workload). On this kind of virtual machine the placement changes by itself within minutes; multi-threaded mx runs of the models then took about 1.2-1.5x as long while onnxruntime's took about 1.1-1.4x, so the model ratios measured then read 5-15% higher.`, '');
+    L.push(`**The two CPUs were far apart for part of this run** (a cache line took up to ${Math.max(...pings)} ns to go from one to the other and back; 50-80 ns when the host places them close; the last column of the results gives it before and after each workload). On this kind of virtual machine the placement changes by itself within minutes; multi-threaded mx runs of the models then took about 1.2-1.5x as long while onnxruntime's took about 1.1-1.4x, so the model ratios measured then read 5-15% higher (where that time goes: docs/placement.md).`, '');
 
   const withPing = results.some((r) => r.ping);
   L.push('## Results', '');

@@ -265,7 +265,7 @@ describe('cpu Conv', () => {
     await conv([1, 1, 20, 40], [7, 1, 5, 5], 1, [5, 5], [2, 2], [1, 1], [2, 2, 2, 2], true);
   });
 
-  it('FusedConv applies the residual Z and the activation on every path (GEMM, transposed, stem, depthwise, Winograd bands and phases)', async () => {
+  it('FusedConv applies the residual Z and the activation on every path (GEMM by columns and by rows, transposed, stem, depthwise, Winograd bands and phases)', async () => {
     const cases: [number[], number[], number, number[], number[], Record<string, unknown>, number?][] = [
       [[1, 24, 30, 30], [20, 24, 5, 5], 1, [1, 1], [2, 2, 2, 2], { activation: 'Relu' }],
       [[1, 64, 7, 7], [48, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'LeakyRelu', activation_params: [0.1] }],
@@ -274,6 +274,7 @@ describe('cpu Conv', () => {
       [[1, 16, 24, 24], [16, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Identity' }],
       [[1, 32, 14, 14], [40, 32, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'Relu' }, 9001], // constant W: Winograd in phases
       [[1, 64, 7, 7], [64, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], { activation: 'LeakyRelu', activation_params: [0.1] }, 9002], // F(2x2, 3x3)
+      [[1, 96, 10, 10], [420, 96, 1, 1], 1, [1, 1], [0, 0, 0, 0], { activation: 'Relu' }, 9003], // M >= 4P: threads split the output channels (gemm by_rows)
     ];
     // each case with the residual Z and without it (the activation alone: the Winograd paths apply it before making Y's rows)
     for (const [x, w, group, s, p, act, constId] of cases)

@@ -769,7 +769,15 @@ template <class T> int conv(mx_kernel_ctx* ctx, const gemm_post<T>& post) {
     if (pg.z) pg.z += (n * M + gi * Mg) * P, pg.ldz = P;
     if constexpr (std::is_same_v<T, float>) {
       const float* wpg = wp ? wp + gi * gemm_packed_a_size(Mg, Kg) : nullptr;
-      if (g.direct) return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg, wpg);
+      // A 1x1 conv whose weights dwarf its activation (M >= 4 P) and whose B is
+      // cheap to pack twice (K <= 256) splits its output channels between the
+      // threads instead of its positions (see gemm's by_rows): each thread
+      // then streams its half of W, and writes the channels that a K-split or
+      // channel-split layer after it reads on that thread (ResNet's 256 -> 1024
+      // at 14x14, before the 1024 -> 256 that splits K).
+      if (g.direct)
+        return gemm(pool, Mg, P, Kg, T(1), wg, mat_view<T>{xg, P, 1}, T(0), yg, P, &pg, wpg, nullptr, 6,
+                    Mg >= 4 * P && Kg <= 256);
       const im2col<T> cols{&g, xg, taps};
       return gemm(pool, Mg, P, Kg, T(1), wg, b_rows<T>{im2col<T>::rows, &cols}, T(0), yg, P, &pg, wpg);
     } else {

@@ -604,7 +604,7 @@ bool gemm_rect(const ukr_pair<T>& ukr, int64_t m0, int64_t m1, int64_t n0, int64
 template <class T, int MR>
 bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                 const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post, const T* a_packed,
-                const T* b_packed, bool direct) {
+                const T* b_packed, bool direct, bool by_rows) {
   using c = cfg<T>;
   const int64_t KC = balanced(K, c::KC, 1), MC = balanced(M, c::MC / MR * MR, MR);
   const int64_t R = (M + MC - 1) / MC;
@@ -626,6 +626,9 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   // of a column-block-major task list moved with R and Cb: at 14x14 one layer
   // split its 196 columns at 112 and the next at 96 and 128, and those columns'
   // activations crossed between the cores), each cut into Cb / nt blocks.
+  // by_rows (where there are row blocks for every thread): thread h's home is
+  // row blocks [R * h / nt, R * (h + 1) / nt) of all the columns instead, in
+  // blocks of at most NC columns, each packed once by the thread for its rows.
   const int64_t per = std::max<int64_t>(1, (Cb + nt - 1) / nt);
   int64_t NCt = c::NR;  // the widest block, padded
   const int64_t nk = (K + KC - 1) / KC;
@@ -635,14 +638,23 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
     std::atomic<int64_t> next{0};  // tasks: block j of the home times row block i, j * R + i
     int64_t end = 0;
     int64_t p0 = 0, p1 = 0, bw = 1;  // the home's panels [p0, p1), bw panels a block
+    int64_t r0 = 0, r1 = 0;          // and row blocks [r0, r1)
   };
   std::unique_ptr<home[]> homes(new (std::nothrow) home[nt]);
   if (!homes) return false;
+  const bool rows = by_rows && R >= nt;
   for (int h = 0; h < nt; h++) {
     home& hm = homes[h];
-    hm.p0 = np * h / nt, hm.p1 = np * (h + 1) / nt;
-    hm.bw = std::max<int64_t>(1, (hm.p1 - hm.p0 + per - 1) / per);
-    hm.end = (hm.p1 - hm.p0 + hm.bw - 1) / hm.bw * R;
+    if (rows) {  // all columns, in blocks of at most NC
+      const int64_t blocks = (np * c::NR + c::NC - 1) / c::NC;
+      hm.p0 = 0, hm.p1 = np, hm.bw = (np + blocks - 1) / blocks;
+      hm.r0 = R * h / nt, hm.r1 = R * (h + 1) / nt;
+    } else {
+      hm.p0 = np * h / nt, hm.p1 = np * (h + 1) / nt;
+      hm.bw = std::max<int64_t>(1, (hm.p1 - hm.p0 + per - 1) / per);
+      hm.r0 = 0, hm.r1 = R;
+    }
+    hm.end = (hm.p1 - hm.p0 + hm.bw - 1) / hm.bw * (hm.r1 - hm.r0);
     NCt = std::max(NCt, hm.bw * c::NR);
   }
   parallel_for(pool, nt, 1, [&](int64_t h0, int64_t) {
@@ -656,7 +668,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
       const int64_t hh = (h0 + s) % nt;
       home& hm = homes[hh];
       while ((t = hm.next.fetch_add(1, std::memory_order_relaxed)) < hm.end && ok.load(std::memory_order_relaxed)) {
-        const int64_t j = t / R, i = t % R;
+        const int64_t j = t / (hm.r1 - hm.r0), i = hm.r0 + t % (hm.r1 - hm.r0);
         const int64_t n0 = (hm.p0 + j * hm.bw) * c::NR, nc = std::min(N, std::min(hm.p1, hm.p0 + (j + 1) * hm.bw) * c::NR) - n0;
         const int64_t m0 = i * MC, mc = std::min(MC, M - m0);
         const int64_t blk = hh * np + j;  // unique among all homes' blocks
@@ -696,12 +708,12 @@ template <class T> void post_pass(int64_t M, int64_t N, T* C, int64_t ldc, const
 template <class T, int MR>
 bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                   const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
-                  const T* b_packed, bool direct);
+                  const T* b_packed, bool direct, bool by_rows);
 
 template <class T>
 bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                const b_source<T>& B, T beta, T* C, int64_t ldc, const gemm_post<T>* post_in,
-               const T* a_packed = nullptr, const T* b_packed = nullptr, int mr = cfg<T>::MR) {
+               const T* a_packed = nullptr, const T* b_packed = nullptr, int mr = cfg<T>::MR, bool by_rows = false) {
   using c = cfg<T>;
   if (M <= 0 || N <= 0) return true;
   const auto blocked = mr == 7 ? gemm_blocked<T, 7> : gemm_blocked<T, 6>;  // a_packed's rows per panel
@@ -737,11 +749,11 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
     const int64_t n16 = N / c::NR * c::NR;
     gemm_post<T> tail = post;
     if (tail.z) tail.z += n16;
-    if (!blocked(pool, M, N - n16, K, alpha, A, B.columns(n16), beta, C + n16, ldc, tail, a_packed, nullptr, false))
+    if (!blocked(pool, M, N - n16, K, alpha, A, B.columns(n16), beta, C + n16, ldc, tail, a_packed, nullptr, false, by_rows))
       return false;
     N = n16;
   }
-  return blocked(pool, M, N, K, alpha, A, B, beta, C, ldc, post, a_packed, b_packed, direct);
+  return blocked(pool, M, N, K, alpha, A, B, beta, C, ldc, post, a_packed, b_packed, direct, by_rows);
 }
 
 // The packed product (no GEMV or thin path): threaded by tasks, or blocks of C
@@ -749,9 +761,9 @@ bool gemm_impl(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, co
 template <class T, int MR>
 bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha, const mat_view<T>& A,
                   const b_source<T>& B, T beta, T* C, int64_t ldc, gemm_post<T> post, const T* a_packed,
-                  const T* b_packed, bool direct) {
+                  const T* b_packed, bool direct, bool by_rows) {
   const int nt = (double)M * N * K < 64.0 * kParallelMacs ? 1 : pool_threads(pool);
-  if (nt > 1) return gemm_tasks<T, MR>(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, b_packed, direct);
+  if (nt > 1) return gemm_tasks<T, MR>(pool, nt, M, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, b_packed, direct, by_rows);
   // One thread: blocks of C one after another.
   return gemm_rect<T, MR>(pick_ukr<T, MR>(direct), 0, M, 0, N, K, alpha, A, B, beta, C, ldc, &post, a_packed, M, b_packed, N, direct);
 }
@@ -760,8 +772,8 @@ bool gemm_blocked(const mx_pool* pool, int64_t M, int64_t N, int64_t K, T alpha,
 
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A, mat_view<float> B,
           float beta, float* C, int64_t ldc, const gemm_post<float>* post, const float* a_packed,
-          const float* b_packed, int mr) {
-  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, post, a_packed, b_packed, mr);
+          const float* b_packed, int mr, bool by_rows) {
+  return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{B, nullptr}, beta, C, ldc, post, a_packed, b_packed, mr, by_rows);
 }
 
 int64_t gemm_packed_b_size(int64_t K, int64_t N) {

@@ -83,9 +83,13 @@ inline __attribute__((always_inline)) void apply_act(const gemm_post<T>& p, T* y
 // a_packed / b_packed: null, or A / B as gemm_pack_a / gemm_pack_b left them
 // (then that operand is not read, except by the GEMV paths: keep it alive).
 // mr: a_packed's rows per panel (gemm_pack_a's mr).
+// by_rows: threads own shares of C's rows (each reads its part of A and all of
+// B, packing B itself) instead of shares of its columns (all of A, its part of
+// B): for products whose A (a conv's weights) is the larger operand, or whose
+// output the next layer reads by rows (channels). Same results either way.
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat_view<float> A,
           mat_view<float> B, float beta, float* C, int64_t ldc, const gemm_post<float>* post = nullptr,
-          const float* a_packed = nullptr, const float* b_packed = nullptr, int mr = 6);
+          const float* a_packed = nullptr, const float* b_packed = nullptr, int mr = 6, bool by_rows = false);
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const gemm_post<double>* post = nullptr);
 
