@@ -219,6 +219,9 @@ describe('cpu Conv', () => {
     await conv([1, 96, 7, 7], [37, 96, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
     await conv([1, 1024, 14, 14], [40, 1024, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], false);
     await conv([2, 64, 6, 6], [40, 64, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true); // 36 positions: 6 to a panel
+    // a 1x1 with 4+ panels of output channels: each thread packs X^T and takes whole panels of W^T (the last one short)
+    await conv([2, 160, 7, 7], [100, 160, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], true);
+    await conv([1, 512, 14, 14], [72, 512, 1, 1], 1, [1, 1], [1, 1], [1, 1], [0, 0, 0, 0], false);
     await conv([2, 40, 13, 11], [37, 40, 3, 3], 1, [3, 3], [2, 2], [1, 1], [1, 0, 1, 2], true);
     await conv([1, 33, 9, 9], [70, 33, 3, 3], 1, [3, 3], [1, 1], [2, 2], [2, 2, 2, 2], false);
     // output rows of whole panels (7 or 14 wide with 7 rows, 6 with 6), stride 1 or 2, dilation 1: col^T's

@@ -635,7 +635,7 @@ bool gemm_tasks(const mx_pool* pool, int nt, int64_t M, int64_t N, int64_t K, T 
   const ukr_pair<T> ukr = pick_ukr<T, MR>(direct);
   std::atomic<bool> ok{true};
   struct alignas(64) home {
-    std::atomic<int64_t> next{0};  // tasks: block j of the home times row block i, j * R + i
+    std::atomic<int64_t> next{0};  // tasks: block j of the home times row block r0 + i, j * (r1 - r0) + i
     int64_t end = 0;
     int64_t p0 = 0, p1 = 0, bw = 1;  // the home's panels [p0, p1), bw panels a block
     int64_t r0 = 0, r1 = 0;          // and row blocks [r0, r1)
@@ -800,6 +800,17 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat
   return gemm_impl(pool, M, N, K, alpha, A, b_source<float>{{}, &B}, beta, C, ldc, post, a_packed);
 }
 
+bool gemm_packed_columns(int64_t M, int64_t N, int64_t K, int64_t n0, int64_t n1, const float* a_packed,
+                         const float* b_packed, float* C, int64_t ldc, int mr) {
+  if (M <= 0 || n1 <= n0 || K <= 0) return true;
+  const mat_view<float> none{nullptr, 1, 1};
+  const b_source<float> B{none, nullptr};
+  if (mr == 7)
+    return gemm_rect<float, 7>(pick_ukr<float, 7>(false), 0, M, n0, n1, K, 1.0f, none, B, 0.0f, C, ldc, nullptr,
+                               a_packed, M, b_packed, N);
+  return gemm_rect<float, 6>(pick_ukr<float, 6>(false), 0, M, n0, n1, K, 1.0f, none, B, 0.0f, C, ldc, nullptr,
+                             a_packed, M, b_packed, N);
+}
 int64_t gemm_packed_a_size(int64_t M, int64_t K, int mr) { return (M + mr - 1) / mr * mr * K; }
 int64_t gemm_packed_a_kc(int64_t K) { return balanced(K, cfg<float>::KC, 1); }
 namespace {

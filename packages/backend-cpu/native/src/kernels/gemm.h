@@ -93,6 +93,12 @@ bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, float alpha, mat
 bool gemm(const mx_pool* pool, int64_t M, int64_t N, int64_t K, double alpha, mat_view<double> A,
           mat_view<double> B, double beta, double* C, int64_t ldc, const gemm_post<double>* post = nullptr);
 
+// C[:, n0:n1) = A * B on the calling thread, A packed by gemm_pack_a (mr rows a
+// panel) and B by gemm_pack_b for all N columns; n0 a multiple of 16 (whole
+// panels of B). For callers that split a product's columns among their own
+// threads. Returns false when scratch memory ran out.
+bool gemm_packed_columns(int64_t M, int64_t N, int64_t K, int64_t n0, int64_t n1, const float* a_packed,
+                         const float* b_packed, float* C, int64_t ldc, int mr);
 // A float32 A packed once for every product with these M and K (a constant
 // operand, e.g. a model's weights): gemm_packed_a_size(M, K) floats at dst.
 // Products with M == 1 or N == 1 (GEMV) read A itself, so keep A alive too.
