@@ -408,6 +408,9 @@ bool transposed_applies(int64_t P, int64_t M, int64_t K) {
 // GEMM reads its rows of the one packed W^T. Returns the number of parts, 0
 // where the split does not apply.
 constexpr int kMaxParts = 8;
+// Output channels [panel_share(M, h, parts), panel_share(M, h + 1, parts)) are
+// share h of M in whole panels of 16 (W^T's packed panels; the last one short).
+inline int64_t panel_share(int64_t M, int64_t h, int64_t parts) { return std::min(M, (M + 15) / 16 * h / parts * 16); }
 int ksplit_ranges(const mx_kernel_ctx* ctx, int64_t K, int64_t M, int64_t* kr) {
   const int nt = ctx->pool ? (int)ctx->pool->num_threads(ctx->pool->self) : 1;
   if (nt < 2 || nt > kMaxParts || K < 4 * M || K < 256 * nt) return 0;
@@ -441,7 +444,6 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
   float* buf = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * parts * each));
   if (!buf) return fail_oom(ctx, "Conv");
   const int64_t Mp = gemm_packed_b_size(1, M);  // W^T's packed row length (M padded to whole panels)
-  const auto col0 = [&](int64_t c) { return std::min(M, (M + 15) / 16 * c / parts * 16); };
   std::atomic<bool> ok{true};
   for (int64_t n = 0; n < N && ok; n++) {
     const float* xn = x + n * C * g.in_plane;
@@ -467,7 +469,7 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
           gemm_pack_a(nullptr, P, kk, a, ap, mr);
         // column block c of this part's Y^T lands at ct + n0 * P, n1 - n0 floats a row
         for (int c = 0; c < parts; c++) {
-          const int64_t n0 = col0(c), n1 = col0(c + 1);
+          const int64_t n0 = panel_share(M, c, parts), n1 = panel_share(M, c + 1, parts);
           if (!gemm_packed_columns(P, M, kk, n0, n1, ap, wt + Mp * k0, ct + n0 * (P - 1), n1 - n0, mr)) ok = false;
         }
       }
@@ -477,7 +479,7 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
     const float* zn = post.z ? post.z + n * M * P : nullptr;
     parallel_for(ctx->pool, parts, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; c++) {
-        const int64_t n0 = col0(c), w = col0(c + 1) - n0;
+        const int64_t n0 = panel_share(M, c, parts), w = panel_share(M, c + 1, parts) - n0;
         const float* r[kMaxParts];
         for (int h = 0; h < parts; h++) r[h] = buf + h * each + na + n0 * P;
         float* sum = buf + c * each + na + n0 * P;  // written by this thread's part
@@ -506,7 +508,10 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // col^T goes into the GEMM's panels tap by tap; only a 1-position plane
   // (the GEMV path reads A itself) stores col whole
   const bool whole = !g.direct && P == 1;
-  const size_t ncol = whole ? up(K * P) : 0, na = up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
+  // a 1x1 with enough output channels: each thread packs its own panels (below)
+  const int nth = ctx->pool ? (int)ctx->pool->num_threads(ctx->pool->self) : 1;
+  const bool own_panels = g.direct && nth > 1 && (M + 15) / 16 >= 2 * nth;
+  const size_t ncol = whole ? up(K * P) : 0, na = own_panels ? 0 : up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
   // Output rows of whole panels (7x7 and 14x14 with 7 rows), stride 1 or 2:
   // panels packed from the image padded once (pack_phased_panels), else
   // from im2col's rows a few taps at a time.
@@ -555,9 +560,7 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // reading the panels the others packed from activations they did not write
   // (resnet50 and densenet121, both ways run by run in one process: faster in
   // 56% of the pairs with the CPUs close, 59-68% with them far apart).
-  const int nth = ctx->pool ? (int)ctx->pool->num_threads(ctx->pool->self) : 1;
-  if (g.direct && nth > 1 && (M + 15) / 16 >= 2 * nth) {
-    const int64_t np = (M + 15) / 16;
+  if (own_panels) {
     std::atomic<bool> ok{true};
     for (int64_t n = 0; n < N && ok; n++) {
       const float* xn = x + n * C * g.in_plane;
@@ -568,7 +571,7 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
           float* aph = static_cast<float*>(scratch(SCRATCH_GEMM_ROWS, sizeof(float) * (size_t)gemm_packed_a_size(P, K, mr)));
           if (!aph) { ok = false; return; }
           gemm_pack_a(nullptr, P, K, mat_view<float>{xn, 1, P}, aph, mr);
-          const int64_t n0 = np * h / nth * 16, n1 = std::min(M, np * (h + 1) / nth * 16);
+          const int64_t n0 = panel_share(M, h, nth), n1 = panel_share(M, h + 1, nth);
           if (!gemm_packed_columns(P, M, K, n0, n1, aph, wt, ct, M, mr)) { ok = false; return; }
           transposed_out(ct, M, P, n0, n1, b, post, zn, yn);
         }
