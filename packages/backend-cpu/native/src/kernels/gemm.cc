@@ -108,9 +108,17 @@ MX_AVX2 MX_ALWAYS_INLINE void ukr_body(int64_t kc, const T* a, const T* b, int64
   using S = avx<T>;
   typename S::V c00 = S::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   typename S::V c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+  // C's rows, and the residual's where the epilogue adds one: each row a
+  // stream of its own (planes apart in a conv) that the prefetchers do not
+  // follow; a short K step (a 64-channel 1x1) otherwise waits on the
+  // residual's lines at the store (ResNet's 64 -> 256 at 56x56: 3% faster)
   for (int r = 0; r < MR; r++) {
     _mm_prefetch((const char*)(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch((const char*)(c + r * ldc + 2 * S::W - 1), _MM_HINT_T0);
+    if (t.z) {
+      _mm_prefetch((const char*)(t.z + r * t.ldz), _MM_HINT_T0);
+      _mm_prefetch((const char*)(t.z + r * t.ldz + 2 * S::W - 1), _MM_HINT_T0);
+    }
   }
 #define MX_ROW(r)                        \
   ar = S::bcast(a + r);                  \
