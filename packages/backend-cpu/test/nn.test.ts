@@ -280,6 +280,9 @@ describe('cpu Conv', () => {
       [[1, 96, 10, 10], [420, 96, 1, 1], 1, [1, 1], [0, 0, 0, 0], { activation: 'Relu' }, 9003], // M >= 4P: threads split the output channels (gemm by_rows)
       [[1, 512, 7, 7], [72, 512, 1, 1], 1, [1, 1], [0, 0, 0, 0], { activation: 'Relu' }, 9004], // transposed, split by K (constant W, K >= 4M): partials summed per share of channels
       [[1, 128, 14, 14], [40, 128, 3, 3], 1, [2, 2], [1, 1, 1, 1], { activation: 'Relu' }, 9005], // the same from the phased image (7 positions a panel: AVX-512VL)
+      // 256 channels (a share of 256 in the K split): Y^T's rows 16 floats longer than the channels
+      [[1, 128, 7, 7], [256, 128, 1, 1], 1, [1, 1], [0, 0, 0, 0], { activation: 'Relu' }], // transposed, each thread its panels of W^T
+      [[1, 2048, 7, 7], [512, 2048, 1, 1], 1, [1, 1], [0, 0, 0, 0], { activation: 'Relu' }, 9006], // split by K
     ];
     // each case with the residual Z and without it (the activation alone: the Winograd paths apply it before making Y's rows)
     for (const [x, w, group, s, p, act, constId] of cases)

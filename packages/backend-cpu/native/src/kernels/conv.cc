@@ -219,24 +219,24 @@ const float* packed_weights(const mx_kernel_ctx* ctx, const float* w, int64_t G,
 }
 
 // Y[m, p] = act(ct[p, m] + b[m] + Z[m, p]) for channels [m0, m1) and every
-// position p of one image (ct = Y^T, rows M apart; b and zn may be null): the
+// position p of one image (ct = Y^T, rows ld apart; b and zn may be null): the
 // transposed GEMM's store. 8 x 8 blocks transpose in registers (AVX2); the
 // edges go one value at a time, with the same numerics.
-inline __attribute__((always_inline)) void transposed_out_edge(const float* ct, int64_t M, int64_t P, int64_t m0,
+inline __attribute__((always_inline)) void transposed_out_edge(const float* ct, int64_t ld, int64_t P, int64_t m0,
                                                                int64_t m1, int64_t p0, const float* b,
                                                                const gemm_post<float>& post, const float* zn,
                                                                float* yn) {
   for (int64_t m = m0; m < m1; m++) {
     const float bm = b ? b[m] : 0.0f;
     for (int64_t p = p0; p < P; p++) {
-      float v = ct[p * M + m] + bm;
+      float v = ct[p * ld + m] + bm;
       if (zn) v += zn[m * P + p];
       yn[m * P + p] = activate(post.act, post.p0, post.p1, v);
     }
   }
 }
 #if defined(__GNUC__) && defined(__x86_64__)
-__attribute__((target("avx2,fma"))) void transposed_out_avx2(const float* ct, int64_t M, int64_t P, int64_t m0,
+__attribute__((target("avx2,fma"))) void transposed_out_avx2(const float* ct, int64_t ld, int64_t P, int64_t m0,
                                                              int64_t m1, const float* b, const gemm_post<float>& post,
                                                              const float* zn, float* yn) {
   const int64_t P8 = P / 8 * 8;
@@ -244,7 +244,7 @@ __attribute__((target("avx2,fma"))) void transposed_out_avx2(const float* ct, in
   for (; m + 8 <= m1; m += 8) {
     for (int64_t p = 0; p < P8; p += 8) {
       __m256 r[8];
-      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(ct + (p + i) * M + m);  // position p + i, channels m..m+7
+      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(ct + (p + i) * ld + m);  // position p + i, channels m..m+7
       // 8 x 8 transpose: pairs, quads, then 128-bit halves
       const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
       const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -265,18 +265,18 @@ __attribute__((target("avx2,fma"))) void transposed_out_avx2(const float* ct, in
         _mm256_storeu_ps(yn + (m + j) * P + p, activate_vec<float>(post.act, post.p0, post.p1, v));
       }
     }
-    transposed_out_edge(ct, M, P, m, m + 8, P8, b, post, zn, yn);
+    transposed_out_edge(ct, ld, P, m, m + 8, P8, b, post, zn, yn);
   }
-  transposed_out_edge(ct, M, P, m, m1, 0, b, post, zn, yn);
+  transposed_out_edge(ct, ld, P, m, m1, 0, b, post, zn, yn);
 }
 #endif
-void transposed_out(const float* ct, int64_t M, int64_t P, int64_t m0, int64_t m1, const float* b,
+void transposed_out(const float* ct, int64_t ld, int64_t P, int64_t m0, int64_t m1, const float* b,
                     const gemm_post<float>& post, const float* zn, float* yn) {
 #if defined(__GNUC__) && defined(__x86_64__)
   static const bool avx2 = cpu_has_avx2_fma();
-  if (avx2) return transposed_out_avx2(ct, M, P, m0, m1, b, post, zn, yn);
+  if (avx2) return transposed_out_avx2(ct, ld, P, m0, m1, b, post, zn, yn);
 #endif
-  transposed_out_edge(ct, M, P, m0, m1, 0, b, post, zn, yn);
+  transposed_out_edge(ct, ld, P, m0, m1, 0, b, post, zn, yn);
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -378,6 +378,12 @@ __attribute__((target("avx2,fma"))) void pack_phased_panels(const float* xp, con
 // with K = 1024 gain, with K = 256 lose; 13x13 loses). Where the 7-row
 // micro-kernel runs, positions go 7 to a panel when that pads less (49 and
 // 196 then fill whole panels).
+// Y^T's row stride for M output channels: M, except M a multiple of 256 (rows
+// 1 KB apart or a multiple of that), whose rows would fall in a few of L1's sets
+// and alias 4 KB apart: a tile's stores and the transpose's reads then evict
+// each other (512x7x7 -> 2048 and 512x14x14 -> 512 3x3 stride 2: 2% faster
+// with 16 floats more per row).
+inline int64_t transposed_ld(int64_t M) { return M % 256 == 0 ? M + 16 : M; }
 int transposed_rows(int64_t P) {
   return gemm_rows7() && (P + 6) / 7 * 7 < (P + 5) / 6 * 6 ? 7 : 6;
 }
@@ -440,7 +446,11 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
 #else
   const size_t nx = 0, nk = 0;
 #endif
-  const size_t na = up(gemm_packed_a_size(P, kmax, mr)), nc = up(P * M), each = na + nc + nx + nk;
+  // share c of each part's Y^T: P rows of ldw floats from c * P * ldw
+  int64_t wmax = 0;
+  for (int c = 0; c < parts; c++) wmax = std::max(wmax, panel_share(M, c + 1, parts) - panel_share(M, c, parts));
+  const int64_t ldw = transposed_ld(wmax);
+  const size_t na = up(gemm_packed_a_size(P, kmax, mr)), nc = up(parts * P * ldw), each = na + nc + nx + nk;
   float* buf = static_cast<float*>(scratch(SCRATCH_OP, sizeof(float) * parts * each));
   if (!buf) return fail_oom(ctx, "Conv");
   const int64_t Mp = gemm_packed_b_size(1, M);  // W^T's packed row length (M padded to whole panels)
@@ -467,10 +477,9 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
         } else
 #endif
           gemm_pack_a(nullptr, P, kk, a, ap, mr);
-        // column block c of this part's Y^T lands at ct + n0 * P, n1 - n0 floats a row
         for (int c = 0; c < parts; c++) {
           const int64_t n0 = panel_share(M, c, parts), n1 = panel_share(M, c + 1, parts);
-          if (!gemm_packed_columns(P, M, kk, n0, n1, ap, wt + Mp * k0, ct + n0 * (P - 1), n1 - n0, mr)) ok = false;
+          if (!gemm_packed_columns(P, M, kk, n0, n1, ap, wt + Mp * k0, ct + c * P * ldw - n0, ldw, mr)) ok = false;
         }
       }
     });
@@ -481,14 +490,15 @@ int conv_transposed_ksplit(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, in
       for (int64_t c = c0; c < c1; c++) {
         const int64_t n0 = panel_share(M, c, parts), w = panel_share(M, c + 1, parts) - n0;
         const float* r[kMaxParts];
-        for (int h = 0; h < parts; h++) r[h] = buf + h * each + na + n0 * P;
-        float* sum = buf + c * each + na + n0 * P;  // written by this thread's part
-        for (int64_t i = 0; i < P * w; i++) {
-          float v = r[0][i];
-          for (int h = 1; h < parts; h++) v += r[h][i];
-          sum[i] = v;
-        }
-        transposed_out(sum, w, P, 0, w, b ? b + n0 : nullptr, post, zn ? zn + n0 * P : nullptr, yn + n0 * P);
+        for (int h = 0; h < parts; h++) r[h] = buf + h * each + na + c * P * ldw;
+        float* sum = buf + c * each + na + c * P * ldw;  // written by this thread's part
+        for (int64_t p = 0; p < P; p++)
+          for (int64_t i = p * ldw; i < p * ldw + w; i++) {
+            float v = r[0][i];
+            for (int h = 1; h < parts; h++) v += r[h][i];
+            sum[i] = v;
+          }
+        transposed_out(sum, ldw, P, 0, w, b ? b + n0 : nullptr, post, zn ? zn + n0 * P : nullptr, yn + n0 * P);
       }
     });
   }
@@ -511,7 +521,8 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
   // a 1x1 with enough output channels: each thread packs its own panels (below)
   const int nth = ctx->pool ? (int)ctx->pool->num_threads(ctx->pool->self) : 1;
   const bool own_panels = g.direct && nth > 1 && (M + 15) / 16 >= 2 * nth;
-  const size_t ncol = whole ? up(K * P) : 0, na = own_panels ? 0 : up(gemm_packed_a_size(P, K, mr)), nc = up(P * M);
+  const int64_t ldt = transposed_ld(M);
+  const size_t ncol = whole ? up(K * P) : 0, na = own_panels ? 0 : up(gemm_packed_a_size(P, K, mr)), nc = up(P * ldt);
   // Output rows of whole panels (7x7 and 14x14 with 7 rows), stride 1 or 2:
   // panels packed from the image padded once (pack_phased_panels), else
   // from im2col's rows a few taps at a time.
@@ -572,8 +583,8 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
           if (!aph) { ok = false; return; }
           gemm_pack_a(nullptr, P, K, mat_view<float>{xn, 1, P}, aph, mr);
           const int64_t n0 = panel_share(M, h, nth), n1 = panel_share(M, h + 1, nth);
-          if (!gemm_packed_columns(P, M, K, n0, n1, aph, wt, ct, M, mr)) { ok = false; return; }
-          transposed_out(ct, M, P, n0, n1, b, post, zn, yn);
+          if (!gemm_packed_columns(P, M, K, n0, n1, aph, wt, ct, ldt, mr)) { ok = false; return; }
+          transposed_out(ct, ldt, P, n0, n1, b, post, zn, yn);
         }
       });
     }
@@ -598,13 +609,13 @@ int conv_transposed(mx_kernel_ctx* ctx, const conv_geom& g, int64_t N, int64_t C
     }
 #endif
     else if (!gemm_pack_a_rows(ctx->pool, P, K, b_rows<float>{im2col<float>::rows, &cols}, ap, mr)) return fail_oom(ctx, "Conv");
-    if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, M, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
+    if (!gemm(ctx->pool, P, M, K, 1.0f, a, wT, 0.0f, ct, ldt, nullptr, ap, wt, mr)) return fail_oom(ctx, "Conv");
     float* yn = y + n * M * P;
     const float* zn = post.z ? post.z + n * M * P : nullptr;
     // by blocks of 8 channels, so both sides are read and written along cache
     // lines (a column walk of Y^T would hit one cache set per power-of-two M)
     parallel_for(ctx->pool, (M + 7) / 8, std::max<int64_t>(1, 512 / P), [&](int64_t q0, int64_t q1) {
-      transposed_out(ct, M, P, q0 * 8, std::min(M, q1 * 8), b, post, zn, yn);
+      transposed_out(ct, ldt, P, q0 * 8, std::min(M, q1 * 8), b, post, zn, yn);
     });
   }
   return MX_OK;
