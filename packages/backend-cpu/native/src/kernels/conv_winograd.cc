@@ -31,6 +31,10 @@
 #include "gemm.h"
 #include "simd.h"
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace mxcpu {
 namespace {
 
@@ -71,8 +75,69 @@ inline MXCPU_INLINE void at6(int64_t n, const float* __restrict r0, const float*
   }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// B^T along x for one row transformed along y (src: x from -pl, 4 * (tw + 1)
+// floats and 32 more readable): out[k * os + tx] for tiles tx < tw, k < 6.
+// The row is split into its 4 phases 8 values of q at a time (a 4 x 4
+// transpose in each 128-bit lane, then one permute into q order) into ph
+// (4 x (tw + 16) floats), then 8 tiles a step go through bt6 as vector ops,
+// the last step overlapping the one before (no masked stores: slow on AMD):
+// the scalar loops' tails over tw = 14 or 7 tiles took more time than their
+// vector parts.
+__attribute__((target("avx2,fma"))) void bt_x_avx2(const float* __restrict src, int64_t tw, float* __restrict out,
+                                                   int64_t os, float* __restrict ph) {
+  // a phase's stride: q < tw + 1 in whole steps of 8, and a step's loads from
+  // tx + 1 (lanes past tw + 1 read what an earlier row left: never stored)
+  const int64_t Qs = (tw + 16) / 8 * 8;
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t q = 0; q < tw + 1; q += 8) {
+    const float* a = src + 4 * q;  // values 4q .. 4q + 31: q .. q + 7, 4 phases each
+    const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),
+                 a3 = _mm256_loadu_ps(a + 24);
+    // lanes: a0 = [q, q+1], a1 = [q+2, q+3], a2 = [q+4, q+5], a3 = [q+6, q+7]
+    const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+    const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+    // phase r of q, q+2, q+4, q+6 in the low lane and of q+1, q+3, q+5, q+7 in the high one
+    const __m256 r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    const __m256 r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    const __m256 r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    const __m256 r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    _mm256_storeu_ps(ph + q, _mm256_permutevar8x32_ps(r0, order));
+    _mm256_storeu_ps(ph + Qs + q, _mm256_permutevar8x32_ps(r1, order));
+    _mm256_storeu_ps(ph + 2 * Qs + q, _mm256_permutevar8x32_ps(r2, order));
+    _mm256_storeu_ps(ph + 3 * Qs + q, _mm256_permutevar8x32_ps(r3, order));
+  }
+  const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f), two = _mm256_set1_ps(2.0f);
+  for (int64_t tx = 0; tx < tw; tx += 8) {
+    // input column 4tx + j is phase j % 4 at q = tx + j / 4
+    const __m256 x0 = _mm256_loadu_ps(ph + tx), x1 = _mm256_loadu_ps(ph + Qs + tx);
+    const __m256 x2 = _mm256_loadu_ps(ph + 2 * Qs + tx), x3 = _mm256_loadu_ps(ph + 3 * Qs + tx);
+    const __m256 x4 = _mm256_loadu_ps(ph + tx + 1), x5 = _mm256_loadu_ps(ph + Qs + tx + 1);
+    const __m256 o[6] = {
+        _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, x0), _mm256_mul_ps(five, x2)), x4),
+        _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(-4.0f), _mm256_add_ps(x1, x2)), x3), x4),
+        _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, _mm256_sub_ps(x1, x2)), x3), x4),
+        _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(two, _mm256_sub_ps(x3, x1)), x2), x4),
+        _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(two, _mm256_sub_ps(x1, x3)), x2), x4),
+        _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, x1), _mm256_mul_ps(five, x3)), x5)};
+    if (tx + 8 <= tw) {
+      for (int k = 0; k < 6; k++) _mm256_storeu_ps(out + k * os + tx, o[k]);
+    } else {  // fewer than 8 tiles in all (else the last step starts at tw - 8)
+      alignas(32) float part[8];
+      for (int k = 0; k < 6; k++) {
+        _mm256_store_ps(part, o[k]);
+        for (int64_t j = 0; j < tw - tx; j++) out[k * os + tx + j] = part[j];
+      }
+    }
+    if (tx + 8 < tw && tx + 16 > tw) tx = tw - 16;  // the last step: tiles tw - 8 .. tw - 1, some again
+  }
+}
+#endif
+
 // V[e][c][t] for the tile rows [ty0, ty1) of one image, channels [c0, c1) of C.
-// rows: scratch of 48 * (tw + 1) + W floats (transformed rows, their phases, zeros).
+// rows: scratch of input_rows(tw, W) floats (transformed rows, their phases, zeros).
+inline int64_t input_rows(int64_t tw, int64_t W) { return 48 * (tw + 1) + W + 4 * (tw + 16) + 32; }
+template <bool kAvx2>
 inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t c0,
                                               int64_t c1, int64_t ty0, int64_t ty1, float* __restrict V,
                                               float* __restrict rows) {
@@ -82,6 +147,8 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   float* ph = ty_rows + 6 * RW;      // per y-row i: 4 phases of Q (phase r of x = 4q + r)
   float* zero = ph + 6 * RW;         // W zeros: the input rows in the padding
   std::fill(zero, zero + g.W, 0.0f);
+  float* ph8 = zero + g.W;           // bt_x_avx2's phases (zeros before the first row: lanes it never stores read them)
+  std::fill(ph8, ph8 + 4 * (g.tw + 16), 0.0f);
   const int64_t lo = std::min(RW, g.pl), n = std::max<int64_t>(0, std::min(g.W, RW - lo));  // columns [lo, lo + n) come from X
   for (int64_t c = c0; c < c1; c++) {
     const float* plane = x + c * g.H * g.W;
@@ -97,6 +164,13 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
       }
       float* o = ty_rows + lo;
       bt6(n, in[0], in[1], in[2], in[3], in[4], in[5], o, o + RW, o + 2 * RW, o + 3 * RW, o + 4 * RW, o + 5 * RW);
+#if defined(__GNUC__) && defined(__x86_64__)
+      if constexpr (kAvx2) if (g.tw >= 7) {  // 4 tiles (14x14): the loops below run as 4-wide vectors, faster
+        for (int i = 0; i < kPatch; i++)
+          bt_x_avx2(ty_rows + i * RW, g.tw, V + ((int64_t)(i * kPatch) * C + c) * Tb + (ty - ty0) * g.tw, C * Tb, ph8);
+        continue;
+      }
+#endif
       for (int i = 0; i < kPatch; i++) {  // split into phases: an interleaved group of 4, which vectorizes
         const float* src = ty_rows + i * RW;
         float *p0 = ph + i * 4 * Q, *p1 = p0 + Q, *p2 = p1 + Q, *p3 = p2 + Q;
@@ -170,7 +244,7 @@ inline MXCPU_INLINE void output_transform_impl(const wino_geom& g, const float* 
 
 void input_transform_base(const wino_geom& g, const float* x, int64_t C, int64_t c0, int64_t c1, int64_t ty0,
                           int64_t ty1, float* V, float* rows) {
-  input_transform_impl(g, x, C, c0, c1, ty0, ty1, V, rows);
+  input_transform_impl<false>(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
 void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_t m0, int64_t m1, int64_t ty0,
                            int64_t ty1, const gemm_post<float>& post, float* y, float* buf) {
@@ -180,7 +254,7 @@ void output_transform_base(const wino_geom& g, const float* P, int64_t M, int64_
 __attribute__((target("avx2,fma"))) void input_transform_avx2(const wino_geom& g, const float* x, int64_t C,
                                                               int64_t c0, int64_t c1, int64_t ty0, int64_t ty1,
                                                               float* V, float* rows) {
-  input_transform_impl(g, x, C, c0, c1, ty0, ty1, V, rows);
+  input_transform_impl<true>(g, x, C, c0, c1, ty0, ty1, V, rows);
 }
 __attribute__((target("avx2,fma"))) void output_transform_avx2(const wino_geom& g, const float* P, int64_t M,
                                                                int64_t m0, int64_t m1, int64_t ty0, int64_t ty1,
@@ -287,7 +361,6 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float
   wino_geom g;
   g.H = X.shape[2], g.W = X.shape[3], g.OH = Y.shape[2], g.OW = Y.shape[3], g.pt = pads[0], g.pl = pads[1];
   g.th = (g.OH + 3) / 4, g.tw = (g.OW + 3) / 4, g.T = g.th * g.tw;
-  const int64_t Q = g.tw + 1;
   const int nt = ctx->pool ? std::max(1, (int)ctx->pool->num_threads(ctx->pool->self)) : 1;
   // Small images (few tiles) run in three phases over the whole image, each
   // split among the threads: input transform by channels, the 36 GEMMs by e,
@@ -350,7 +423,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float
   // U itself is not read by the GEMMs (more than kThin columns, M > 1).
   const auto u_view = [&](int64_t e) { return mat_view<float>{U ? U + e * M * C : nullptr, C, 1}; };
   // per thread: the input transform's rows, or the output transform's 40 values per tile
-  const size_t rows = std::max<size_t>(48 * Q + g.W, 40 * (phases ? g.T : Tmax));
+  const size_t rows = std::max<size_t>(input_rows(g.tw, g.W), 40 * (phases ? g.T : Tmax));
   std::atomic<bool> ok{true};
   if (phases) {
     float *V = rest, *P = rest + nV;
