@@ -173,7 +173,7 @@ describe('cpu Conv', () => {
     await conv([2, 24, 27, 23], [20, 24, 3, 3], 1, [3, 3], [1, 1], [1, 1], [0, 2, 1, 1], false, wino(216));
     await conv([1, 8, 30, 30], [16, 8, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true);
     // tile rows of 7 tiles (the x step's one partial vector) and of 14 with the last output column
-    // cut (two vectors, the second overlapping the first)
+    // cut (a whole vector that reads the next one's first phase values, then a partial one)
     await conv([1, 16, 28, 28], [20, 16, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], true, wino(144));
     await conv([1, 16, 55, 55], [18, 16, 3, 3], 1, [3, 3], [1, 1], [1, 1], [1, 1, 1, 1], false, wino(144));
   });

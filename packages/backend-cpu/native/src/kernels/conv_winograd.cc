@@ -76,43 +76,45 @@ inline MXCPU_INLINE void at6(int64_t n, const float* __restrict r0, const float*
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
+// The 4 phases of values 4q .. 4q + 31 of a row (q .. q + 7, 4 values each):
+// r[k] = row[4 (q + j) + k] for j < 8 (a 4 x 4 transpose in each 128-bit lane,
+// then one permute into q order).
+__attribute__((target("avx2,fma"))) inline void phases8(const float* a, __m256* r) {
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),
+               a3 = _mm256_loadu_ps(a + 24);
+  // lanes: a0 = [q, q+1], a1 = [q+2, q+3], a2 = [q+4, q+5], a3 = [q+6, q+7]
+  const __m256d t0 = _mm256_castps_pd(_mm256_unpacklo_ps(a0, a1)), t1 = _mm256_castps_pd(_mm256_unpackhi_ps(a0, a1));
+  const __m256d t2 = _mm256_castps_pd(_mm256_unpacklo_ps(a2, a3)), t3 = _mm256_castps_pd(_mm256_unpackhi_ps(a2, a3));
+  // phase k of q, q+2, q+4, q+6 in the low lane and of q+1, q+3, q+5, q+7 in the high one
+  r[0] = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2)), order);
+  r[1] = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2)), order);
+  r[2] = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3)), order);
+  r[3] = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3)), order);
+}
+// [v[1..7], n[0]]: the 8 values from q + 1 given those from q (v) and q + 8 (n)
+__attribute__((target("avx2,fma"))) inline __m256 next1(__m256 v, __m256 n) {
+  const __m256 t = _mm256_permute2f128_ps(v, n, 0x21);  // [v's high lane, n's low lane]
+  return _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(t), _mm256_castps_si256(v), 4));
+}
+
 // B^T along x for one row transformed along y (src: x from -pl, 4 * (tw + 1)
 // floats and 32 more readable): out[k * os + tx] for tiles tx < tw, k < 6.
-// The row is split into its 4 phases 8 values of q at a time (a 4 x 4
-// transpose in each 128-bit lane, then one permute into q order) into ph
-// (4 x (tw + 16) floats), then 8 tiles a step go through bt6 as vector ops,
-// the last step overlapping the one before (no masked stores: slow on AMD):
-// the scalar loops' tails over tw = 14 or 7 tiles took more time than their
-// vector parts.
+// 8 tiles a step, in registers: the row's phases (input column 4tx + j is
+// phase j % 4 at q = tx + j / 4) for q .. q + 7 and, for j = 4, 5, q + 1 ..
+// q + 8 from the next step's. A last partial step is stored through a buffer.
+// The compiled loops split the row into phases in memory and ran the tails of
+// 14- and 7-tile rows scalar (and loads of phases just stored at another
+// offset stalled on store forwarding).
 __attribute__((target("avx2,fma"))) void bt_x_avx2(const float* __restrict src, int64_t tw, float* __restrict out,
-                                                   int64_t os, float* __restrict ph) {
-  // a phase's stride: q < tw + 1 in whole steps of 8, and a step's loads from
-  // tx + 1 (lanes past tw + 1 read what an earlier row left: never stored)
-  const int64_t Qs = (tw + 16) / 8 * 8;
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  for (int64_t q = 0; q < tw + 1; q += 8) {
-    const float* a = src + 4 * q;  // values 4q .. 4q + 31: q .. q + 7, 4 phases each
-    const __m256 a0 = _mm256_loadu_ps(a), a1 = _mm256_loadu_ps(a + 8), a2 = _mm256_loadu_ps(a + 16),
-                 a3 = _mm256_loadu_ps(a + 24);
-    // lanes: a0 = [q, q+1], a1 = [q+2, q+3], a2 = [q+4, q+5], a3 = [q+6, q+7]
-    const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
-    const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
-    // phase r of q, q+2, q+4, q+6 in the low lane and of q+1, q+3, q+5, q+7 in the high one
-    const __m256 r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-    const __m256 r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
-    const __m256 r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-    const __m256 r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
-    _mm256_storeu_ps(ph + q, _mm256_permutevar8x32_ps(r0, order));
-    _mm256_storeu_ps(ph + Qs + q, _mm256_permutevar8x32_ps(r1, order));
-    _mm256_storeu_ps(ph + 2 * Qs + q, _mm256_permutevar8x32_ps(r2, order));
-    _mm256_storeu_ps(ph + 3 * Qs + q, _mm256_permutevar8x32_ps(r3, order));
-  }
+                                                   int64_t os) {
   const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f), two = _mm256_set1_ps(2.0f);
+  __m256 c[4], n[4];
+  phases8(src, c);
   for (int64_t tx = 0; tx < tw; tx += 8) {
-    // input column 4tx + j is phase j % 4 at q = tx + j / 4
-    const __m256 x0 = _mm256_loadu_ps(ph + tx), x1 = _mm256_loadu_ps(ph + Qs + tx);
-    const __m256 x2 = _mm256_loadu_ps(ph + 2 * Qs + tx), x3 = _mm256_loadu_ps(ph + 3 * Qs + tx);
-    const __m256 x4 = _mm256_loadu_ps(ph + tx + 1), x5 = _mm256_loadu_ps(ph + Qs + tx + 1);
+    if (tx + 8 <= tw) phases8(src + 4 * (tx + 8), n);  // q = tx + 8 is read (tile tx + 7's columns 4, 5)
+    else n[0] = n[1] = n[2] = n[3] = _mm256_setzero_ps();
+    const __m256 x0 = c[0], x1 = c[1], x2 = c[2], x3 = c[3], x4 = next1(c[0], n[0]), x5 = next1(c[1], n[1]);
     const __m256 o[6] = {
         _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, x0), _mm256_mul_ps(five, x2)), x4),
         _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(-4.0f), _mm256_add_ps(x1, x2)), x3), x4),
@@ -122,21 +124,21 @@ __attribute__((target("avx2,fma"))) void bt_x_avx2(const float* __restrict src, 
         _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, x1), _mm256_mul_ps(five, x3)), x5)};
     if (tx + 8 <= tw) {
       for (int k = 0; k < 6; k++) _mm256_storeu_ps(out + k * os + tx, o[k]);
-    } else {  // fewer than 8 tiles in all (else the last step starts at tw - 8)
+    } else {
       alignas(32) float part[8];
       for (int k = 0; k < 6; k++) {
         _mm256_store_ps(part, o[k]);
         for (int64_t j = 0; j < tw - tx; j++) out[k * os + tx + j] = part[j];
       }
     }
-    if (tx + 8 < tw && tx + 16 > tw) tx = tw - 16;  // the last step: tiles tw - 8 .. tw - 1, some again
+    for (int k = 0; k < 4; k++) c[k] = n[k];
   }
 }
 #endif
 
 // V[e][c][t] for the tile rows [ty0, ty1) of one image, channels [c0, c1) of C.
 // rows: scratch of input_rows(tw, W) floats (transformed rows, their phases, zeros).
-inline int64_t input_rows(int64_t tw, int64_t W) { return 48 * (tw + 1) + W + 4 * (tw + 16) + 32; }
+inline int64_t input_rows(int64_t tw, int64_t W) { return 48 * (tw + 1) + W + 32; }
 template <bool kAvx2>
 inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t c0,
                                               int64_t c1, int64_t ty0, int64_t ty1, float* __restrict V,
@@ -147,8 +149,6 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
   float* ph = ty_rows + 6 * RW;      // per y-row i: 4 phases of Q (phase r of x = 4q + r)
   float* zero = ph + 6 * RW;         // W zeros: the input rows in the padding
   std::fill(zero, zero + g.W, 0.0f);
-  float* ph8 = zero + g.W;           // bt_x_avx2's phases (zeros before the first row: lanes it never stores read them)
-  std::fill(ph8, ph8 + 4 * (g.tw + 16), 0.0f);
   const int64_t lo = std::min(RW, g.pl), n = std::max<int64_t>(0, std::min(g.W, RW - lo));  // columns [lo, lo + n) come from X
   for (int64_t c = c0; c < c1; c++) {
     const float* plane = x + c * g.H * g.W;
@@ -167,7 +167,7 @@ inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* _
 #if defined(__GNUC__) && defined(__x86_64__)
       if constexpr (kAvx2) if (g.tw >= 7) {  // 4 tiles (14x14): the loops below run as 4-wide vectors, faster
         for (int i = 0; i < kPatch; i++)
-          bt_x_avx2(ty_rows + i * RW, g.tw, V + ((int64_t)(i * kPatch) * C + c) * Tb + (ty - ty0) * g.tw, C * Tb, ph8);
+          bt_x_avx2(ty_rows + i * RW, g.tw, V + ((int64_t)(i * kPatch) * C + c) * Tb + (ty - ty0) * g.tw, C * Tb);
         continue;
       }
 #endif
