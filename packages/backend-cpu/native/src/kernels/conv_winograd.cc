@@ -99,7 +99,8 @@ __attribute__((target("avx2,fma"))) inline __m256 next1(__m256 v, __m256 n) {
 }
 
 // B^T along x for one row transformed along y (src: x from -pl, 4 * (tw + 1)
-// floats and 32 more readable): out[k * os + tx] for tiles tx < tw, k < 6.
+// floats and 32 more readable: the next row, or after the last the phase area
+// of input_transform's rows): out[k * os + tx] for tiles tx < tw, k < 6.
 // 8 tiles a step, in registers: the row's phases (input column 4tx + j is
 // phase j % 4 at q = tx + j / 4) for q .. q + 7 and, for j = 4, 5, q + 1 ..
 // q + 8 from the next step's. A last partial step is stored through a buffer.
@@ -137,8 +138,7 @@ __attribute__((target("avx2,fma"))) void bt_x_avx2(const float* __restrict src, 
 #endif
 
 // V[e][c][t] for the tile rows [ty0, ty1) of one image, channels [c0, c1) of C.
-// rows: scratch of input_rows(tw, W) floats (transformed rows, their phases, zeros).
-inline int64_t input_rows(int64_t tw, int64_t W) { return 48 * (tw + 1) + W + 32; }
+// rows: scratch of 48 * (tw + 1) + W floats (transformed rows, their phases, zeros).
 template <bool kAvx2>
 inline MXCPU_INLINE void input_transform_impl(const wino_geom& g, const float* __restrict x, int64_t C, int64_t c0,
                                               int64_t c1, int64_t ty0, int64_t ty1, float* __restrict V,
@@ -423,7 +423,7 @@ int conv_winograd(mx_kernel_ctx* ctx, const int64_t* pads, const gemm_post<float
   // U itself is not read by the GEMMs (more than kThin columns, M > 1).
   const auto u_view = [&](int64_t e) { return mat_view<float>{U ? U + e * M * C : nullptr, C, 1}; };
   // per thread: the input transform's rows, or the output transform's 40 values per tile
-  const size_t rows = std::max<size_t>(input_rows(g.tw, g.W), 40 * (phases ? g.T : Tmax));
+  const size_t rows = std::max<size_t>(48 * (g.tw + 1) + g.W, 40 * (phases ? g.T : Tmax));
   std::atomic<bool> ok{true};
   if (phases) {
     float *V = rest, *P = rest + nV;
